@@ -1,0 +1,2 @@
+# Unit tests of common/.
+fanout_unit_test(test_fo_util SOURCES test_fo_util.c LIBS fanout_util)

@@ -1,0 +1,90 @@
+/* Unit tests for common/fo_error and common/fo_time. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "fo_error.h"
+#include "fo_time.h"
+
+static void error_keeps_origin_and_message(void **state)
+{
+    (void)state;
+    int line = __LINE__ + 1;
+    fo_error *e = FO_ERROR(FO_STATUS_NOT_FOUND, "feature %s", "tours");
+    assert_int_equal(e->code, FO_STATUS_NOT_FOUND);
+    assert_string_equal(e->message, "feature tours");
+    assert_non_null(strstr(e->file, "test_fo_util.c"));
+    assert_int_equal(e->line, line);
+    fo_error *c = fo_error_copy(e);
+    assert_string_equal(c->message, e->message);
+    assert_int_equal(c->line, e->line);
+    fo_error_free(e);
+    fo_error_free(c);
+}
+
+static void status_names_round_trip(void **state)
+{
+    (void)state;
+    for (int i = 0; i < FO_STATUS_COUNT; i++) {
+        fo_status s;
+        assert_true(fo_status_parse(fo_status_name(i), &s));
+        assert_int_equal(s, i);
+    }
+    fo_status s;
+    assert_true(fo_status_parse("unavailable", &s));
+    assert_int_equal(s, FO_STATUS_UNAVAILABLE);
+    assert_true(fo_status_parse("4", &s));
+    assert_int_equal(s, FO_STATUS_DEADLINE_EXCEEDED);
+    assert_false(fo_status_parse("17", &s));
+    assert_false(fo_status_parse("NOPE", &s));
+    assert_false(fo_status_parse("", &s));
+    assert_string_equal(fo_status_name(99), "UNKNOWN");
+}
+
+static void durations_parse(void **state)
+{
+    (void)state;
+    int64_t us;
+    assert_true(fo_duration_parse_us("300ms", &us));
+    assert_int_equal(us, 300000);
+    assert_true(fo_duration_parse_us("2s", &us));
+    assert_int_equal(us, 2000000);
+    assert_true(fo_duration_parse_us("1.5s", &us));
+    assert_int_equal(us, 1500000);
+    assert_true(fo_duration_parse_us("250us", &us));
+    assert_int_equal(us, 250);
+    assert_true(fo_duration_parse_us("1m", &us));
+    assert_int_equal(us, 60000000);
+    assert_true(fo_duration_parse_us("40", &us));
+    assert_int_equal(us, 40000);
+    assert_false(fo_duration_parse_us("", &us));
+    assert_false(fo_duration_parse_us("-1s", &us));
+    assert_false(fo_duration_parse_us("3 s", &us));
+    assert_false(fo_duration_parse_us("s", &us));
+    assert_false(fo_duration_parse_us("1e300s", &us));
+    assert_false(fo_duration_parse_us("10parsecs", &us));
+}
+
+static void deadlines_saturate(void **state)
+{
+    (void)state;
+    int64_t before = fo_now_ns();
+    int64_t d = fo_deadline_in_ms(100);
+    assert_true(d >= before + 100 * FO_NS_PER_MS);
+    assert_int_equal(fo_deadline_in_ms(INT64_MAX), FO_DEADLINE_NONE);
+    assert_int_equal(fo_deadline_min(3, 5), 3);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(error_keeps_origin_and_message),
+        cmocka_unit_test(status_names_round_trip),
+        cmocka_unit_test(durations_parse),
+        cmocka_unit_test(deadlines_saturate),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
