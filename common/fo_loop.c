@@ -1,0 +1,245 @@
+/* fo_loop: the completion-queue loop with its timer heap. */
+#include "fo_loop.h"
+#include "fo_loop_internal.h"
+
+#include <grpc/grpc.h>
+#include <grpc/support/time.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "fo_time.h"
+
+/* How long the loop sleeps at most before it looks at its stop flag. */
+#define POLL_NS (100 * FO_NS_PER_MS)
+
+/* One fo_loop_post() waiting for its loop. */
+typedef struct fo_post {
+    struct fo_post *next;
+    fo_loop_post_fn fn;
+    void *arg;
+} fo_post;
+
+struct fo_loop {
+    grpc_completion_queue *cq;
+    fo_timer **heap; /* min-heap on due_ns */
+    size_t nheap, capheap;
+    size_t holds;
+    atomic_bool stop;
+
+    /* Posts from other threads: a FIFO under post_mu. npost mirrors its
+     * length so that each turn of the loop looks at it without the lock. */
+    pthread_mutex_t post_mu;
+    fo_post *post_head, *post_tail;
+    atomic_size_t npost;
+};
+
+fo_loop *fo_loop_create(void)
+{
+    fo_loop *loop = calloc(1, sizeof *loop);
+    if (loop == NULL)
+        abort();
+    loop->cq = grpc_completion_queue_create_for_next(NULL);
+    atomic_init(&loop->stop, false);
+    pthread_mutex_init(&loop->post_mu, NULL);
+    atomic_init(&loop->npost, 0);
+    return loop;
+}
+
+grpc_completion_queue *fo_loop_cq(fo_loop *loop)
+{
+    return loop->cq;
+}
+
+static void dispatch(grpc_event ev)
+{
+    fo_tag *tag = ev.tag;
+    tag->fn(tag, ev.success != 0);
+}
+
+/* --- posts from other threads --------------------------------------------- */
+
+void fo_loop_post(fo_loop *loop, fo_loop_post_fn fn, void *arg)
+{
+    fo_post *p = malloc(sizeof *p);
+    if (p == NULL)
+        abort();
+    *p = (fo_post){.fn = fn, .arg = arg};
+    pthread_mutex_lock(&loop->post_mu);
+    if (loop->post_tail != NULL)
+        loop->post_tail->next = p;
+    else
+        loop->post_head = p;
+    loop->post_tail = p;
+    atomic_fetch_add(&loop->npost, 1);
+    pthread_mutex_unlock(&loop->post_mu);
+}
+
+/* Runs every post queued so far; those posted meanwhile wait for the next turn. */
+static void run_posts(fo_loop *loop)
+{
+    if (atomic_load_explicit(&loop->npost, memory_order_acquire) == 0)
+        return;
+    pthread_mutex_lock(&loop->post_mu);
+    fo_post *p = loop->post_head;
+    loop->post_head = loop->post_tail = NULL;
+    atomic_store(&loop->npost, 0);
+    pthread_mutex_unlock(&loop->post_mu);
+    while (p != NULL) {
+        fo_post *next = p->next;
+        p->fn(p->arg);
+        free(p);
+        p = next;
+    }
+}
+
+void fo_loop_destroy(fo_loop *loop)
+{
+    if (loop == NULL)
+        return;
+    /* Queued posts get their turn first, so the operations they start are
+     * drained with the rest; then those that the drain itself posted. */
+    run_posts(loop);
+    grpc_completion_queue_shutdown(loop->cq);
+    for (;;) {
+        grpc_event ev = grpc_completion_queue_next(loop->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+        if (ev.type == GRPC_QUEUE_SHUTDOWN)
+            break;
+        if (ev.type == GRPC_OP_COMPLETE)
+            dispatch(ev);
+    }
+    grpc_completion_queue_destroy(loop->cq);
+    run_posts(loop);
+    pthread_mutex_destroy(&loop->post_mu);
+    free(loop->heap);
+    free(loop);
+}
+
+/* --- timer heap ---------------------------------------------------------- */
+
+static void heap_place(fo_loop *loop, size_t i, fo_timer *t)
+{
+    loop->heap[i] = t;
+    t->slot = i;
+}
+
+static void heap_up(fo_loop *loop, size_t i)
+{
+    fo_timer *t = loop->heap[i];
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (loop->heap[parent]->due_ns <= t->due_ns)
+            break;
+        heap_place(loop, i, loop->heap[parent]);
+        i = parent;
+    }
+    heap_place(loop, i, t);
+}
+
+static void heap_down(fo_loop *loop, size_t i)
+{
+    fo_timer *t = loop->heap[i];
+    for (;;) {
+        size_t child = 2 * i + 1;
+        if (child >= loop->nheap)
+            break;
+        if (child + 1 < loop->nheap && loop->heap[child + 1]->due_ns < loop->heap[child]->due_ns)
+            child++;
+        if (t->due_ns <= loop->heap[child]->due_ns)
+            break;
+        heap_place(loop, i, loop->heap[child]);
+        i = child;
+    }
+    heap_place(loop, i, t);
+}
+
+void fo_timer_cancel(fo_loop *loop, fo_timer *t)
+{
+    if (t->slot == FO_TIMER_IDLE)
+        return;
+    size_t i = t->slot;
+    t->slot = FO_TIMER_IDLE;
+    fo_timer *last = loop->heap[--loop->nheap];
+    if (last == t)
+        return;
+    heap_place(loop, i, last);
+    heap_down(loop, i);
+    heap_up(loop, last->slot);
+}
+
+void fo_timer_start(fo_loop *loop, fo_timer *t, int64_t due_ns)
+{
+    fo_timer_cancel(loop, t);
+    if (loop->nheap == loop->capheap) {
+        loop->capheap = loop->capheap ? loop->capheap * 2 : 64;
+        loop->heap = realloc(loop->heap, loop->capheap * sizeof *loop->heap);
+        if (loop->heap == NULL)
+            abort();
+    }
+    t->due_ns = due_ns;
+    loop->heap[loop->nheap] = t;
+    t->slot = loop->nheap++;
+    heap_up(loop, t->slot);
+}
+
+/* Fires every due timer; returns when the next one is due (or the poll bound). */
+static int64_t fire_due_timers(fo_loop *loop)
+{
+    int64_t now = fo_now_ns();
+    while (loop->nheap > 0 && loop->heap[0]->due_ns <= now) {
+        fo_timer *t = loop->heap[0];
+        fo_timer_cancel(loop, t);
+        t->fn(t);
+    }
+    int64_t wake = now + POLL_NS;
+    if (loop->nheap > 0 && loop->heap[0]->due_ns < wake)
+        wake = loop->heap[0]->due_ns;
+    return wake;
+}
+
+/* --- running ------------------------------------------------------------- */
+
+static bool may_return(fo_loop *loop, const bool *done)
+{
+    if (done != NULL && *done)
+        return true;
+    return loop->holds == 0 && atomic_load_explicit(&loop->stop, memory_order_relaxed);
+}
+
+void fo_loop_run(fo_loop *loop, const bool *done)
+{
+    while (!may_return(loop, done)) {
+        run_posts(loop);
+        int64_t wake = fire_due_timers(loop);
+        if (done && *done)
+            break;
+        int64_t wait_ns = wake - fo_now_ns();
+        gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                                             gpr_time_from_nanos(wait_ns > 0 ? wait_ns : 0, GPR_TIMESPAN));
+        grpc_event ev = grpc_completion_queue_next(loop->cq, deadline, NULL);
+        if (ev.type == GRPC_OP_COMPLETE)
+            dispatch(ev);
+        else if (ev.type == GRPC_QUEUE_SHUTDOWN)
+            break;
+    }
+}
+
+void fo_loop_hold(fo_loop *loop)
+{
+    loop->holds++;
+}
+
+void fo_loop_release(fo_loop *loop)
+{
+    loop->holds--;
+}
+
+void fo_loop_stop(fo_loop *loop)
+{
+    atomic_store(&loop->stop, true);
+}
+
+bool fo_loop_stopping(const fo_loop *loop)
+{
+    return atomic_load(&((fo_loop *)loop)->stop);
+}

@@ -1,0 +1,578 @@
+/* fo_server: server lifetime, per-worker request slots, and server calls. */
+#include "fo_server.h"
+#include "fo_loop_internal.h"
+#include "fo_rpc_internal.h"
+
+#include <grpc/byte_buffer.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/slice.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fo_time.h"
+#include "fo_tls.h"
+
+/* Requests kept posted per method and worker: enough to absorb a burst of
+ * new calls between two turns of the loop. */
+#define SLOTS_PER_METHOD 16
+#define MAX_METHODS 16
+
+typedef struct fo_method {
+    const char *path;
+    fo_rpc_kind kind;
+    fo_handler_fn fn;
+    void *ctx;
+    void *handle; /* from grpc_server_register_method */
+} fo_method;
+
+typedef struct fo_worker fo_worker;
+
+/* One posted grpc_server_request_registered_call, re-posted after each call. */
+typedef struct fo_slot {
+    fo_tag tag;
+    fo_worker *worker;
+    const fo_method *method; /* NULL: the catch-all slot for unregistered methods */
+    grpc_call *call;
+    gpr_timespec deadline;
+    grpc_metadata_array md;
+    grpc_byte_buffer *payload;
+    grpc_call_details details; /* filled in the catch-all slot only */
+} fo_slot;
+
+struct fo_worker {
+    fo_server *server;
+    fo_loop *loop;
+    pthread_t thread;
+    fo_slot *slots;
+    size_t nslots;
+};
+
+struct fo_server {
+    grpc_server *server;
+    fo_method methods[MAX_METHODS];
+    int nmethods;
+    fo_worker *workers;
+    int nworkers;
+    bool started;
+    atomic_bool shutting_down;
+};
+
+struct fo_server_call {
+    grpc_call *call;
+    fo_worker *worker;
+    const fo_method *method;
+    int64_t deadline_ns;
+    grpc_metadata_array md;
+    grpc_byte_buffer *payload;
+    int refs; /* the handler's, the close batch's, and one per batch in flight */
+
+    fo_tag close_tag;
+    int cancelled_flag; /* written by RECV_CLOSE_ON_SERVER */
+    bool closed;
+    void (*on_cancel)(void *ud);
+    void *cancel_ud;
+
+    fo_tag send_tag;
+    fo_tag *send_done;
+    grpc_byte_buffer *send_buf;
+    bool initial_md_sent;
+
+    fo_tag recv_tag;
+    fo_tag *recv_done;
+    grpc_byte_buffer *recv_buf;
+
+    fo_tag finish_tag;
+    grpc_byte_buffer *finish_buf;
+    bool finished;
+};
+
+static void slot_post(fo_slot *slot);
+
+/* --- server calls ---------------------------------------------------------- */
+
+static void call_unref(fo_server_call *c)
+{
+    if (--c->refs > 0)
+        return;
+    grpc_call_unref(c->call);
+    grpc_metadata_array_destroy(&c->md);
+    grpc_byte_buffer_destroy(c->payload);
+    grpc_byte_buffer_destroy(c->send_buf);
+    grpc_byte_buffer_destroy(c->recv_buf);
+    grpc_byte_buffer_destroy(c->finish_buf);
+    fo_loop_release(c->worker->loop);
+    free(c);
+}
+
+static void call_closed(fo_tag *tag, bool ok)
+{
+    (void)ok;
+    fo_server_call *c = fo_container_of(tag, fo_server_call, close_tag);
+    c->closed = true;
+    if (c->cancelled_flag && !c->finished && c->on_cancel != NULL)
+        c->on_cancel(c->cancel_ud);
+    call_unref(c);
+}
+
+static void start_batch(fo_server_call *c, const grpc_op *ops, size_t n, fo_tag *tag)
+{
+    grpc_call_error rc = grpc_call_start_batch(c->call, ops, n, tag, NULL);
+    if (rc != GRPC_CALL_OK) {
+        /* Only misuse gets here (two sends at once, a send after finish). */
+        fprintf(stderr, "{\"event\":\"bug\",\"what\":\"grpc_call_start_batch: %s\",\"method\":\"%s\"}\n",
+                grpc_call_error_to_string(rc), c->method ? c->method->path : "?");
+        abort();
+    }
+}
+
+static fo_server_call *call_create(fo_slot *slot)
+{
+    fo_server_call *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        abort();
+    c->call = slot->call;
+    c->worker = slot->worker;
+    c->method = slot->method;
+    c->deadline_ns = fo_deadline_from_gpr(slot->deadline);
+    c->md = slot->md; /* moved out of the slot, which re-initializes its own */
+    c->payload = slot->payload;
+    c->refs = 2;
+    fo_loop_hold(c->worker->loop);
+
+    c->close_tag.fn = call_closed;
+    grpc_op op = {.op = GRPC_OP_RECV_CLOSE_ON_SERVER};
+    op.data.recv_close_on_server.cancelled = &c->cancelled_flag;
+    start_batch(c, &op, 1, &c->close_tag);
+    return c;
+}
+
+fo_loop *fo_server_call_loop(fo_server_call *c)
+{
+    return c->worker->loop;
+}
+
+const char *fo_server_call_method(const fo_server_call *c)
+{
+    return c->method->path;
+}
+
+int64_t fo_server_call_deadline(const fo_server_call *c)
+{
+    return c->deadline_ns;
+}
+
+const char *fo_server_call_metadata(const fo_server_call *c, const char *key, size_t *len)
+{
+    return fo_md_find(&c->md, key, len);
+}
+
+ProtobufCMessage *fo_server_call_request(const fo_server_call *c, const ProtobufCMessageDescriptor *desc,
+                                         fo_error **err)
+{
+    if (c->payload == NULL) {
+        *err = FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "no request message");
+        return NULL;
+    }
+    ProtobufCMessage *msg = fo_buffer_unpack(c->payload, desc);
+    if (msg == NULL)
+        *err = FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "request is not a valid %s", desc->name);
+    return msg;
+}
+
+size_t fo_server_call_request_size(const fo_server_call *c)
+{
+    return c->payload ? grpc_byte_buffer_length(c->payload) : 0;
+}
+
+grpc_call *fo_server_call_grpc(fo_server_call *c)
+{
+    return c->call;
+}
+
+void fo_server_call_on_cancel(fo_server_call *c, void (*fn)(void *ud), void *ud)
+{
+    c->on_cancel = fn;
+    c->cancel_ud = ud;
+}
+
+bool fo_server_call_cancelled(const fo_server_call *c)
+{
+    return c->closed && c->cancelled_flag;
+}
+
+static void add_initial_metadata_op(fo_server_call *c, grpc_op *ops, size_t *n)
+{
+    if (c->initial_md_sent)
+        return;
+    c->initial_md_sent = true;
+    memset(&ops[*n], 0, sizeof ops[*n]);
+    ops[*n].op = GRPC_OP_SEND_INITIAL_METADATA;
+    (*n)++;
+}
+
+static void call_sent(fo_tag *tag, bool ok)
+{
+    fo_server_call *c = fo_container_of(tag, fo_server_call, send_tag);
+    grpc_byte_buffer_destroy(c->send_buf);
+    c->send_buf = NULL;
+    fo_tag *done = c->send_done;
+    c->send_done = NULL;
+    done->fn(done, ok);
+    call_unref(c);
+}
+
+void fo_server_call_send(fo_server_call *c, const fo_payload *msg, fo_tag *done)
+{
+    grpc_op ops[2];
+    size_t n = 0;
+    add_initial_metadata_op(c, ops, &n);
+    c->send_buf = fo_payload_buffer(msg);
+    c->send_done = done;
+    memset(&ops[n], 0, sizeof ops[n]);
+    ops[n].op = GRPC_OP_SEND_MESSAGE;
+    ops[n].data.send_message.send_message = c->send_buf;
+    n++;
+    c->send_tag.fn = call_sent;
+    c->refs++;
+    start_batch(c, ops, n, &c->send_tag);
+}
+
+static void call_received(fo_tag *tag, bool ok)
+{
+    fo_server_call *c = fo_container_of(tag, fo_server_call, recv_tag);
+    fo_tag *done = c->recv_done;
+    c->recv_done = NULL;
+    done->fn(done, ok);
+    call_unref(c);
+}
+
+void fo_server_call_recv(fo_server_call *c, fo_tag *done)
+{
+    grpc_byte_buffer_destroy(c->recv_buf);
+    c->recv_buf = NULL;
+    c->recv_done = done;
+    grpc_op op = {.op = GRPC_OP_RECV_MESSAGE};
+    op.data.recv_message.recv_message = &c->recv_buf;
+    c->recv_tag.fn = call_received;
+    c->refs++;
+    start_batch(c, &op, 1, &c->recv_tag);
+}
+
+ProtobufCMessage *fo_server_call_take_message(fo_server_call *c, const ProtobufCMessageDescriptor *desc,
+                                              bool *end)
+{
+    *end = c->recv_buf == NULL;
+    ProtobufCMessage *msg = fo_buffer_unpack(c->recv_buf, desc);
+    grpc_byte_buffer_destroy(c->recv_buf);
+    c->recv_buf = NULL;
+    return msg;
+}
+
+static void call_finished(fo_tag *tag, bool ok)
+{
+    (void)ok; /* a cancelled call cannot take a status; nothing more to do */
+    fo_server_call *c = fo_container_of(tag, fo_server_call, finish_tag);
+    call_unref(c);
+}
+
+void fo_server_call_finish(fo_server_call *c, fo_status code, const char *message, const fo_payload *reply,
+                           const fo_md *trailers, size_t ntrailers)
+{
+    grpc_op ops[3];
+    size_t n = 0;
+    c->finished = true;
+    add_initial_metadata_op(c, ops, &n);
+    if (reply != NULL) {
+        c->finish_buf = fo_payload_buffer(reply);
+        memset(&ops[n], 0, sizeof ops[n]);
+        ops[n].op = GRPC_OP_SEND_MESSAGE;
+        ops[n].data.send_message.send_message = c->finish_buf;
+        n++;
+    }
+    grpc_metadata *md = fo_md_to_grpc(trailers, ntrailers);
+    grpc_slice details = grpc_slice_from_copied_string(message ? message : "");
+    memset(&ops[n], 0, sizeof ops[n]);
+    ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    ops[n].data.send_status_from_server.status = (grpc_status_code)code;
+    ops[n].data.send_status_from_server.status_details = &details;
+    ops[n].data.send_status_from_server.trailing_metadata_count = ntrailers;
+    ops[n].data.send_status_from_server.trailing_metadata = md;
+    n++;
+    c->finish_tag.fn = call_finished;
+    /* The handler's reference now belongs to this batch. */
+    start_batch(c, ops, n, &c->finish_tag);
+    grpc_slice_unref(details);
+    free(md);
+}
+
+/* --- unregistered methods ------------------------------------------------- */
+
+typedef struct fo_unknown_call {
+    fo_tag tag;
+    grpc_call *call;
+    grpc_slice details;
+    int cancelled;
+} fo_unknown_call;
+
+static void unknown_call_done(fo_tag *tag, bool ok)
+{
+    (void)ok;
+    fo_unknown_call *u = fo_container_of(tag, fo_unknown_call, tag);
+    grpc_call_unref(u->call);
+    grpc_slice_unref(u->details);
+    free(u);
+}
+
+static void answer_unimplemented(fo_slot *slot)
+{
+    fo_unknown_call *u = calloc(1, sizeof *u);
+    if (u == NULL)
+        abort();
+    u->tag.fn = unknown_call_done;
+    u->call = slot->call;
+    char msg[300];
+    snprintf(msg, sizeof msg, "unknown method %.*s", (int)GRPC_SLICE_LENGTH(slot->details.method),
+             (const char *)GRPC_SLICE_START_PTR(slot->details.method));
+    u->details = grpc_slice_from_copied_string(msg);
+    grpc_op ops[3];
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[1].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    ops[1].data.send_status_from_server.status = GRPC_STATUS_UNIMPLEMENTED;
+    ops[1].data.send_status_from_server.status_details = &u->details;
+    ops[2].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    ops[2].data.recv_close_on_server.cancelled = &u->cancelled;
+    if (grpc_call_start_batch(u->call, ops, 3, &u->tag, NULL) != GRPC_CALL_OK)
+        unknown_call_done(&u->tag, false);
+}
+
+/* --- request slots -------------------------------------------------------- */
+
+static void slot_arrived(fo_tag *tag, bool ok)
+{
+    fo_slot *slot = fo_container_of(tag, fo_slot, tag);
+    fo_server *s = slot->worker->server;
+    if (!ok) {
+        /* The server is shutting down: the slot is not posted again. */
+        return;
+    }
+    if (slot->method == NULL) {
+        answer_unimplemented(slot);
+        grpc_call_details_destroy(&slot->details);
+        grpc_call_details_init(&slot->details);
+        grpc_metadata_array_destroy(&slot->md);
+        grpc_metadata_array_init(&slot->md);
+    } else {
+        fo_server_call *c = call_create(slot);
+        slot->payload = NULL;
+        grpc_metadata_array_init(&slot->md);
+        slot->method->fn(c, slot->method->ctx);
+    }
+    if (!atomic_load(&s->shutting_down))
+        slot_post(slot);
+}
+
+static void slot_post(fo_slot *slot)
+{
+    fo_server *s = slot->worker->server;
+    grpc_completion_queue *cq = fo_loop_cq(slot->worker->loop);
+    grpc_call_error rc;
+    slot->call = NULL;
+    slot->payload = NULL;
+    if (slot->method == NULL) {
+        rc = grpc_server_request_call(s->server, &slot->call, &slot->details, &slot->md, cq, cq, &slot->tag);
+    } else {
+        bool with_payload = slot->method->kind != FO_RPC_BIDI_STREAM;
+        rc = grpc_server_request_registered_call(s->server, slot->method->handle, &slot->call, &slot->deadline,
+                                                 &slot->md, with_payload ? &slot->payload : NULL, cq, cq,
+                                                 &slot->tag);
+    }
+    if (rc != GRPC_CALL_OK)
+        fprintf(stderr, "{\"event\":\"error\",\"what\":\"request_call: %s\"}\n", grpc_call_error_to_string(rc));
+}
+
+/* --- server lifetime ------------------------------------------------------ */
+
+fo_server *fo_server_create(const fo_server_opts *opts)
+{
+    fo_server *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        abort();
+    grpc_arg args[2];
+    size_t nargs = 0;
+    if (opts->max_message_bytes > 0) {
+        int max = opts->max_message_bytes > INT32_MAX ? INT32_MAX : (int)opts->max_message_bytes;
+        args[nargs++] = (grpc_arg){.type = GRPC_ARG_INTEGER,
+                                   .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
+                                   .value.integer = max};
+    }
+    grpc_channel_args chargs = {.num_args = nargs, .args = args};
+    s->server = grpc_server_create(&chargs, NULL);
+    s->nworkers = opts->workers > 0 ? opts->workers : 1;
+    s->workers = calloc((size_t)s->nworkers, sizeof *s->workers);
+    if (s->workers == NULL)
+        abort();
+    for (int i = 0; i < s->nworkers; i++) {
+        s->workers[i].server = s;
+        s->workers[i].loop = fo_loop_create();
+        grpc_server_register_completion_queue(s->server, fo_loop_cq(s->workers[i].loop), NULL);
+    }
+    atomic_init(&s->shutting_down, false);
+    return s;
+}
+
+void fo_server_add_method(fo_server *s, const char *path, fo_rpc_kind kind, fo_handler_fn fn, void *ctx)
+{
+    if (s->nmethods == MAX_METHODS || s->started)
+        abort(); /* a programming error, caught in every test run */
+    fo_method *m = &s->methods[s->nmethods++];
+    m->path = path;
+    m->kind = kind;
+    m->fn = fn;
+    m->ctx = ctx;
+    m->handle = grpc_server_register_method(
+        s->server, path, NULL,
+        kind == FO_RPC_BIDI_STREAM ? GRPC_SRM_PAYLOAD_NONE : GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+}
+
+static fo_error *server_credentials(const fo_server_tls *tls, grpc_server_credentials **out)
+{
+    if (tls == NULL || tls->cert == NULL) {
+        *out = grpc_insecure_server_credentials_create();
+        return NULL;
+    }
+    /* gRPC would take a bad file silently and fail each handshake without naming it. */
+    fo_error *err = fo_tls_check_pair(tls->cert, tls->key);
+    if (err == NULL && tls->client_ca != NULL)
+        err = fo_tls_check_ca(tls->client_ca);
+    if (err != NULL)
+        return err;
+    char *cert = NULL, *key = NULL, *ca = NULL;
+    err = fo_read_file(tls->cert, &cert);
+    if (err == NULL)
+        err = fo_read_file(tls->key, &key);
+    if (err == NULL && tls->client_ca != NULL)
+        err = fo_read_file(tls->client_ca, &ca);
+    if (err == NULL) {
+        grpc_ssl_pem_key_cert_pair pair = {.private_key = key, .cert_chain = cert};
+        grpc_ssl_client_certificate_request_type want =
+            ca ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE;
+        *out = grpc_ssl_server_credentials_create_ex(ca, &pair, 1, want, NULL);
+    }
+    free(cert);
+    free(key);
+    free(ca);
+    return err;
+}
+
+fo_error *fo_server_listen(fo_server *s, const char *addr, const fo_server_tls *tls, int *port)
+{
+    grpc_server_credentials *creds = NULL;
+    fo_error *err = server_credentials(tls, &creds);
+    if (err != NULL)
+        return err;
+    int bound = grpc_server_add_http2_port(s->server, addr, creds);
+    grpc_server_credentials_release(creds);
+    if (bound <= 0)
+        return FO_ERROR(FO_STATUS_UNAVAILABLE, "cannot listen on %s (address in use or invalid)", addr);
+    *port = bound;
+    return NULL;
+}
+
+static void *worker_main(void *arg)
+{
+    fo_worker *w = arg;
+    fo_loop_run(w->loop, NULL);
+    return NULL;
+}
+
+static void worker_post_slots(fo_worker *w)
+{
+    fo_server *s = w->server;
+    /* One catch-all slot answers unregistered methods; calls to them are rare. */
+    w->nslots = (size_t)s->nmethods * SLOTS_PER_METHOD + 1;
+    w->slots = calloc(w->nslots, sizeof *w->slots);
+    if (w->slots == NULL)
+        abort();
+    for (size_t i = 0; i < w->nslots; i++) {
+        fo_slot *slot = &w->slots[i];
+        slot->tag.fn = slot_arrived;
+        slot->worker = w;
+        slot->method = i + 1 < w->nslots ? &s->methods[i / SLOTS_PER_METHOD] : NULL;
+        grpc_metadata_array_init(&slot->md);
+        grpc_call_details_init(&slot->details);
+        slot_post(slot);
+    }
+}
+
+void fo_server_start(fo_server *s)
+{
+    grpc_server_start(s->server);
+    s->started = true;
+    for (int i = 0; i < s->nworkers; i++)
+        worker_post_slots(&s->workers[i]);
+    for (int i = 0; i < s->nworkers; i++) {
+        if (pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i]) != 0)
+            abort();
+    }
+}
+
+int fo_server_worker_count(const fo_server *s)
+{
+    return s->nworkers;
+}
+
+fo_loop *fo_server_worker_loop(fo_server *s, int i)
+{
+    return s->workers[i].loop;
+}
+
+void fo_server_shutdown(fo_server *s, int64_t grace_ms)
+{
+    if (!s->started)
+        return;
+    atomic_store(&s->shutting_down, true);
+    grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
+    static int shutdown_tag;
+    grpc_server_shutdown_and_notify(s->server, cq, &shutdown_tag);
+    grpc_event ev = grpc_completion_queue_pluck(cq, &shutdown_tag, fo_deadline_to_gpr(fo_deadline_in_ms(grace_ms)),
+                                                NULL);
+    if (ev.type == GRPC_QUEUE_TIMEOUT) {
+        grpc_server_cancel_all_calls(s->server);
+        grpc_completion_queue_pluck(cq, &shutdown_tag, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+    }
+    grpc_completion_queue_shutdown(cq);
+    grpc_completion_queue_destroy(cq);
+    for (int i = 0; i < s->nworkers; i++)
+        fo_loop_stop(s->workers[i].loop);
+    for (int i = 0; i < s->nworkers; i++)
+        pthread_join(s->workers[i].thread, NULL);
+    s->started = false;
+}
+
+static void slot_release(fo_slot *slot)
+{
+    /* Slots that never completed still own their metadata arrays. */
+    grpc_metadata_array_destroy(&slot->md);
+    grpc_call_details_destroy(&slot->details);
+}
+
+void fo_server_destroy(fo_server *s)
+{
+    if (s == NULL)
+        return;
+    fo_server_shutdown(s, 0);
+    grpc_server_destroy(s->server);
+    for (int i = 0; i < s->nworkers; i++) {
+        fo_loop_destroy(s->workers[i].loop);
+        for (size_t j = 0; j < s->workers[i].nslots; j++)
+            slot_release(&s->workers[i].slots[j]);
+        free(s->workers[i].slots);
+    }
+    free(s->workers);
+    free(s);
+}

@@ -1,0 +1,109 @@
+/*
+ * fo_server: the server half of the thin gRPC layer.
+ *
+ * A server has a fixed number of workers; each worker is one thread running
+ * one fo_loop whose completion queue is registered with the server. Every
+ * registered method keeps a few requests posted on every worker's queue, so
+ * an incoming call, and all the work it starts, stays on one thread: no lock
+ * per request. Calls to methods nobody registered get UNIMPLEMENTED.
+ *
+ * A handler receives an fo_server_call and owns it until it calls
+ * fo_server_call_finish() exactly once (also after a cancellation). The layer
+ * frees the call when the status has been sent and the client is gone.
+ */
+#ifndef FO_SERVER_H
+#define FO_SERVER_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fo_error.h"
+#include "fo_loop.h"
+#include "fo_rpc.h"
+
+typedef enum fo_rpc_kind {
+    FO_RPC_UNARY,         /* one request message arrives with the call */
+    FO_RPC_SERVER_STREAM, /* the same, answered with a stream */
+    FO_RPC_BIDI_STREAM,   /* requests read with fo_server_call_recv */
+} fo_rpc_kind;
+
+typedef void (*fo_handler_fn)(fo_server_call *call, void *ctx);
+
+typedef struct fo_server_tls {
+    const char *cert;      /* PEM files */
+    const char *key;
+    const char *client_ca; /* NULL: no client certificates; else mTLS required */
+} fo_server_tls;
+
+typedef struct fo_server_opts {
+    int workers;              /* threads, each with its own queue; at least 1 */
+    size_t max_message_bytes; /* larger requests get RESOURCE_EXHAUSTED; 0: gRPC default */
+} fo_server_opts;
+
+typedef struct fo_server fo_server;
+
+fo_server *fo_server_create(const fo_server_opts *opts);
+/* Before fo_server_start. path is "/pkg.Service/Method" and must outlive the server. */
+void fo_server_add_method(fo_server *s, const char *path, fo_rpc_kind kind, fo_handler_fn fn, void *ctx);
+/* Before fo_server_start; *port receives the bound port (useful with port 0). */
+fo_error *fo_server_listen(fo_server *s, const char *addr, const fo_server_tls *tls, int *port);
+/* Starts the workers; calls are accepted from now on. */
+void fo_server_start(fo_server *s);
+int fo_server_worker_count(const fo_server *s);
+fo_loop *fo_server_worker_loop(fo_server *s, int i);
+/*
+ * Stops accepting calls, lets calls in flight finish for up to grace_ms,
+ * cancels the rest, then stops and joins the workers. Blocking; call it from
+ * the main thread, not from a worker.
+ */
+void fo_server_shutdown(fo_server *s, int64_t grace_ms);
+void fo_server_destroy(fo_server *s);
+
+/* --- calls ---------------------------------------------------------------- */
+
+fo_loop *fo_server_call_loop(fo_server_call *c);
+const char *fo_server_call_method(const fo_server_call *c);
+int64_t fo_server_call_deadline(const fo_server_call *c);
+/* A request-metadata value (not NUL-terminated), or NULL. */
+const char *fo_server_call_metadata(const fo_server_call *c, const char *key, size_t *len);
+/*
+ * Unpacks the request message that came with a unary or server-streaming
+ * call. NULL with *err set when there was none or it does not parse.
+ */
+ProtobufCMessage *fo_server_call_request(const fo_server_call *c, const ProtobufCMessageDescriptor *desc,
+                                         fo_error **err);
+/* Size in bytes of that request message (0 when there was none). */
+size_t fo_server_call_request_size(const fo_server_call *c);
+
+/*
+ * fn(ud) runs at most once, on the call's loop, if the client cancels or the
+ * deadline passes before fo_server_call_finish.
+ */
+void fo_server_call_on_cancel(fo_server_call *c, void (*fn)(void *ud), void *ud);
+bool fo_server_call_cancelled(const fo_server_call *c);
+
+/*
+ * Streams one message. done->fn(done, ok) runs on the call's loop when the
+ * transport has taken it (flow control: one send in flight at a time).
+ */
+void fo_server_call_send(fo_server_call *c, const fo_payload *msg, fo_tag *done);
+/*
+ * Reads the next message of a bidi stream; done->fn(done, ok) runs when it
+ * has arrived. Then fo_server_call_take_message unpacks it (NULL at the end
+ * of the stream, with *end set, or when it does not parse).
+ */
+void fo_server_call_recv(fo_server_call *c, fo_tag *done);
+ProtobufCMessage *fo_server_call_take_message(fo_server_call *c, const ProtobufCMessageDescriptor *desc,
+                                              bool *end);
+
+/*
+ * Ends the call: the optional reply, then the status with its message and
+ * trailing metadata. The handler must not touch c afterwards. Payloads are
+ * shared, not copied: the caller may free them at once.
+ */
+void fo_server_call_finish(fo_server_call *c, fo_status code, const char *message, const fo_payload *reply,
+                           const fo_md *trailers, size_t ntrailers);
+
+#endif
