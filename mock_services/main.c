@@ -1,0 +1,167 @@
+/*
+ * mock_services: one feature service per process, or a whole fleet of them.
+ *
+ *   mock_services --feature NAME [--listen ADDR] [--profile JSON] [--workers N]
+ *                 [--tls-cert PEM --tls-key PEM]
+ *   mock_services --fleet FILE
+ *
+ * The first stdout line, printed once calls are accepted, is one JSON object;
+ * later log lines are JSON objects too.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fo_health.h"
+#include "fo_process.h"
+#include "fo_reflection.h"
+#include "fo_rpc.h"
+#include "fo_server.h"
+#include "mock_fleet.h"
+#include "mock_service.h"
+
+#define SHUTDOWN_GRACE_MS 2000
+
+/* What health checks and reflection answer for. */
+static const char *const served_services[] = {"fanout.feature.v1.FeatureService", FO_HEALTH_SERVICE,
+                                              FO_REFLECTION_V1ALPHA_SERVICE, FO_REFLECTION_V1_SERVICE};
+#define N_SERVED (sizeof served_services / sizeof *served_services)
+
+typedef struct options {
+    const char *feature;
+    const char *listen;
+    const char *profile;
+    const char *fleet;
+    const char *tls_cert;
+    const char *tls_key;
+    int workers;
+} options;
+
+static void usage(FILE *to)
+{
+    fprintf(to, "usage: mock_services --feature NAME [--listen ADDR] [--profile JSON] [--workers N]\n"
+                "                     [--tls-cert PEM --tls-key PEM]\n"
+                "       mock_services --fleet FILE\n");
+}
+
+static int parse_options(int argc, char **argv, options *o)
+{
+    static const struct option longopts[] = {
+        {"feature", required_argument, NULL, 'f'}, {"listen", required_argument, NULL, 'l'},
+        {"profile", required_argument, NULL, 'p'}, {"fleet", required_argument, NULL, 'F'},
+        {"workers", required_argument, NULL, 'w'}, {"tls-cert", required_argument, NULL, 'c'},
+        {"tls-key", required_argument, NULL, 'k'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    *o = (options){.listen = "127.0.0.1:0", .workers = 1};
+    int ch;
+    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'f': o->feature = optarg; break;
+        case 'l': o->listen = optarg; break;
+        case 'p': o->profile = optarg; break;
+        case 'F': o->fleet = optarg; break;
+        case 'c': o->tls_cert = optarg; break;
+        case 'k': o->tls_key = optarg; break;
+        case 'w': {
+            char *end;
+            long w = strtol(optarg, &end, 10);
+            if (*end != '\0' || w < 1 || w > 64) {
+                fprintf(stderr, "mock_services: --workers: expected 1..64, got \"%s\"\n", optarg);
+                return 2;
+            }
+            o->workers = (int)w;
+            break;
+        }
+        case 'h': usage(stdout); exit(0);
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "mock_services: unexpected argument \"%s\"\n", argv[optind]);
+        return 2;
+    }
+    if ((o->fleet == NULL) == (o->feature == NULL)) {
+        fprintf(stderr, "mock_services: give exactly one of --feature NAME and --fleet FILE\n");
+        usage(stderr);
+        return 2;
+    }
+    if ((o->tls_cert == NULL) != (o->tls_key == NULL)) {
+        fprintf(stderr, "mock_services: --tls-cert and --tls-key go together\n");
+        return 2;
+    }
+    return 0;
+}
+
+static int serve_one(const options *o)
+{
+    mock_service svc = {.feature = o->feature};
+    mock_profile_init(&svc.profile);
+    if (o->profile != NULL) {
+        fo_error *err = mock_profile_parse_text(o->profile, &svc.profile);
+        if (err != NULL) {
+            fprintf(stderr, "mock_services: --profile: %s\n", err->message);
+            fo_error_free(err);
+            return 2;
+        }
+    }
+
+    fo_rpc_init();
+    fo_reflection *reflection = NULL;
+    fo_error *err = fo_reflection_create(served_services, N_SERVED, &reflection);
+    if (err != NULL) {
+        fprintf(stderr, "mock_services: %s\n", err->message);
+        fo_error_free(err);
+        fo_rpc_shutdown();
+        return 1;
+    }
+    fo_health *health = fo_health_create(served_services, N_SERVED);
+    fo_server *server = fo_server_create(&(fo_server_opts){.workers = o->workers});
+    mock_service_register(&svc, server);
+    fo_health_register(health, server);
+    fo_reflection_register(reflection, server);
+    fo_server_tls tls = {.cert = o->tls_cert, .key = o->tls_key};
+    int port = 0;
+    err = fo_server_listen(server, o->listen, o->tls_cert ? &tls : NULL, &port);
+    if (err != NULL) {
+        fprintf(stderr, "mock_services: %s\n", err->message);
+        fo_error_free(err);
+        fo_server_destroy(server);
+        fo_health_destroy(health);
+        fo_reflection_destroy(reflection);
+        fo_rpc_shutdown();
+        return 1;
+    }
+    fo_server_start(server);
+    fo_health_set_all(health, FO_HEALTH_SERVING);
+
+    char address[256];
+    fo_address_with_port(o->listen, port, address, sizeof address);
+    printf("{\"event\":\"listening\",\"feature\":\"%s\",\"address\":\"%s\",\"pid\":%d}\n", o->feature, address,
+           (int)getpid());
+    fflush(stdout);
+
+    int sig = fo_signals_wait();
+    fo_health_drain(health);
+    fo_server_shutdown(server, SHUTDOWN_GRACE_MS);
+    fo_server_destroy(server);
+    fo_health_destroy(health);
+    fo_reflection_destroy(reflection);
+    fo_rpc_shutdown();
+    printf("{\"event\":\"stopped\",\"feature\":\"%s\",\"signal\":%d}\n", o->feature, sig);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    fo_signals_block();
+    options o;
+    int rc = parse_options(argc, argv, &o);
+    if (rc != 0)
+        return rc;
+    if (o.fleet != NULL)
+        return mock_fleet_run(o.fleet, argv[0]);
+    return serve_one(&o);
+}

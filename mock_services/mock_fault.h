@@ -1,0 +1,48 @@
+/*
+ * mock_fault: the x-mock-fault request header, which asks a mock feature
+ * service to misbehave on this one call.
+ *
+ * The header is a comma-separated list of NAME=KIND[:ARG] items:
+ *
+ *     tours=delay:300ms, offers=error:UNAVAILABLE, leads=hang
+ *
+ * KIND is delay:DURATION (see fo_duration_parse_us), error:CODE (a status
+ * name or number other than OK), hang, malformed or crash. A feature may have
+ * one delay and one terminal fault (error, hang, malformed or crash); the
+ * delay comes first. Items for other features are checked for syntax and
+ * otherwise ignored, so every service rejects a malformed header alike.
+ */
+#ifndef MOCK_FAULT_H
+#define MOCK_FAULT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fo_error.h"
+
+#define MOCK_FAULT_HEADER "x-mock-fault"
+
+typedef enum mock_fault_kind {
+    MOCK_FAULT_NONE = 0,  /* answer normally (after delay_us) */
+    MOCK_FAULT_ERROR,     /* fail the call with error_code */
+    MOCK_FAULT_HANG,      /* never answer; the caller's deadline ends the call */
+    MOCK_FAULT_MALFORMED, /* answer with bytes that are not a UsageReport */
+    MOCK_FAULT_CRASH,     /* end the process */
+} mock_fault_kind;
+
+/* What one call does: wait delay_us, then behave as kind says. */
+typedef struct mock_fault {
+    int64_t delay_us;
+    mock_fault_kind kind;
+    fo_status error_code; /* FO_STATUS_OK unless kind is MOCK_FAULT_ERROR */
+} mock_fault;
+
+/*
+ * Parses the len bytes of header (not NUL-terminated; any bytes) and stores
+ * in out what it asks of feature: all zero when nothing. An empty or blank
+ * header asks nothing. Returns NULL, or an FO_STATUS_INVALID_ARGUMENT error
+ * quoting the offending item (out is then all zero). Linear in len.
+ */
+fo_error *mock_fault_parse(const char *header, size_t len, const char *feature, mock_fault *out);
+
+#endif

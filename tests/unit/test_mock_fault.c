@@ -1,0 +1,212 @@
+/* Unit tests for mock_services/mock_fault: the x-mock-fault header parser. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mock_fault.h"
+
+/* Parses a NUL-terminated header for feature and asserts that it is accepted. */
+static mock_fault parse_ok(const char *header, const char *feature)
+{
+    mock_fault f;
+    fo_error *err = mock_fault_parse(header, strlen(header), feature, &f);
+    if (err != NULL)
+        fail_msg("unexpected error for \"%s\": %s", header, err->message);
+    return f;
+}
+
+/* Asserts that header is rejected with a message containing each of the given fragments. */
+static void expect_bad_n(const char *header, size_t len, const char *fragment1,
+                         const char *fragment2)
+{
+    mock_fault f = {.delay_us = 1, .kind = MOCK_FAULT_CRASH};
+    fo_error *err = mock_fault_parse(header, len, "tours", &f);
+    if (err == NULL)
+        fail_msg("expected an error for \"%.*s\"", (int)len, header);
+    assert_int_equal(err->code, FO_STATUS_INVALID_ARGUMENT);
+    if (strstr(err->message, fragment1) == NULL || strstr(err->message, fragment2) == NULL)
+        fail_msg("message \"%s\" lacks \"%s\" or \"%s\"", err->message, fragment1, fragment2);
+    assert_int_equal(f.delay_us, 0);
+    assert_int_equal(f.kind, MOCK_FAULT_NONE);
+    fo_error_free(err);
+}
+
+static void expect_bad(const char *header, const char *fragment1, const char *fragment2)
+{
+    expect_bad_n(header, strlen(header), fragment1, fragment2);
+}
+
+static void each_kind_parses(void **state)
+{
+    (void)state;
+    mock_fault f = parse_ok("tours=delay:300ms", "tours");
+    assert_int_equal(f.delay_us, 300000);
+    assert_int_equal(f.kind, MOCK_FAULT_NONE);
+    f = parse_ok("tours=delay:2s", "tours");
+    assert_int_equal(f.delay_us, 2000000);
+    f = parse_ok("tours=error:UNAVAILABLE", "tours");
+    assert_int_equal(f.kind, MOCK_FAULT_ERROR);
+    assert_int_equal(f.error_code, FO_STATUS_UNAVAILABLE);
+    assert_int_equal(f.delay_us, 0);
+    f = parse_ok("tours=error:13", "tours");
+    assert_int_equal(f.error_code, FO_STATUS_INTERNAL);
+    f = parse_ok("tours=error:not_found", "tours");
+    assert_int_equal(f.error_code, FO_STATUS_NOT_FOUND);
+    assert_int_equal(parse_ok("tours=hang", "tours").kind, MOCK_FAULT_HANG);
+    assert_int_equal(parse_ok("tours=malformed", "tours").kind, MOCK_FAULT_MALFORMED);
+    assert_int_equal(parse_ok("tours=crash", "tours").kind, MOCK_FAULT_CRASH);
+}
+
+static void whitespace_and_other_features(void **state)
+{
+    (void)state;
+    const char *h = " tours = delay : 50ms ,\toffers=error:UNAVAILABLE , leads=hang\t";
+    mock_fault f = parse_ok(h, "tours");
+    assert_int_equal(f.delay_us, 50000);
+    assert_int_equal(f.kind, MOCK_FAULT_NONE);
+    f = parse_ok(h, "offers");
+    assert_int_equal(f.kind, MOCK_FAULT_ERROR);
+    assert_int_equal(f.error_code, FO_STATUS_UNAVAILABLE);
+    f = parse_ok(h, "leads");
+    assert_int_equal(f.kind, MOCK_FAULT_HANG);
+    f = parse_ok(h, "listings");
+    assert_int_equal(f.delay_us, 0);
+    assert_int_equal(f.kind, MOCK_FAULT_NONE);
+    assert_int_equal(f.error_code, FO_STATUS_OK);
+    /* A name is matched whole, not as a prefix. */
+    assert_int_equal(parse_ok("tours_v2=hang", "tours").kind, MOCK_FAULT_NONE);
+}
+
+static void empty_header_asks_nothing(void **state)
+{
+    (void)state;
+    mock_fault f = {.delay_us = 7, .kind = MOCK_FAULT_HANG};
+    assert_null(mock_fault_parse(NULL, 0, "tours", &f));
+    assert_int_equal(f.delay_us, 0);
+    assert_int_equal(f.kind, MOCK_FAULT_NONE);
+    f = parse_ok("  \t ", "tours");
+    assert_int_equal(f.kind, MOCK_FAULT_NONE);
+}
+
+static void delay_plus_terminal(void **state)
+{
+    (void)state;
+    mock_fault f = parse_ok("tours=delay:50ms,tours=error:INTERNAL", "tours");
+    assert_int_equal(f.delay_us, 50000);
+    assert_int_equal(f.kind, MOCK_FAULT_ERROR);
+    assert_int_equal(f.error_code, FO_STATUS_INTERNAL);
+    f = parse_ok("tours=crash, offers=hang, tours=delay:1s", "tours");
+    assert_int_equal(f.delay_us, 1000000);
+    assert_int_equal(f.kind, MOCK_FAULT_CRASH);
+}
+
+static void not_nul_terminated(void **state)
+{
+    (void)state;
+    /* Only the first len bytes count: the rest would be a bad item. */
+    const char h[] = "tours=hang,bogus";
+    mock_fault f;
+    assert_null(mock_fault_parse(h, strlen("tours=hang"), "tours", &f));
+    assert_int_equal(f.kind, MOCK_FAULT_HANG);
+}
+
+static void bad_items_are_quoted(void **state)
+{
+    (void)state;
+    expect_bad("tours=explode", "\"tours=explode\"", "unknown fault kind \"explode\"");
+    expect_bad("=hang", "\"=hang\"", "missing feature name");
+    expect_bad("tours", "\"tours\"", "missing \"=\"");
+    expect_bad("tours=", "\"tours=\"", "missing fault kind");
+    expect_bad("tours=:5s", "\"tours=:5s\"", "missing fault kind");
+    expect_bad("tours=delay", "\"tours=delay\"", "needs a duration");
+    expect_bad("tours=delay:", "\"tours=delay:\"", "needs a duration");
+    expect_bad("tours=error", "\"tours=error\"", "needs a status code");
+    expect_bad("tours=delay:fast", "\"tours=delay:fast\"", "bad duration \"fast\"");
+    expect_bad("tours=delay:-5ms", "\"tours=delay:-5ms\"", "bad duration \"-5ms\"");
+    expect_bad("tours=error:SOMETIMES", "\"tours=error:SOMETIMES\"",
+               "unknown status code \"SOMETIMES\"");
+    expect_bad("tours=error:99", "\"tours=error:99\"", "unknown status code \"99\"");
+    expect_bad("tours=error:OK", "\"tours=error:OK\"", "\"OK\" is not an error");
+    expect_bad("tours=error:0", "\"tours=error:0\"", "\"0\" is not an error");
+    expect_bad("tours=hang:5s", "\"tours=hang:5s\"", "takes no argument");
+    expect_bad("tou rs=hang", "\"tou rs=hang\"", "invalid feature name");
+    expect_bad("tours=HANG", "\"tours=HANG\"", "unknown fault kind \"HANG\"");
+}
+
+static void empty_items_are_rejected(void **state)
+{
+    (void)state;
+    expect_bad("tours=hang,", "empty item", "\"tours=hang,\"");
+    expect_bad(",tours=hang", "empty item", "\",tours=hang\"");
+    expect_bad("tours=hang,,offers=crash", "empty item", "\"tours=hang,,offers=crash\"");
+    expect_bad("tours=hang, \t ", "empty item", "tours=hang");
+    expect_bad(",", "empty item", "\",\"");
+}
+
+static void duplicates_are_rejected(void **state)
+{
+    (void)state;
+    expect_bad("tours=delay:1s,tours=delay:2s", "\"tours=delay:2s\"", "second delay");
+    expect_bad("tours=hang,tours=crash", "\"tours=crash\"", "second terminal fault");
+    expect_bad("tours=error:INTERNAL, tours=error:INTERNAL", "\"tours=error:INTERNAL\"",
+               "second terminal fault");
+}
+
+static void other_features_are_still_checked(void **state)
+{
+    (void)state;
+    expect_bad("tours=hang,offers=explode", "\"offers=explode\"", "\"explode\"");
+}
+
+static void hostile_bytes(void **state)
+{
+    (void)state;
+    /* An embedded NUL must not end the item early: "300ms\0junk" is not a duration. */
+    const char nul[] = "tours=delay:300ms\0junk";
+    expect_bad_n(nul, sizeof nul - 1, "control character \\x00", "tours=delay:300ms\\x00junk");
+    const char bin[] = "tours=\x01\xff\"\\";
+    expect_bad_n(bin, sizeof bin - 1, "\\x01\\xff\\\"\\\\", "control character");
+    /* A very long item is quoted cut short; a long value is a bad value, not an overflow. */
+    size_t n = 100000;
+    char *big = malloc(n);
+    memcpy(big, "tours=delay:", 12);
+    memset(big + 12, '9', n - 12);
+    expect_bad_n(big, n, "bad duration \"9999", "...");
+    memset(big, 'a', n);
+    expect_bad_n(big, n, "missing \"=\"", "aaaa...");
+    free(big);
+    /* Many small items are fine and take linear time. */
+    size_t items = 20000;
+    n = items * 7 + 7;
+    big = malloc(n);
+    for (size_t i = 0; i < items; i++)
+        memcpy(big + i * 7, "a=hang,", 7);
+    memcpy(big + items * 7, "b=crash", 7);
+    mock_fault f;
+    fo_error *err = mock_fault_parse(big, n, "b", &f);
+    if (err != NULL)
+        fail_msg("%s", err->message);
+    assert_int_equal(f.kind, MOCK_FAULT_CRASH);
+    free(big);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(each_kind_parses),
+        cmocka_unit_test(whitespace_and_other_features),
+        cmocka_unit_test(empty_header_asks_nothing),
+        cmocka_unit_test(delay_plus_terminal),
+        cmocka_unit_test(not_nul_terminated),
+        cmocka_unit_test(bad_items_are_quoted),
+        cmocka_unit_test(empty_items_are_rejected),
+        cmocka_unit_test(duplicates_are_rejected),
+        cmocka_unit_test(other_features_are_still_checked),
+        cmocka_unit_test(hostile_bytes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
