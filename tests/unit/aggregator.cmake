@@ -1,1 +1,4 @@
 # Unit tests of the aggregator logic.
+fanout_unit_test(test_agg_config SOURCES test_agg_config.c LIBS fanout_agg_logic)
+fanout_unit_test(test_agg_validate SOURCES test_agg_validate.c LIBS fanout_agg_logic)
+fanout_unit_test(test_agg_reduce SOURCES test_agg_reduce.c LIBS fanout_agg_logic)

@@ -1,0 +1,123 @@
+/* agg_fanout: start one feature call, classify its reply, report to the runner. */
+#include "agg_fanout.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fanout/feature/v1/feature.pb-c.h"
+#include "fo_time.h"
+
+void agg_feature_call_init(agg_feature_call *fc, const agg_fanout *fanout, const char *name,
+                           const agg_target *target)
+{
+    memset(fc, 0, sizeof *fc);
+    fc->fanout = fanout;
+    fc->name = name;
+    fc->target = target;
+}
+
+/* Records the outcome and reports it; err_message NULL means success. */
+static void report(agg_feature_call *fc, fo_status code, Fanout__V1__ErrorKind kind, const char *err_message)
+{
+    fc->latency_us = fc->started_ns ? (fo_now_ns() - fc->started_ns) / FO_NS_PER_US : 0;
+    fo_error *err = NULL;
+    if (err_message != NULL) {
+        fc->code = code;
+        fc->kind = kind;
+        fc->message = strdup(err_message);
+        err = FO_ERROR(code, "%s", err_message);
+    }
+    runner_task_done(fc->run, fc->index, err);
+}
+
+static void call_done(fo_client_call *cc, void *ud)
+{
+    agg_feature_call *fc = ud;
+    fo_status status = fo_client_call_status(cc);
+    if (status != FO_STATUS_OK) {
+        report(fc, status, agg_error_kind_for_status(status), fo_client_call_message(cc));
+        return;
+    }
+    fc->usage = (Fanout__Feature__V1__UsageReport *)fo_client_call_unpack(
+        cc, &fanout__feature__v1__usage_report__descriptor);
+    if (fc->usage == NULL)
+        report(fc, FO_STATUS_INTERNAL, FANOUT__V1__ERROR_KIND__MALFORMED_RESPONSE,
+               "reply is not a valid fanout.feature.v1.UsageReport");
+    else
+        report(fc, FO_STATUS_OK, FANOUT__V1__ERROR_KIND__ERROR_KIND_UNSPECIFIED, NULL);
+}
+
+static void task_start(runner *r, size_t index, void *ctx)
+{
+    agg_feature_call *fc = ctx;
+    fc->run = r;
+    fc->index = index;
+    if (fc->target == NULL) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "feature \"%.64s\" is not configured", fc->name);
+        report(fc, FO_STATUS_NOT_FOUND, FANOUT__V1__ERROR_KIND__UNKNOWN_FEATURE, msg);
+        return;
+    }
+    const agg_fanout *f = fc->fanout;
+    fo_call_spec spec = {
+        .channel = fc->target->channel,
+        .method = fc->target->get_usage,
+        .loop = f->loop,
+        .parent = f->parent,
+        .deadline_ns = fo_deadline_min(f->deadline_ns, fo_deadline_in_ms(fc->target->cfg->timeout_ms)),
+        .md = f->md,
+        .nmd = f->nmd,
+        .request = f->request,
+    };
+    fc->started_ns = fo_now_ns();
+    fc->attempts = 1;
+    fo_error *err = NULL;
+    fc->cc = fo_client_call_start(&spec, call_done, fc, &err);
+    if (fc->cc == NULL) {
+        report(fc, err->code, agg_error_kind_for_status(err->code), err->message);
+        fo_error_free(err);
+    }
+}
+
+static void task_cancel(runner *r, size_t index, void *ctx)
+{
+    (void)r;
+    (void)index;
+    agg_feature_call *fc = ctx;
+    if (fc->cc != NULL)
+        fo_client_call_cancel(fc->cc);
+}
+
+runner_task agg_feature_call_task(agg_feature_call *fc)
+{
+    return (runner_task){.start = task_start, .cancel = task_cancel, .ctx = fc};
+}
+
+void agg_feature_call_outcome(const agg_feature_call *fc, int32_t index, const fo_error *err, agg_outcome *out)
+{
+    *out = (agg_outcome){
+        .feature = fc->name,
+        .index = index,
+        .usage = fc->usage,
+        .code = fc->code,
+        .message = fc->message,
+        .kind = fc->kind,
+        .latency_us = fc->latency_us,
+        .attempts = fc->attempts,
+    };
+    if (fc->usage == NULL && fc->message == NULL && err != NULL) {
+        /* Abandoned by the run (deadline, cancellation) before it reported. */
+        out->code = err->code;
+        out->message = err->message;
+        out->kind = agg_error_kind_for_status(err->code);
+    }
+}
+
+void agg_feature_call_release(agg_feature_call *fc)
+{
+    fo_client_call_free(fc->cc);
+    if (fc->usage != NULL)
+        fanout__feature__v1__usage_report__free_unpacked(fc->usage, NULL);
+    free(fc->message);
+}

@@ -1,0 +1,52 @@
+/*
+ * agg_fanout: one feature of a request as a runner task. start() sends the
+ * request's shared UsageRequest to the feature on the request's loop, as a
+ * child of the incoming call (so the client's deadline and cancellation
+ * reach it); completion classifies the reply into an outcome and reports to
+ * the runner. A feature missing from the config reports UNKNOWN_FEATURE at
+ * once, without a call.
+ */
+#ifndef AGG_FANOUT_H
+#define AGG_FANOUT_H
+
+#include <stdint.h>
+
+#include "agg_reduce.h"
+#include "agg_service.h"
+#include "runner.h"
+
+/* What every feature call of one request shares. */
+typedef struct agg_fanout {
+    fo_loop *loop;
+    fo_server_call *parent;
+    int64_t deadline_ns; /* the incoming call's */
+    const fo_md *md;     /* forwarded metadata */
+    size_t nmd;
+    const fo_payload *request;
+} agg_fanout;
+
+typedef struct agg_feature_call {
+    const agg_fanout *fanout;
+    const char *name;         /* borrowed */
+    const agg_target *target; /* NULL: not configured */
+    runner *run;
+    size_t index;
+    fo_client_call *cc;
+    int64_t started_ns;
+    int64_t latency_us;
+    int32_t attempts;
+    /* The outcome, once reported. */
+    Fanout__Feature__V1__UsageReport *usage;
+    fo_status code;
+    char *message;
+    Fanout__V1__ErrorKind kind;
+} agg_feature_call;
+
+void agg_feature_call_init(agg_feature_call *fc, const agg_fanout *fanout, const char *name,
+                           const agg_target *target);
+runner_task agg_feature_call_task(agg_feature_call *fc);
+/* The outcome for the reduction; err is the runner's word for a call that never reported. */
+void agg_feature_call_outcome(const agg_feature_call *fc, int32_t index, const fo_error *err, agg_outcome *out);
+void agg_feature_call_release(agg_feature_call *fc);
+
+#endif

@@ -1,0 +1,381 @@
+/* agg_request: one Aggregator call: validate → tasks → runner → reduce → answer. */
+#include "agg_request.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <threads.h>
+
+#include "agg_fanout.h"
+#include "agg_reduce.h"
+#include "agg_service.h"
+#include "agg_validate.h"
+#include "fanout/v1/aggregator.pb-c.h"
+#include "fo_log.h"
+#include "fo_time.h"
+
+#define REQUEST_ID_HEADER "x-request-id"
+#define FAILED_FEATURE_TRAILER "fanout-failed-feature"
+
+typedef struct agg_request {
+    agg_service *svc;
+    fo_server_call *call;
+    bool streaming;
+    int64_t started_ns;
+    Fanout__V1__AnalyticsRequest *msg;
+    agg_plan plan;
+    agg_fanout fanout;
+    fo_md *md; /* x-request-id, then the allow-listed headers present */
+    char request_id[33];
+    agg_feature_call *calls;
+    runner *run;
+    bool answered; /* the status has been handed to the transport */
+
+    /* Streaming: results wait here, in completion order, for the one send in flight. */
+    size_t *queue;
+    size_t queued, sent;
+    bool sending;
+    fo_tag send_done;
+    fo_payload *sending_payload;
+    const fo_error *final_err; /* set once the run finished */
+    bool run_finished;
+} agg_request;
+
+static void request_free(agg_request *rq)
+{
+    if (rq->calls != NULL) {
+        for (size_t i = 0; i < rq->plan.n_features; i++)
+            agg_feature_call_release(&rq->calls[i]);
+    }
+    runner_destroy(rq->run);
+    free(rq->calls);
+    free(rq->queue);
+    free(rq->md);
+    fo_payload_free((fo_payload *)rq->fanout.request);
+    fo_payload_free(rq->sending_payload);
+    agg_plan_release(&rq->plan);
+    if (rq->msg != NULL)
+        fanout__v1__analytics_request__free_unpacked(rq->msg, NULL);
+    atomic_fetch_sub(&rq->svc->in_flight, 1);
+    free(rq);
+}
+
+/* --- logging ---------------------------------------------------------------- */
+
+static void log_request(const agg_request *rq, fo_status code, int succeeded, int failed)
+{
+    if (!fo_log_enabled(FO_LOG_INFO))
+        return;
+    json_t *failed_names = json_array();
+    for (size_t i = 0; rq->calls != NULL && i < rq->plan.n_features; i++) {
+        if (rq->calls[i].message != NULL)
+            json_array_append_new(failed_names, json_string(rq->calls[i].name));
+    }
+    const char *policy = rq->plan.policy == FANOUT__V1__FAILURE_POLICY__FAIL_FAST ? "FAIL_FAST" : "ALLOW_PARTIAL";
+    fo_log(FO_LOG_INFO, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:o}", "event", "request",
+                                  "request_id", rq->request_id, "customer", rq->msg ? rq->msg->customer_id : "",
+                                  "method", rq->streaming ? "StreamCustomerAnalytics" : "GetCustomerAnalytics",
+                                  "policy", rq->msg ? policy : "", "status", fo_status_name(code), "elapsed_us",
+                                  (json_int_t)((fo_now_ns() - rq->started_ns) / FO_NS_PER_US), "succeeded",
+                                  succeeded, "failed", failed, "failed_features", failed_names));
+}
+
+/* --- answering ---------------------------------------------------------------- */
+
+static void answer(agg_request *rq, fo_status code, const char *message, const fo_payload *reply,
+                   const fo_md *trailers, size_t ntrailers)
+{
+    rq->answered = true;
+    fo_server_call_finish(rq->call, code, message, reply, trailers, ntrailers);
+}
+
+static void answer_error(agg_request *rq, const fo_error *err)
+{
+    log_request(rq, err->code, 0, 0);
+    answer(rq, err->code, err->message, NULL, NULL, 0);
+}
+
+/* Fail-fast: the failing feature's status, named in the message and a trailer. */
+static void answer_failed_feature(agg_request *rq, const fo_error *err)
+{
+    const char *name = NULL;
+    for (size_t i = 0; i < rq->plan.n_features && name == NULL; i++) {
+        if (runner_state(rq->run, i) == RUNNER_TASK_DONE && rq->calls[i].message != NULL)
+            name = rq->calls[i].name;
+    }
+    if (name == NULL) {
+        /* Not a feature's failure: the client went away. */
+        answer_error(rq, err);
+        return;
+    }
+    size_t n = strlen(name) + strlen(err->message) + 16;
+    char *message = malloc(n);
+    if (message == NULL)
+        abort();
+    snprintf(message, n, "feature %s: %s", name, err->message);
+    fo_md trailer = {.key = FAILED_FEATURE_TRAILER, .value = name, .value_len = strlen(name)};
+    log_request(rq, err->code, 0, 1);
+    answer(rq, err->code, message, NULL, &trailer, 1);
+    free(message);
+}
+
+static void outcome_of(const agg_request *rq, size_t i, agg_outcome *out)
+{
+    agg_feature_call_outcome(&rq->calls[i], (int32_t)i, runner_task_error(rq->run, i), out);
+}
+
+static void answer_reduced(agg_request *rq)
+{
+    size_t n = rq->plan.n_features;
+    agg_outcome *outcomes = calloc(n ? n : 1, sizeof *outcomes);
+    if (outcomes == NULL)
+        abort();
+    for (size_t i = 0; i < n; i++)
+        outcome_of(rq, i, &outcomes[i]);
+    agg_response resp;
+    agg_reduce(outcomes, n, rq->msg->customer_id, (fo_now_ns() - rq->started_ns) / FO_NS_PER_US, &resp);
+    fo_payload *p = fo_payload_pack(&resp.msg.base);
+    log_request(rq, FO_STATUS_OK, (int)resp.msg.succeeded, (int)resp.msg.failed);
+    answer(rq, FO_STATUS_OK, "", p, NULL, 0);
+    fo_payload_free(p);
+    agg_response_release(&resp);
+    free(outcomes);
+}
+
+/* --- streaming ---------------------------------------------------------------- */
+
+static void stream_pump(agg_request *rq);
+
+static void stream_sent(fo_tag *tag, bool ok)
+{
+    agg_request *rq = fo_container_of(tag, agg_request, send_done);
+    rq->sending = false;
+    fo_payload_free(rq->sending_payload);
+    rq->sending_payload = NULL;
+    if (!ok && !rq->run_finished) {
+        /* The client is gone; the cancellation handler ends the run. */
+        return;
+    }
+    stream_pump(rq);
+}
+
+static void stream_finish(agg_request *rq)
+{
+    const fo_error *err = rq->final_err;
+    if (err == NULL) {
+        int failed = 0;
+        for (size_t i = 0; i < rq->plan.n_features; i++)
+            failed += rq->calls[i].message != NULL;
+        log_request(rq, FO_STATUS_OK, (int)rq->plan.n_features - failed, failed);
+        answer(rq, FO_STATUS_OK, "", NULL, NULL, 0);
+    } else if (rq->plan.policy == FANOUT__V1__FAILURE_POLICY__FAIL_FAST) {
+        answer_failed_feature(rq, err);
+    } else {
+        answer_error(rq, err);
+    }
+    if (runner_idle(rq->run))
+        request_free(rq);
+}
+
+/* Sends the next queued result, or the status once the run is over and all is sent. */
+static void stream_pump(agg_request *rq)
+{
+    if (rq->sending || rq->answered)
+        return;
+    if (rq->sent < rq->queued) {
+        size_t i = rq->queue[rq->sent++];
+        agg_outcome o;
+        outcome_of(rq, i, &o);
+        Fanout__V1__FeatureResult res;
+        Fanout__V1__FeatureError err;
+        agg_result_fill(&o, &res, &err);
+        rq->sending_payload = fo_payload_pack(&res.base);
+        rq->sending = true;
+        fo_server_call_send(rq->call, rq->sending_payload, &rq->send_done);
+        return;
+    }
+    if (rq->run_finished)
+        stream_finish(rq);
+}
+
+/* --- the run ------------------------------------------------------------------ */
+
+static void on_task_done(runner *r, size_t index, const fo_error *err, void *ud)
+{
+    (void)r;
+    agg_request *rq = ud;
+    if (!rq->streaming)
+        return;
+    /* Under fail-fast the failure is the status, not a streamed result. */
+    if (err != NULL && rq->plan.policy == FANOUT__V1__FAILURE_POLICY__FAIL_FAST)
+        return;
+    rq->queue[rq->queued++] = index;
+    stream_pump(rq);
+}
+
+static void on_finish(runner *r, const fo_error *err, void *ud)
+{
+    (void)r;
+    agg_request *rq = ud;
+    if (rq->streaming) {
+        rq->run_finished = true;
+        rq->final_err = err;
+        stream_pump(rq);
+        return;
+    }
+    if (err == NULL)
+        answer_reduced(rq);
+    else if (rq->plan.policy == FANOUT__V1__FAILURE_POLICY__FAIL_FAST)
+        answer_failed_feature(rq, err);
+    else
+        answer_error(rq, err);
+}
+
+static void on_idle(runner *r, void *ud)
+{
+    (void)r;
+    agg_request *rq = ud;
+    if (rq->answered)
+        request_free(rq);
+}
+
+static void on_client_cancel(void *ud)
+{
+    agg_request *rq = ud;
+    runner_cancel(rq->run, FO_ERROR(FO_STATUS_CANCELLED, "the client cancelled the call"));
+}
+
+/* --- arrival ------------------------------------------------------------------ */
+
+static void random_request_id(char out[33])
+{
+    static thread_local uint64_t state;
+    if (state == 0)
+        state = (uint64_t)fo_now_ns() ^ ((uint64_t)(uintptr_t)out << 17);
+    for (int half = 0; half < 2; half++) {
+        /* splitmix64: cheap, and request ids need to be unique, not secret. */
+        uint64_t z = (state += 0x9E3779B97F4A7C15u);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
+        z ^= z >> 31;
+        snprintf(out + 16 * half, 17, "%016llx", (unsigned long long)z);
+    }
+}
+
+static void build_metadata(agg_request *rq)
+{
+    const agg_config *cfg = rq->svc->cfg;
+    rq->md = calloc(cfg->n_forward_metadata + 1, sizeof *rq->md);
+    if (rq->md == NULL)
+        abort();
+    size_t len;
+    const char *id = fo_server_call_metadata(rq->call, REQUEST_ID_HEADER, &len);
+    if (id == NULL || len == 0 || len >= sizeof rq->request_id) {
+        random_request_id(rq->request_id);
+    } else {
+        memcpy(rq->request_id, id, len);
+        rq->request_id[len] = '\0';
+    }
+    rq->md[0] = (fo_md){REQUEST_ID_HEADER, rq->request_id, strlen(rq->request_id)};
+    size_t n = 1;
+    for (size_t i = 0; i < cfg->n_forward_metadata; i++) {
+        const char *key = cfg->forward_metadata[i];
+        const char *value = fo_server_call_metadata(rq->call, key, &len);
+        if (value != NULL && strcmp(key, REQUEST_ID_HEADER) != 0)
+            rq->md[n++] = (fo_md){key, value, len};
+    }
+    rq->fanout.md = rq->md;
+    rq->fanout.nmd = n;
+}
+
+static fo_payload *pack_usage_request(const Fanout__V1__AnalyticsRequest *msg)
+{
+    Fanout__Feature__V1__UsageRequest ur = FANOUT__FEATURE__V1__USAGE_REQUEST__INIT;
+    ur.customer_id = msg->customer_id;
+    ur.window_start_unix = msg->window_start_unix;
+    ur.window_end_unix = msg->window_end_unix;
+    return fo_payload_pack(&ur.base);
+}
+
+static void start_run(agg_request *rq)
+{
+    size_t n = rq->plan.n_features;
+    rq->fanout.loop = fo_server_call_loop(rq->call);
+    rq->fanout.parent = rq->call;
+    rq->fanout.deadline_ns = fo_server_call_deadline(rq->call);
+    rq->fanout.request = pack_usage_request(rq->msg);
+    build_metadata(rq);
+
+    rq->calls = calloc(n ? n : 1, sizeof *rq->calls);
+    runner_task *tasks = calloc(n ? n : 1, sizeof *tasks);
+    rq->queue = calloc(n ? n : 1, sizeof *rq->queue);
+    if (rq->calls == NULL || tasks == NULL || rq->queue == NULL)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        const agg_plan_feature *pf = &rq->plan.features[i];
+        const agg_target *target = pf->config_index >= 0 ? &rq->svc->targets[pf->config_index] : NULL;
+        agg_feature_call_init(&rq->calls[i], &rq->fanout, pf->name, target);
+        tasks[i] = agg_feature_call_task(&rq->calls[i]);
+    }
+    runner_opts opts = {
+        .policy = rq->plan.policy == FANOUT__V1__FAILURE_POLICY__FAIL_FAST ? RUNNER_FAIL_FAST : RUNNER_ALLOW_ERRORS,
+        .deadline_ns = FO_DEADLINE_NONE, /* each call carries the client's deadline itself */
+        .on_task_done = on_task_done,
+        .on_finish = on_finish,
+        .on_idle = on_idle,
+        .ud = rq,
+    };
+    rq->run = runner_create(tasks, n, &opts);
+    free(tasks);
+    fo_server_call_on_cancel(rq->call, on_client_cancel, rq);
+    runner_start(rq->run);
+}
+
+/* Checks that need no parsing: the deadline and the in-flight limit. */
+static fo_error *admit(agg_request *rq)
+{
+    long in_flight = atomic_fetch_add(&rq->svc->in_flight, 1) + 1;
+    if (fo_server_call_deadline(rq->call) <= fo_now_ns())
+        return FO_ERROR(FO_STATUS_DEADLINE_EXCEEDED, "the deadline had passed when the call arrived");
+    if (in_flight > rq->svc->cfg->max_in_flight)
+        return FO_ERROR(FO_STATUS_RESOURCE_EXHAUSTED, "%ld calls in flight, the limit is %lld", in_flight - 1,
+                        (long long)rq->svc->cfg->max_in_flight);
+    return NULL;
+}
+
+static void request_start(fo_server_call *call, agg_service *svc, bool streaming)
+{
+    agg_request *rq = calloc(1, sizeof *rq);
+    if (rq == NULL)
+        abort();
+    rq->svc = svc;
+    rq->call = call;
+    rq->streaming = streaming;
+    rq->started_ns = fo_now_ns();
+    rq->send_done.fn = stream_sent;
+
+    fo_error *err = admit(rq);
+    if (err == NULL)
+        rq->msg = (Fanout__V1__AnalyticsRequest *)fo_server_call_request(
+            call, &fanout__v1__analytics_request__descriptor, &err);
+    if (err == NULL)
+        err = agg_validate_request(rq->msg, svc->cfg, &rq->plan);
+    if (err != NULL) {
+        random_request_id(rq->request_id);
+        answer_error(rq, err);
+        fo_error_free(err);
+        request_free(rq);
+        return;
+    }
+    start_run(rq);
+}
+
+void agg_request_start_unary(fo_server_call *call, void *ctx)
+{
+    request_start(call, ctx, false);
+}
+
+void agg_request_start_stream(fo_server_call *call, void *ctx)
+{
+    request_start(call, ctx, true);
+}

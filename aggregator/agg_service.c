@@ -1,0 +1,52 @@
+/* agg_service: channels to the features and the Aggregator's registration. */
+#include "agg_service.h"
+
+#include <stdlib.h>
+
+#include "agg_request.h"
+
+fo_error *agg_service_init(agg_service *svc, const agg_config *cfg)
+{
+    svc->cfg = cfg;
+    atomic_init(&svc->in_flight, 0);
+    svc->targets = calloc(cfg->n_features, sizeof *svc->targets);
+    if (svc->targets == NULL)
+        abort();
+    for (size_t i = 0; i < cfg->n_features; i++) {
+        const agg_feature_config *f = &cfg->features[i];
+        fo_channel_opts opts = {
+            .lb_policy = f->lb == AGG_LB_ROUND_ROBIN ? "round_robin" : NULL,
+            .max_message_bytes = (size_t)cfg->max_message_bytes,
+            .tls_ca = f->tls.ca,
+            .tls_cert = f->tls.cert,
+            .tls_key = f->tls.key,
+        };
+        agg_target *t = &svc->targets[i];
+        t->cfg = f;
+        fo_error *err = fo_channel_create(f->target, &opts, &t->channel);
+        if (err != NULL) {
+            fo_error *named = FO_ERROR(err->code, "feature %s: %s", f->name, err->message);
+            fo_error_free(err);
+            agg_service_release(svc);
+            return named;
+        }
+        t->get_usage = fo_channel_method(t->channel, AGG_FEATURE_GET_USAGE_PATH);
+    }
+    return NULL;
+}
+
+void agg_service_register(agg_service *svc, fo_server *s)
+{
+    fo_server_add_method(s, AGG_GET_PATH, FO_RPC_UNARY, agg_request_start_unary, svc);
+    fo_server_add_method(s, AGG_STREAM_PATH, FO_RPC_SERVER_STREAM, agg_request_start_stream, svc);
+}
+
+void agg_service_release(agg_service *svc)
+{
+    if (svc->targets == NULL)
+        return;
+    for (size_t i = 0; i < svc->cfg->n_features; i++)
+        fo_channel_destroy(svc->targets[i].channel);
+    free(svc->targets);
+    svc->targets = NULL;
+}

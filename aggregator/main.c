@@ -1,0 +1,160 @@
+/*
+ * aggregator: the fanout.v1.Aggregator server.
+ *
+ *   aggregator --config FILE [--listen ADDR] [--log-level LEVEL] [--check-config]
+ *
+ * FANOUT_CONFIG names the config file when --config is absent; the other
+ * FANOUT_* variables override config keys (see agg_config.h). Once calls are
+ * accepted, the first stdout line is {"event":"listening","address":...,"pid":...}.
+ * SIGTERM/SIGINT drain: no new calls, calls in flight get shutdown_grace_ms
+ * to finish, then are cancelled; exit status 0.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agg_config.h"
+#include "agg_service.h"
+#include "fo_health.h"
+#include "fo_log.h"
+#include "fo_process.h"
+#include "fo_reflection.h"
+#include "fo_rpc.h"
+#include "fo_server.h"
+
+/* What health checks and reflection answer for. */
+static const char *const served_services[] = {"fanout.v1.Aggregator", FO_HEALTH_SERVICE,
+                                              FO_REFLECTION_V1ALPHA_SERVICE, FO_REFLECTION_V1_SERVICE};
+#define N_SERVED (sizeof served_services / sizeof *served_services)
+
+typedef struct options {
+    const char *config;
+    const char *listen;
+    const char *log_level;
+    bool check_only;
+} options;
+
+static void usage(FILE *to)
+{
+    fprintf(to, "usage: aggregator --config FILE [--listen ADDR] [--log-level debug|info|warn|error]\n"
+                "                  [--check-config]\n"
+                "FANOUT_CONFIG may name the config file instead of --config.\n");
+}
+
+static int parse_options(int argc, char **argv, options *o)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},    {"listen", required_argument, NULL, 'l'},
+        {"log-level", required_argument, NULL, 'L'}, {"check-config", no_argument, NULL, 'C'},
+        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+    };
+    *o = (options){.config = getenv("FANOUT_CONFIG")};
+    int ch;
+    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'c': o->config = optarg; break;
+        case 'l': o->listen = optarg; break;
+        case 'L': o->log_level = optarg; break;
+        case 'C': o->check_only = true; break;
+        case 'h': usage(stdout); exit(0);
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "aggregator: unexpected argument \"%s\"\n", argv[optind]);
+        return 2;
+    }
+    if (o->config == NULL || *o->config == '\0') {
+        fprintf(stderr, "aggregator: no config file: give --config FILE or set FANOUT_CONFIG\n");
+        return 2;
+    }
+    return 0;
+}
+
+/* The config's level, unless --log-level says otherwise. */
+static int apply_log_level(const options *o, const agg_config *cfg)
+{
+    fo_log_level level = (fo_log_level)cfg->log_level;
+    if (o->log_level != NULL && !fo_log_level_parse(o->log_level, &level)) {
+        fprintf(stderr, "aggregator: --log-level: expected debug, info, warn or error, got \"%s\"\n", o->log_level);
+        return 2;
+    }
+    fo_log_set_level(level);
+    return 0;
+}
+
+static int serve(const options *o, agg_config *cfg)
+{
+    fo_rpc_init();
+    agg_service svc;
+    fo_server *server = NULL;
+    fo_health *health = fo_health_create(served_services, N_SERVED);
+    fo_reflection *reflection = NULL;
+    int rc = 1;
+    fo_error *err = agg_service_init(&svc, cfg);
+    if (err == NULL)
+        err = fo_reflection_create(served_services, N_SERVED, &reflection);
+    if (err != NULL)
+        goto out;
+    server = fo_server_create(&(fo_server_opts){.workers = cfg->workers,
+                                                 .max_message_bytes = (size_t)cfg->max_message_bytes});
+    agg_service_register(&svc, server);
+    fo_health_register(health, server);
+    fo_reflection_register(reflection, server);
+    fo_server_tls tls = {.cert = cfg->tls.cert, .key = cfg->tls.key, .client_ca = cfg->tls.client_ca};
+    const char *listen = o->listen ? o->listen : cfg->listen;
+    int port = 0;
+    err = fo_server_listen(server, listen, cfg->tls.enabled ? &tls : NULL, &port);
+    if (err != NULL)
+        goto out;
+    fo_server_start(server);
+    fo_health_set_all(health, FO_HEALTH_SERVING);
+
+    char address[256];
+    fo_address_with_port(listen, port, address, sizeof address);
+    fo_log_event(json_pack("{s:s, s:s, s:i}", "event", "listening", "address", address, "pid", (int)getpid()));
+    int sig = fo_signals_wait();
+    fo_log(FO_LOG_INFO, json_pack("{s:s, s:i, s:I}", "event", "draining", "signal", sig, "grace_ms",
+                                  (json_int_t)cfg->shutdown_grace_ms));
+    fo_health_drain(health);
+    fo_server_shutdown(server, cfg->shutdown_grace_ms);
+    rc = 0;
+out:
+    if (err != NULL) {
+        fprintf(stderr, "aggregator: %s\n", err->message);
+        fo_error_free(err);
+    }
+    fo_server_destroy(server);
+    fo_reflection_destroy(reflection);
+    fo_health_destroy(health);
+    agg_service_release(&svc);
+    fo_rpc_shutdown();
+    if (rc == 0)
+        fo_log(FO_LOG_INFO, json_pack("{s:s}", "event", "stopped"));
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    fo_signals_block();
+    options o;
+    int rc = parse_options(argc, argv, &o);
+    if (rc != 0)
+        return rc;
+    agg_config cfg;
+    fo_error *err = agg_config_load(o.config, NULL, &cfg);
+    if (err != NULL) {
+        fprintf(stderr, "aggregator: %s\n", err->message);
+        fo_error_free(err);
+        return 2;
+    }
+    rc = apply_log_level(&o, &cfg);
+    if (rc == 0 && o.check_only)
+        printf("{\"event\":\"config_ok\",\"features\":%zu}\n", cfg.n_features);
+    else if (rc == 0)
+        rc = serve(&o, &cfg);
+    agg_config_release(&cfg);
+    return rc;
+}
