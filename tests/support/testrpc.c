@@ -1,0 +1,208 @@
+/* testrpc: blocking calls and their results for integration tests. */
+#include "testrpc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "fo_time.h"
+
+void testrpc_call(const char *target, const char *path, const ProtobufCMessage *request,
+                  const ProtobufCMessageDescriptor *reply_desc, int64_t deadline_ms, const char *mock_fault,
+                  testrpc_result *out)
+{
+    memset(out, 0, sizeof *out);
+    fo_channel *ch = NULL;
+    fo_error *err = fo_channel_create(target, NULL, &ch);
+    if (err != NULL) {
+        out->status = err->code;
+        out->message = strdup(err->message);
+        fo_error_free(err);
+        return;
+    }
+    fo_payload *payload = fo_payload_pack(request);
+    fo_md md = {.key = "x-mock-fault", .value = mock_fault, .value_len = mock_fault ? strlen(mock_fault) : 0};
+    fo_call_spec spec = {
+        .channel = ch,
+        .path = path,
+        .deadline_ns = deadline_ms > 0 ? fo_deadline_in_ms(deadline_ms) : FO_DEADLINE_NONE,
+        .md = &md,
+        .nmd = mock_fault ? 1 : 0,
+        .request = payload,
+    };
+    int64_t t0 = fo_now_ns();
+    fo_client_call *cc = NULL;
+    err = fo_client_call_blocking(&spec, &cc);
+    out->elapsed_ms = (fo_now_ns() - t0) / FO_NS_PER_MS;
+    if (err != NULL) {
+        out->status = err->code;
+        out->message = strdup(err->message);
+        fo_error_free(err);
+    } else {
+        out->status = fo_client_call_status(cc);
+        out->message = strdup(fo_client_call_message(cc));
+        out->reply = fo_client_call_unpack(cc, reply_desc);
+        size_t len;
+        const char *failed = fo_client_call_trailer(cc, "fanout-failed-feature", &len);
+        if (failed != NULL)
+            out->failed_feature = strndup(failed, len);
+    }
+    fo_client_call_free(cc);
+    fo_payload_free(payload);
+    fo_channel_destroy(ch);
+}
+
+void testrpc_result_release(testrpc_result *r)
+{
+    free(r->message);
+    free(r->failed_feature);
+    if (r->reply != NULL)
+        protobuf_c_message_free_unpacked(r->reply, NULL);
+    memset(r, 0, sizeof *r);
+}
+
+void testrpc_analytics(const char *target, const char *customer, const char *const *features,
+                       Fanout__V1__FailurePolicy policy, int64_t deadline_ms, const char *mock_fault,
+                       testrpc_result *out)
+{
+    Fanout__V1__AnalyticsRequest req = FANOUT__V1__ANALYTICS_REQUEST__INIT;
+    req.customer_id = (char *)customer;
+    req.failure_policy = policy;
+    size_t n = 0;
+    while (features != NULL && features[n] != NULL)
+        n++;
+    req.n_features = n;
+    req.features = (char **)features;
+    testrpc_call(target, "/fanout.v1.Aggregator/GetCustomerAnalytics", &req.base,
+                 &fanout__v1__analytics_response__descriptor, deadline_ms, mock_fault, out);
+}
+
+void testrpc_usage(const char *target, const char *customer, int64_t window_start_unix, int64_t window_end_unix,
+                   int64_t deadline_ms, const char *mock_fault, testrpc_result *out)
+{
+    Fanout__Feature__V1__UsageRequest req = FANOUT__FEATURE__V1__USAGE_REQUEST__INIT;
+    req.customer_id = (char *)customer;
+    req.window_start_unix = window_start_unix;
+    req.window_end_unix = window_end_unix;
+    testrpc_call(target, TESTRPC_GET_USAGE_PATH, &req.base, &fanout__feature__v1__usage_report__descriptor,
+                 deadline_ms, mock_fault, out);
+}
+
+/* --- calls on the test's own loop ------------------------------------------ */
+
+static void pending_done(fo_client_call *cc, void *ud)
+{
+    testrpc_pending *p = ud;
+    testrpc_result *out = &p->result;
+    out->elapsed_ms = (fo_now_ns() - p->started_ns) / FO_NS_PER_MS;
+    out->status = fo_client_call_status(cc);
+    out->message = strdup(fo_client_call_message(cc));
+    out->reply = fo_client_call_unpack(cc, p->reply_desc);
+    size_t len;
+    const char *failed = fo_client_call_trailer(cc, "fanout-failed-feature", &len);
+    if (failed != NULL)
+        out->failed_feature = strndup(failed, len);
+    p->done = true;
+}
+
+static void pending_cancel_due(fo_timer *t)
+{
+    testrpc_pending *p = fo_container_of(t, testrpc_pending, cancel_timer);
+    if (!p->done)
+        fo_client_call_cancel(p->cc);
+}
+
+void testrpc_start(testrpc_pending *p, fo_loop *loop, const char *target, const char *path,
+                   const ProtobufCMessage *request, const ProtobufCMessageDescriptor *reply_desc,
+                   int64_t deadline_ms, const char *mock_fault)
+{
+    memset(p, 0, sizeof *p);
+    p->loop = loop;
+    p->reply_desc = reply_desc;
+    fo_timer_init(&p->cancel_timer, pending_cancel_due);
+    fo_error *err = fo_channel_create(target, NULL, &p->channel);
+    if (err == NULL) {
+        p->payload = fo_payload_pack(request);
+        fo_md md = {.key = "x-mock-fault", .value = mock_fault, .value_len = mock_fault ? strlen(mock_fault) : 0};
+        fo_call_spec spec = {
+            .channel = p->channel,
+            .path = path,
+            .loop = loop,
+            .deadline_ns = deadline_ms > 0 ? fo_deadline_in_ms(deadline_ms) : FO_DEADLINE_NONE,
+            .md = &md,
+            .nmd = mock_fault ? 1 : 0,
+            .request = p->payload,
+        };
+        p->started_ns = fo_now_ns();
+        p->cc = fo_client_call_start(&spec, pending_done, p, &err);
+    }
+    if (err != NULL) {
+        p->result.status = err->code;
+        p->result.message = strdup(err->message);
+        p->done = true;
+        fo_error_free(err);
+    }
+}
+
+void testrpc_cancel_after(testrpc_pending *p, int64_t ms)
+{
+    fo_timer_start(p->loop, &p->cancel_timer, fo_now_ns() + ms * FO_NS_PER_MS);
+}
+
+void testrpc_wait(testrpc_pending *p)
+{
+    fo_loop_run(p->loop, &p->done);
+}
+
+void testrpc_pending_release(testrpc_pending *p)
+{
+    fo_timer_cancel(p->loop, &p->cancel_timer);
+    fo_client_call_free(p->cc);
+    fo_payload_free(p->payload);
+    fo_channel_destroy(p->channel);
+    testrpc_result_release(&p->result);
+}
+
+void testrpc_call_opts(const char *target, const fo_channel_opts *opts, const char *path,
+                       const ProtobufCMessage *request, const ProtobufCMessageDescriptor *reply_desc,
+                       int64_t deadline_ms, const char *mock_fault, testrpc_result *out)
+{
+    memset(out, 0, sizeof *out);
+    fo_channel *ch = NULL;
+    fo_error *err = fo_channel_create(target, opts, &ch);
+    if (err != NULL) {
+        out->status = err->code;
+        out->message = strdup(err->message);
+        fo_error_free(err);
+        return;
+    }
+    fo_payload *payload = fo_payload_pack(request);
+    fo_md md = {.key = "x-mock-fault", .value = mock_fault, .value_len = mock_fault ? strlen(mock_fault) : 0};
+    fo_call_spec spec = {
+        .channel = ch,
+        .path = path,
+        .deadline_ns = deadline_ms > 0 ? fo_deadline_in_ms(deadline_ms) : FO_DEADLINE_NONE,
+        .md = &md,
+        .nmd = mock_fault ? 1 : 0,
+        .request = payload,
+    };
+    int64_t t0 = fo_now_ns();
+    fo_client_call *cc = NULL;
+    err = fo_client_call_blocking(&spec, &cc);
+    out->elapsed_ms = (fo_now_ns() - t0) / FO_NS_PER_MS;
+    if (err != NULL) {
+        out->status = err->code;
+        out->message = strdup(err->message);
+        fo_error_free(err);
+    } else {
+        out->status = fo_client_call_status(cc);
+        out->message = strdup(fo_client_call_message(cc));
+        out->reply = fo_client_call_unpack(cc, reply_desc);
+        size_t len;
+        const char *failed = fo_client_call_trailer(cc, "fanout-failed-feature", &len);
+        if (failed != NULL)
+            out->failed_feature = strndup(failed, len);
+    }
+    fo_client_call_free(cc);
+    fo_payload_free(payload);
+    fo_channel_destroy(ch);
+}
