@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# The repeatable regression figure: instructions the aggregator executes per
+# 12-way aggregate, counted by valgrind's callgrind (Release build, mock fleet
+# without added latency, fanout-bench -c 1). Unlike time, it hardly moves with
+# machine load.
+#
+#   scripts/bench-callgrind.sh [--requests 200] [--warmup-requests 20] [--workers N] [--top 20] [--no-build]
+#
+# Two runs, each on a fresh aggregator under callgrind:
+#   A: warm-up + requests aggregates;   B: warm-up aggregates only.
+# Instructions per aggregate = (Ir(A) - Ir(B)) / requests: start-up, connection
+# set-up and shutdown cancel out. Ir(A) / (warm-up + requests) is printed too.
+# --top N lists the N functions with most instructions (self) in run A, whose
+# profile is kept in build-bench/callgrind.A.out. Callgrind counts user-space
+# instructions only: system calls and the kernel's network stack are not in it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+requests=200
+warmup_requests=20
+workers=""
+top=20
+build=1
+while (($#)); do
+  case "$1" in
+    --requests) requests=$2; shift 2 ;;
+    --warmup-requests) warmup_requests=$2; shift 2 ;;
+    --workers) workers=$2; shift 2 ;;
+    --top) top=$2; shift 2 ;;
+    --no-build) build=0; shift ;;
+    *) sed -n '7,8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  esac
+done
+if ! command -v valgrind >/dev/null; then
+  echo "bench-callgrind: valgrind is not installed (apt-get install valgrind)" >&2
+  exit 1
+fi
+
+bin="build-bench"
+if ((build)); then
+  # Same measuring build as scripts/bench.sh.
+  cmake -S . -B "$bin" -DCMAKE_BUILD_TYPE=Release -DFANOUT_WERROR=OFF >/dev/null
+  cmake --build "$bin" -j2 --target mock_services aggregator fanout-bench >/dev/null
+fi
+
+work=$(mktemp -d /tmp/fanout-callgrind.XXXXXX)
+pids=()
+stop_all() {
+  local pid
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for _ in $(seq 300); do
+    local alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    ((alive)) || break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap stop_all EXIT
+trap 'exit 130' INT TERM
+
+# wait_first_line FILE PID: the first stdout line of a starting process.
+wait_first_line() {
+  for _ in $(seq 1200); do
+    if [[ -s "$1" ]] && head -n 1 "$1" | grep -q '}$'; then head -n 1 "$1"; return 0; fi
+    kill -0 "$2" 2>/dev/null || { echo "bench-callgrind: process $2 died; its output:" >&2; cat "$1" >&2; return 1; }
+    sleep 0.1
+  done
+  echo "bench-callgrind: process $2 did not start in 120 s" >&2
+  return 1
+}
+
+"$bin/mock_services/mock_services" --fleet mock_services/fleet-fast.json >"$work/fleet.log" 2>&1 &
+pids+=($!)
+wait_first_line "$work/fleet.log" $! >"$work/fleet.json"
+# Feature deadlines are generous: under valgrind the aggregator runs ~50 times slower.
+jq --arg workers "$workers" '
+  {listen: "127.0.0.1:0", shutdown_grace_ms: 1000,
+   features: [.features | to_entries[] | {name: .key, target: .value.address, timeout_ms: 30000}]}
+  + (if $workers == "" then {} else {workers: ($workers | tonumber)} end)' \
+  "$work/fleet.json" >"$work/aggregator.json"
+
+# profile NAME WARMUP MEASURED: one aggregator under callgrind, WARMUP + MEASURED
+# aggregates at -c 1, then SIGTERM; prints its total Ir and the bench's JSON line.
+profile() {
+  local name=$1 warm=$2 measured=$3 pid addr
+  valgrind --tool=callgrind --callgrind-out-file="$work/$name.out" \
+    "$bin/aggregator/aggregator" --config "$work/aggregator.json" \
+    >"$work/$name.log" 2>"$work/$name.valgrind" &
+  pid=$!
+  pids+=("$pid")
+  addr=$(wait_first_line "$work/$name.log" "$pid" | jq -r .address)
+  local flags=(--format json --target "$addr" -c 1 --timeout 60s --duration 600s --requests "$measured")
+  if ((warm > 0)); then flags+=(--warmup 600s --warmup-requests "$warm"); else flags+=(--warmup 0); fi
+  "$bin/bench/fanout-bench" "${flags[@]}" >"$work/$name.bench"
+  kill -TERM "$pid"
+  wait "$pid" || true
+  local ir
+  ir=$(awk '/^(summary|totals):/ {print $2; exit}' "$work/$name.out")
+  jq -c --argjson ir "$ir" '{ir: $ir, requests: (.warmup_calls + .requests), errors: (.errors | add // 0),
+                              partial: .partial}' "$work/$name.bench"
+}
+
+echo "bench-callgrind: load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+echo "bench-callgrind: run A ($warmup_requests + $requests aggregates)" >&2
+a=$(profile A "$warmup_requests" "$requests")
+echo "bench-callgrind: run B ($warmup_requests aggregates)" >&2
+if ((warmup_requests > 0)); then
+  b=$(profile B 0 "$warmup_requests")
+else
+  b='{"ir": 0, "requests": 0, "errors": 0, "partial": 0}'
+fi
+
+echo
+jq -rn --argjson a "$a" --argjson b "$b" --argjson n "$requests" '
+  def g: tostring | [scan("\\d{1,3}(?=(?:\\d{3})*$)")] | join(",");
+  "aggregator instructions (Ir), Release build, 12-way aggregates at -c 1:",
+  "  run A: \($a.ir | g) Ir for \($a.requests) aggregates (errors \($a.errors), partial \($a.partial))",
+  "  run B: \($b.ir | g) Ir for \($b.requests) aggregates (errors \($b.errors), partial \($b.partial))",
+  "  per aggregate, (A - B) / \($n): \((($a.ir - $b.ir) / $n) | round | g) Ir",
+  "  per aggregate, A / \($a.requests) (start-up and shutdown included): \(($a.ir / $a.requests) | round | g) Ir"'
+cp "$work/A.out" "$bin/callgrind.A.out"
+echo "  run A's profile: $bin/callgrind.A.out (callgrind_annotate --inclusive=yes $bin/callgrind.A.out)"
+if ((top > 0)); then
+  echo
+  echo "top $top functions by own instructions, run A:"
+  callgrind_annotate --inclusive=no "$work/A.out" 2>/dev/null | grep -E '^ *[0-9,]+ \(' | head -n "$top"
+fi

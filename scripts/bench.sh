@@ -1,0 +1,259 @@
+#!/usr/bin/env bash
+# The benchmark: builds Release into build-bench, starts the mock fleet
+# (mock_services/fleet-fast.json: no added latency) and the aggregator on free
+# loopback ports, and measures with fanout-bench:
+#   - the one-hop reference: GetUsage straight to one mock service;
+#   - the 12-way aggregate: GetCustomerAnalytics through the aggregator;
+# each at every -c in the list, every case REPS times, interleaved (case 1,
+# case 2, ..., case 1, case 2, ...) so that drifting machine load spreads over
+# all cases. Prints the median and min-max of each figure.
+#
+#   scripts/bench.sh [-c 1,32] [--duration 10s] [--warmup 2s] [--reps 3] [--workers N]
+#                    [--connections K] [--log-level LEVEL] [--delay 20ms] [--workers-sweep]
+#                    [--width-sweep] [--memory] [--no-build]
+#
+# --delay D        also the aggregate with every feature delayed by D (x-mock-fault header)
+# --workers-sweep  also the aggregate on aggregators with 1 and with 2 workers
+# --width-sweep    also the aggregate over fleets of 1, 4, 12, 48 and 96 features
+# --memory         also RSS with 1,000 aggregates in flight (features delayed 1 s): per aggregate
+#
+# Everything started is stopped at the end, whatever happens. Raw JSON lines
+# are kept in build-bench/bench-results.jsonl.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+conc=1,32
+duration=10s
+warmup=2s
+reps=3
+workers=""
+connections=1
+log_level=""
+delay=""
+workers_sweep=0
+width_sweep=0
+memory=0
+build=1
+
+usage() {
+  sed -n '10,18p' "$0" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+
+while (($#)); do
+  case "$1" in
+    -c) conc=$2; shift 2 ;;
+    --duration) duration=$2; shift 2 ;;
+    --warmup) warmup=$2; shift 2 ;;
+    --reps) reps=$2; shift 2 ;;
+    --workers) workers=$2; shift 2 ;;
+    --connections) connections=$2; shift 2 ;;
+    --log-level) log_level=$2; shift 2 ;;
+    --delay) delay=$2; shift 2 ;;
+    --workers-sweep) workers_sweep=1; shift ;;
+    --width-sweep) width_sweep=1; shift ;;
+    --memory) memory=1; shift ;;
+    --no-build) build=0; shift ;;
+    -h | --help) usage ;;
+    *) echo "bench: unknown option $1" >&2; usage ;;
+  esac
+done
+IFS=, read -r -a conc_list <<<"$conc"
+
+bin="build-bench"
+if ((build)); then
+  # A measuring build. Warnings are errors in the test builds; here a compiler's
+  # Release-only warning in some file must not stop a benchmark.
+  cmake -S . -B "$bin" -DCMAKE_BUILD_TYPE=Release -DFANOUT_WERROR=OFF >/dev/null
+  cmake --build "$bin" -j2 --target mock_services aggregator fanout-bench >/dev/null
+fi
+bench_bin=$bin/bench/fanout-bench
+
+work=$(mktemp -d /tmp/fanout-bench.XXXXXX)
+pids=()    # started here, stopped at the end
+watched=() # fleet children: the fleet stops them
+# stop_all: SIGTERM to everything started, then SIGKILL to what is still there after 10 s.
+stop_all() {
+  local pid
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for _ in $(seq 100); do
+    local alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    ((alive)) || break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap stop_all EXIT
+trap 'exit 130' INT TERM
+
+# wait_first_line FILE PID: the first stdout line of a starting process.
+wait_first_line() {
+  for _ in $(seq 600); do
+    if [[ -s "$1" ]] && head -n 1 "$1" | grep -q '}$'; then head -n 1 "$1"; return 0; fi
+    kill -0 "$2" 2>/dev/null || { echo "bench: process $2 died; its output:" >&2; cat "$1" >&2; return 1; }
+    sleep 0.1
+  done
+  echo "bench: process $2 did not start in 60 s" >&2
+  return 1
+}
+
+# start_fleet NAME FILE: starts a fleet; its "fleet" line goes to $work/NAME.fleet.
+start_fleet() {
+  "$bin/mock_services/mock_services" --fleet "$2" >"$work/$1.log" 2>&1 &
+  pids+=($!)
+  wait_first_line "$work/$1.log" $! >"$work/$1.fleet"
+  # The children too: a mock that dies would turn every later figure into a partial failure.
+  read -r -a children <<<"$(jq -r '[.features[].pid] | join(" ")' "$work/$1.fleet")"
+  watched+=("${children[@]}")
+}
+
+# check_alive: fails, with the fleet logs, when a process started here has died.
+check_alive() {
+  local pid
+  for pid in "${pids[@]}" "${watched[@]}"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "bench: process $pid died; results so far are in $bin/bench-results.jsonl" >&2
+      cp "$work/results.jsonl" "$bin/bench-results.jsonl" 2>/dev/null || true
+      grep -h '"child_exited"' "$work"/*.log >&2 || true
+      return 1
+    fi
+  done
+}
+
+# start_aggregator NAME FLEET WIDTH WORKERS: an aggregator on the first WIDTH
+# features (by name) of fleet FLEET; its address and pid go to $work/NAME.addr, .pid.
+start_aggregator() {
+  local name=$1 fleet=$2 width=$3 nworkers=$4
+  jq --argjson width "$width" --arg workers "$nworkers" '
+    {listen: "127.0.0.1:0", forward_metadata: ["x-mock-fault"], shutdown_grace_ms: 1000,
+     features: [.features | to_entries | sort_by(.key) | .[:$width][]
+                | {name: .key, target: .value.address, timeout_ms: 5000}]}
+    + (if $workers == "" then {} else {workers: ($workers | tonumber)} end)' \
+    "$work/$fleet.fleet" >"$work/$name.json"
+  local flags=(--config "$work/$name.json")
+  [[ -n "$log_level" ]] && flags+=(--log-level "$log_level")
+  "$bin/aggregator/aggregator" "${flags[@]}" >"$work/$name.log" 2>&1 &
+  pids+=($!)
+  echo $! >"$work/$name.pid"
+  wait_first_line "$work/$name.log" $! | jq -r .address >"$work/$name.addr"
+}
+
+# agg_args NAME: fanout-bench arguments that target aggregator NAME and measure its CPU.
+agg_args() { echo "--target $(cat "$work/$1.addr") --pid aggregator=$(cat "$work/$1.pid")"; }
+mock_pids() { jq -r '[.features[].pid | tostring] | join(",")' "$work/$1.fleet"; }
+# delay_header FLEET DURATION: x-mock-fault value that delays every feature of the fleet.
+delay_header() { jq -r --arg d "$2" '[.features | keys[] | "\(.)=delay:\($d)"] | join(",")' "$work/$1.fleet"; }
+
+# Cases: a label and fanout-bench arguments, one per line of $work/cases.
+add_case() {
+  local label=$1
+  shift
+  printf '%s\t%s\n' "$label" "$*" >>"$work/cases"
+}
+
+uptime_before=$(uptime)
+start_fleet fleet mock_services/fleet-fast.json
+start_aggregator agg fleet 12 "$workers"
+listings=$(jq -r .features.listings.address "$work/fleet.fleet")
+mocks="mocks=$(mock_pids fleet)"
+common="--duration $duration --warmup $warmup --connections $connections"
+
+for c in "${conc_list[@]}"; do
+  add_case "direct c=$c" "--mode direct --target $listings -c $c $common --pid $mocks"
+  add_case "aggregate c=$c" "$(agg_args agg) -c $c $common --pid $mocks"
+done
+if [[ -n "$delay" ]]; then
+  header="x-mock-fault=$(delay_header fleet "$delay")"
+  for c in "${conc_list[@]}"; do
+    add_case "aggregate delay=$delay c=$c" "$(agg_args agg) -c $c $common --pid $mocks --metadata $header"
+  done
+fi
+if ((workers_sweep)); then
+  for w in 1 2; do start_aggregator "agg-w$w" fleet 12 $w; done
+  for c in "${conc_list[@]}"; do
+    for w in 1 2; do
+      add_case "aggregate workers=$w c=$c" "$(agg_args "agg-w$w") -c $c $common --pid $mocks"
+    done
+  done
+fi
+if ((width_sweep)); then
+  widths=(1 4 12 48 96)
+  jq -n '{features: [range(1; 97) | {name: ("f" + (if . < 10 then "0" else "" end) + tostring),
+                                     listen: "127.0.0.1:0"}]}' >"$work/fleet-wide.json"
+  start_fleet wide "$work/fleet-wide.json"
+  wide_mocks="mocks=$(mock_pids wide)"
+  for n in "${widths[@]}"; do start_aggregator "agg-n$n" wide "$n" "$workers"; done
+  for c in "${conc_list[@]}"; do
+    for n in "${widths[@]}"; do
+      add_case "width=$n c=$c" "$(agg_args "agg-n$n") -c $c $common --pid $wide_mocks"
+    done
+  done
+fi
+
+ncases=$(wc -l <"$work/cases")
+echo "bench: $ncases cases x $reps repetitions, $warmup warm-up + $duration each" >&2
+for rep in $(seq "$reps"); do
+  while IFS=$'\t' read -r label args; do
+    echo "bench: [$rep/$reps] $label" >&2
+    check_alive
+    # shellcheck disable=SC2086 # args is a list of words by construction
+    "$bench_bin" --format json --label "$label" $args </dev/null >>"$work/results.jsonl"
+  done <"$work/cases"
+done
+
+# memory_case: RSS of a fresh aggregator idle, after a light warm-up, and with
+# 1,000 aggregates in flight (every feature delayed 1 s); prints one JSON line.
+memory_case() {
+  start_aggregator agg-mem fleet 12 "$workers"
+  local pid addr idle warm loaded
+  pid=$(cat "$work/agg-mem.pid")
+  addr=$(cat "$work/agg-mem.addr")
+  sleep 1
+  idle=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
+  warm=$("$bench_bin" --format json --target "$addr" -c 1 --warmup 0 --duration 1s --pid "agg=$pid")
+  loaded=$("$bench_bin" --format json --target "$addr" -c 1000 --warmup 3s --duration 2s --timeout 30s \
+    --pid "agg=$pid" --metadata "x-mock-fault=$(delay_header fleet 1s)")
+  jq -cn --argjson idle "$idle" --argjson warm "$warm" --argjson loaded "$loaded" '
+    {idle_kb: $idle, warm_kb: $warm.procs.agg.rss_kb, loaded_kb: $loaded.procs.agg.rss_kb,
+     peak_kb: $loaded.procs.agg.hwm_kb, in_flight: $loaded.concurrency,
+     errors: ($loaded.errors | add // 0), partial: $loaded.partial,
+     per_aggregate_kb: (($loaded.procs.agg.rss_kb - $warm.procs.agg.rss_kb) / $loaded.concurrency)}'
+}
+if ((memory)); then
+  echo "bench: memory with 1000 aggregates in flight" >&2
+  memory_case >"$work/memory.json"
+fi
+check_alive
+uptime_after=$(uptime)
+cp "$work/results.jsonl" "$bin/bench-results.jsonl"
+
+# The table: per case, in case order, median and min-max over the repetitions.
+echo
+echo "fanout benchmark, $reps repetitions interleaved, median (min-max); $warmup warm-up + $duration each"
+echo "load average before: ${uptime_before##*average: }   after: ${uptime_after##*average: }   ($(nproc) cores)"
+cut -f1 "$work/cases" | jq -R . >"$work/labels.json"
+jq -rs --slurpfile labels "$work/labels.json" '
+  def med: sort | .[(length - 1) / 2 | floor];
+  def fmt(d): . * pow(10; d) | round / pow(10; d) | tostring;
+  def cell(f; d): [.[] | f] | if any(. == null) then "-"
+    else "\(med | fmt(d)) (\(min | fmt(d))-\(max | fmt(d)))" end;
+  ["case", "req/s", "p50 ms", "p99 ms", "agg CPU us/req", "mock CPU us/req", "mock CPU us/call",
+   "bench CPU us/req", "errors+partial"],
+  (. as $runs | $labels[] as $l | [$runs[] | select(.label == $l)] |
+   [$l, cell(.rps; 0), cell(.latency_us.p50 / 1000; 3), cell(.latency_us.p99 / 1000; 3),
+    cell(.procs.aggregator.cpu_us_per_req; 0), cell(.procs.mocks.cpu_us_per_req; 0),
+    cell(.procs.mocks.cpu_s * 1e6 / .feature_calls; 1), cell(.bench_cpu_us_per_req; 0),
+    ([.[] | (.errors | add // 0) + .partial] | add | tostring)])
+  | join("\t")' "$work/results.jsonl" | column -t -s $'\t'
+if ((memory)); then
+  echo
+  jq -r 'def mb: . / 1024 * 10 | round / 10 | tostring + " MB";
+    "memory: idle RSS \(.idle_kb | mb) cold, \(.warm_kb | mb) after a light warm-up; " +
+    "\(.in_flight) aggregates in flight: RSS \(.loaded_kb | mb) (peak \(.peak_kb | mb)), " +
+    "\(.per_aggregate_kb | round) KB per in-flight aggregate (errors \(.errors), partial \(.partial))"' \
+    "$work/memory.json"
+fi
+echo "raw results: $bin/bench-results.jsonl"

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The main job, on a fresh Debian 12 machine: installs what is missing,
+# builds, starts the mock feature fleet and the aggregator on free loopback
+# ports, issues a real aggregated query and prints the result.
+#
+#   scripts/run.sh [--customer ID] [--keep] [-- extra fanout-cli query flags]
+#
+# --keep leaves everything running (printing the addresses) until Ctrl-C.
+# Ctrl-C, or the end of the script, stops everything it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+customer=c-42
+keep=0
+extra=()
+while (($#)); do
+  case "$1" in
+    --customer) customer=$2; shift 2 ;;
+    --keep) keep=1; shift ;;
+    --) shift; extra=("$@"); break ;;
+    *) echo "usage: scripts/run.sh [--customer ID] [--keep] [-- fanout-cli query flags]" >&2; exit 2 ;;
+  esac
+done
+
+scripts/setup.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "$(nproc)" >/dev/null
+
+work=$(mktemp -d /tmp/fanout-run.XXXXXX)
+pids=()
+stop_all() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap stop_all EXIT
+trap 'exit 130' INT TERM
+
+# wait_first_line FILE PID: the first stdout line of a starting process.
+wait_first_line() {
+  for _ in $(seq 300); do
+    if [[ -s "$1" ]] && head -n 1 "$1" | grep -q '}$'; then head -n 1 "$1"; return 0; fi
+    kill -0 "$2" 2>/dev/null || { echo "run: process $2 died; its output:" >&2; cat "$1" >&2; return 1; }
+    sleep 0.1
+  done
+  echo "run: process $2 did not start in 30 s" >&2
+  return 1
+}
+
+build/mock_services/mock_services --fleet mock_services/fleet.json >"$work/fleet.log" &
+pids+=($!)
+fleet=$(wait_first_line "$work/fleet.log" "${pids[-1]}")
+
+jq '{listen: "127.0.0.1:0", forward_metadata: ["x-mock-fault"],
+     features: [.features | to_entries[] | {name: .key, target: .value.address, timeout_ms: 1000}]}' \
+  <<<"$fleet" >"$work/aggregator.json"
+build/aggregator/aggregator --config "$work/aggregator.json" >"$work/aggregator.log" &
+pids+=($!)
+addr=$(wait_first_line "$work/aggregator.log" "${pids[-1]}" | jq -r .address)
+
+echo "mock fleet: $(jq -c '.features | map_values(.address)' <<<"$fleet")"
+echo "aggregator: $addr"
+echo
+echo "\$ fanout-cli query --addr $addr --customer $customer --format summary ${extra[*]}"
+build/cli/fanout-cli query --addr "$addr" --customer "$customer" --format summary "${extra[@]}"
+echo
+echo "\$ fanout-cli query --addr $addr --customer $customer --features listings,tours ${extra[*]}"
+build/cli/fanout-cli query --addr "$addr" --customer "$customer" --features listings,tours "${extra[@]}"
+
+if ((keep)); then
+  echo
+  echo "Running; the config is $work/aggregator.json. Ctrl-C stops everything."
+  wait
+fi

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every test: installs what is missing, builds with AddressSanitizer and
+# UndefinedBehaviorSanitizer and warnings as errors, then runs ctest (unit and
+# integration tests; integration tests start their own processes on loopback).
+#
+#   scripts/test.sh [ctest arguments...]     e.g. scripts/test.sh -R runner
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+
+build=${FANOUT_TEST_BUILD_DIR:-build-asan}
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DFANOUT_SANITIZE=ON -DFANOUT_WERROR=ON >/dev/null
+cmake --build "$build" -j "$(nproc)"
+
+# Leaks are errors; UBSan stops at the first report.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+cd "$build"
+ctest --output-on-failure --timeout 600 "$@"
