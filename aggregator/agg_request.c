@@ -62,10 +62,25 @@ static void request_free(agg_request *rq)
 
 /* --- logging ---------------------------------------------------------------- */
 
+/*
+ * The status the client saw: a status handed to the transport after the client
+ * cancelled, or after its deadline, never reached it.
+ */
+static fo_status status_seen(const agg_request *rq, fo_status code)
+{
+    if (fo_server_call_cancelled(rq->call)) {
+        if (fo_server_call_deadline(rq->call) <= fo_now_ns())
+            return FO_STATUS_DEADLINE_EXCEEDED;
+        return FO_STATUS_CANCELLED;
+    }
+    return code;
+}
+
 static void log_request(const agg_request *rq, fo_status code, int succeeded, int failed)
 {
     if (!fo_log_enabled(FO_LOG_INFO))
         return;
+    code = status_seen(rq, code);
     json_t *failed_names = json_array();
     for (size_t i = 0; rq->calls != NULL && i < rq->plan.n_features; i++) {
         if (rq->calls[i].message != NULL)

@@ -13,15 +13,6 @@
 #include <string.h>
 
 /*
- * fo_rpc.c keeps struct fo_channel private and fo_rpc_internal.h offers no
- * accessor for its grpc_channel, so the definition is repeated here; the two
- * must stay identical.
- */
-struct fo_channel {
-    grpc_channel *ch;
-};
-
-/*
  * Three kinds of batch, each with its own tag: the request (start_tag), the
  * one RECV_MESSAGE in flight at a time (read_tag) and RECV_STATUS_ON_CLIENT
  * (status_tag). pending counts the batches started and not yet completed;
@@ -163,9 +154,9 @@ static grpc_call *create_call(const fo_call_spec *spec)
     gpr_timespec deadline = fo_deadline_to_gpr(spec->deadline_ns);
     grpc_completion_queue *cq = fo_loop_cq(spec->loop);
     if (spec->method != NULL)
-        return grpc_channel_create_registered_call(spec->channel->ch, parent, mask, cq, spec->method, deadline,
+        return grpc_channel_create_registered_call(fo_channel_grpc(spec->channel), parent, mask, cq, spec->method, deadline,
                                                    NULL);
-    return grpc_channel_create_call(spec->channel->ch, parent, mask, cq, grpc_slice_from_static_string(spec->path),
+    return grpc_channel_create_call(fo_channel_grpc(spec->channel), parent, mask, cq, grpc_slice_from_static_string(spec->path),
                                     NULL, deadline, NULL);
 }
 

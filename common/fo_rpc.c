@@ -145,6 +145,11 @@ struct fo_channel {
     grpc_channel *ch;
 };
 
+grpc_channel *fo_channel_grpc(fo_channel *channel)
+{
+    return channel->ch;
+}
+
 fo_error *fo_read_file(const char *path, char **out)
 {
     *out = NULL;

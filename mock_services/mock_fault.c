@@ -227,7 +227,7 @@ static fo_error *parse_items(span all, const char *feature, mock_fault *mine)
             return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, MOCK_FAULT_HEADER ": empty item in \"%s\"",
                             quote(all, q));
         }
-        span name;
+        span name = {0};
         mock_fault f = {0};
         bool is_delay = false;
         fo_error *err = parse_item(item, &name, &f, &is_delay);

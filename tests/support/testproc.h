@@ -63,7 +63,10 @@ char *testproc_write_agg_config(const testproc *fleet, int64_t timeout_ms, const
 /* Starts `aggregator --config path --listen 127.0.0.1:0`. */
 testproc *testproc_aggregator(const char *config_path);
 
-/* A temporary fleet file of the default dozen; profile_json applies to all (may be NULL). */
+/*
+ * A temporary fleet file serving features[0..n) on free loopback ports;
+ * profile_json (may be NULL) is every feature's profile. Returns the malloc'd path.
+ */
 char *testproc_write_fleet(const char *const *features, size_t n, const char *profile_json);
 
 /* --- short-lived processes and process ids ------------------------------------ */

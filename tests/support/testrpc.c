@@ -10,45 +10,19 @@ void testrpc_call(const char *target, const char *path, const ProtobufCMessage *
                   const ProtobufCMessageDescriptor *reply_desc, int64_t deadline_ms, const char *mock_fault,
                   testrpc_result *out)
 {
-    memset(out, 0, sizeof *out);
-    fo_channel *ch = NULL;
-    fo_error *err = fo_channel_create(target, NULL, &ch);
-    if (err != NULL) {
-        out->status = err->code;
-        out->message = strdup(err->message);
-        fo_error_free(err);
-        return;
-    }
-    fo_payload *payload = fo_payload_pack(request);
-    fo_md md = {.key = "x-mock-fault", .value = mock_fault, .value_len = mock_fault ? strlen(mock_fault) : 0};
-    fo_call_spec spec = {
-        .channel = ch,
-        .path = path,
-        .deadline_ns = deadline_ms > 0 ? fo_deadline_in_ms(deadline_ms) : FO_DEADLINE_NONE,
-        .md = &md,
-        .nmd = mock_fault ? 1 : 0,
-        .request = payload,
-    };
-    int64_t t0 = fo_now_ns();
-    fo_client_call *cc = NULL;
-    err = fo_client_call_blocking(&spec, &cc);
-    out->elapsed_ms = (fo_now_ns() - t0) / FO_NS_PER_MS;
-    if (err != NULL) {
-        out->status = err->code;
-        out->message = strdup(err->message);
-        fo_error_free(err);
-    } else {
-        out->status = fo_client_call_status(cc);
-        out->message = strdup(fo_client_call_message(cc));
-        out->reply = fo_client_call_unpack(cc, reply_desc);
-        size_t len;
-        const char *failed = fo_client_call_trailer(cc, "fanout-failed-feature", &len);
-        if (failed != NULL)
-            out->failed_feature = strndup(failed, len);
-    }
-    fo_client_call_free(cc);
-    fo_payload_free(payload);
-    fo_channel_destroy(ch);
+    testrpc_call_opts(target, NULL, path, request, reply_desc, deadline_ms, mock_fault, out);
+}
+
+/* The finished call's status, message, reply and fail-fast trailer, into out. */
+static void result_fill(testrpc_result *out, fo_client_call *cc, const ProtobufCMessageDescriptor *reply_desc)
+{
+    out->status = fo_client_call_status(cc);
+    out->message = strdup(fo_client_call_message(cc));
+    out->reply = fo_client_call_unpack(cc, reply_desc);
+    size_t len;
+    const char *failed = fo_client_call_trailer(cc, "fanout-failed-feature", &len);
+    if (failed != NULL)
+        out->failed_feature = strndup(failed, len);
 }
 
 void testrpc_result_release(testrpc_result *r)
@@ -94,13 +68,7 @@ static void pending_done(fo_client_call *cc, void *ud)
     testrpc_pending *p = ud;
     testrpc_result *out = &p->result;
     out->elapsed_ms = (fo_now_ns() - p->started_ns) / FO_NS_PER_MS;
-    out->status = fo_client_call_status(cc);
-    out->message = strdup(fo_client_call_message(cc));
-    out->reply = fo_client_call_unpack(cc, p->reply_desc);
-    size_t len;
-    const char *failed = fo_client_call_trailer(cc, "fanout-failed-feature", &len);
-    if (failed != NULL)
-        out->failed_feature = strndup(failed, len);
+    result_fill(out, cc, p->reply_desc);
     p->done = true;
 }
 
@@ -194,13 +162,7 @@ void testrpc_call_opts(const char *target, const fo_channel_opts *opts, const ch
         out->message = strdup(err->message);
         fo_error_free(err);
     } else {
-        out->status = fo_client_call_status(cc);
-        out->message = strdup(fo_client_call_message(cc));
-        out->reply = fo_client_call_unpack(cc, reply_desc);
-        size_t len;
-        const char *failed = fo_client_call_trailer(cc, "fanout-failed-feature", &len);
-        if (failed != NULL)
-            out->failed_feature = strndup(failed, len);
+        result_fill(out, cc, reply_desc);
     }
     fo_client_call_free(cc);
     fo_payload_free(payload);
