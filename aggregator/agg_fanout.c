@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agg_reply.h"
 #include "fanout/feature/v1/feature.pb-c.h"
 #include "fo_time.h"
 
@@ -39,8 +40,10 @@ static void call_done(fo_client_call *cc, void *ud)
         report(fc, status, agg_error_kind_for_status(status), fo_client_call_message(cc));
         return;
     }
-    fc->usage = (Fanout__Feature__V1__UsageReport *)fo_client_call_unpack(
-        cc, &fanout__feature__v1__usage_report__descriptor);
+    fc->usage = (Fanout__Feature__V1__UsageReport *)fo_client_call_unpack_with(
+        cc, &fanout__feature__v1__usage_report__descriptor, fo_arena_protobuf(fc->fanout->replies));
+    if (fc->usage != NULL && !agg_reply_ok(fc->usage))
+        fc->usage = NULL; /* freed with the arena */
     if (fc->usage == NULL)
         report(fc, FO_STATUS_INTERNAL, FANOUT__V1__ERROR_KIND__MALFORMED_RESPONSE,
                "reply is not a valid fanout.feature.v1.UsageReport");
@@ -116,8 +119,7 @@ void agg_feature_call_outcome(const agg_feature_call *fc, int32_t index, const f
 
 void agg_feature_call_release(agg_feature_call *fc)
 {
+    /* The reply, if any, goes with the arena. */
     fo_client_call_free(fc->cc);
-    if (fc->usage != NULL)
-        fanout__feature__v1__usage_report__free_unpacked(fc->usage, NULL);
     free(fc->message);
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "agg_reduce.h"
+#include "fo_arena.h"
 #include "agg_service.h"
 #include "runner.h"
 
@@ -23,6 +24,7 @@ typedef struct agg_fanout {
     const fo_md *md;     /* forwarded metadata */
     size_t nmd;
     const fo_payload *request;
+    fo_arena *replies; /* where replies are unpacked; they live as long as it does */
 } agg_fanout;
 
 typedef struct agg_feature_call {

@@ -25,6 +25,7 @@ typedef struct agg_request {
     Fanout__V1__AnalyticsRequest *msg;
     agg_plan plan;
     agg_fanout fanout;
+    fo_arena replies;
     fo_md *md; /* x-request-id, then the allow-listed headers present */
     char request_id[33];
     agg_feature_call *calls;
@@ -48,6 +49,7 @@ static void request_free(agg_request *rq)
             agg_feature_call_release(&rq->calls[i]);
     }
     runner_destroy(rq->run);
+    fo_arena_release(&rq->replies);
     free(rq->calls);
     free(rq->queue);
     free(rq->md);
@@ -319,6 +321,8 @@ static void start_run(agg_request *rq)
     rq->fanout.parent = rq->call;
     rq->fanout.deadline_ns = fo_server_call_deadline(rq->call);
     rq->fanout.request = pack_usage_request(rq->msg);
+    fo_arena_init(&rq->replies);
+    rq->fanout.replies = &rq->replies;
     build_metadata(rq);
 
     rq->calls = calloc(n ? n : 1, sizeof *rq->calls);

@@ -609,7 +609,7 @@ static fo_error *double_from_json(const json_path *p, const json_t *j, double *o
 static fo_error *signed_from_json(const json_path *p, ProtobufCType type, const json_t *j, void *dst)
 {
     bool wide = type == PROTOBUF_C_TYPE_INT64 || type == PROTOBUF_C_TYPE_SINT64 || type == PROTOBUF_C_TYPE_SFIXED64;
-    int64_t v;
+    int64_t v = 0;
     fo_error *err = int_from_json(p, j, wide ? INT64_MIN : INT32_MIN, wide ? INT64_MAX : INT32_MAX, &v);
     if (err != NULL)
         return err;
@@ -623,7 +623,7 @@ static fo_error *signed_from_json(const json_path *p, ProtobufCType type, const 
 static fo_error *unsigned_from_json(const json_path *p, ProtobufCType type, const json_t *j, void *dst)
 {
     bool wide = type == PROTOBUF_C_TYPE_UINT64 || type == PROTOBUF_C_TYPE_FIXED64;
-    uint64_t v;
+    uint64_t v = 0;
     fo_error *err = uint_from_json(p, j, wide ? UINT64_MAX : UINT32_MAX, &v);
     if (err != NULL)
         return err;
@@ -636,7 +636,7 @@ static fo_error *unsigned_from_json(const json_path *p, ProtobufCType type, cons
 
 static fo_error *floating_from_json(const json_path *p, ProtobufCType type, const json_t *j, void *dst)
 {
-    double d;
+    double d = 0;
     fo_error *err = double_from_json(p, j, &d);
     if (err != NULL)
         return err;

@@ -85,6 +85,9 @@ fo_status fo_client_call_status(const fo_client_call *cc);
 const char *fo_client_call_message(const fo_client_call *cc);
 /* Unpacks the reply; NULL when there was none or it is not a valid message. */
 ProtobufCMessage *fo_client_call_unpack(const fo_client_call *cc, const ProtobufCMessageDescriptor *desc);
+/* The same, allocating with alloc (e.g. an fo_arena's); free it with the same allocator. */
+ProtobufCMessage *fo_client_call_unpack_with(const fo_client_call *cc, const ProtobufCMessageDescriptor *desc,
+                                             ProtobufCAllocator *alloc);
 /* A trailing-metadata value, or NULL. */
 const char *fo_client_call_trailer(const fo_client_call *cc, const char *key, size_t *len);
 

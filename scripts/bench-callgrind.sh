@@ -39,7 +39,7 @@ fi
 bin="build-bench"
 if ((build)); then
   # Same measuring build as scripts/bench.sh.
-  cmake -S . -B "$bin" -DCMAKE_BUILD_TYPE=Release -DFANOUT_WERROR=OFF >/dev/null
+  cmake -S . -B "$bin" -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build "$bin" -j2 --target mock_services aggregator fanout-bench >/dev/null
 fi
 
