@@ -23,6 +23,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "testcli.h"
 #include "testproc.h"
 #include "testrpc.h"
 
@@ -212,34 +213,12 @@ static void test_mtls_client_certificate_succeeds(void **state)
     testrpc_result_release(&r);
 }
 
-/* Runs a shell command with stderr merged into stdout; returns its exit status, *out what it printed. */
-static int run_capture(const char *cmd, char **out)
-{
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t cap = 4096, len = 0, got;
-    char *buf = malloc(cap);
-    assert_non_null(buf);
-    while ((got = fread(buf + len, 1, cap - len - 1, p)) > 0) {
-        len += got;
-        if (cap - len < 2) {
-            cap *= 2;
-            buf = realloc(buf, cap);
-            assert_non_null(buf);
-        }
-    }
-    buf[len] = '\0';
-    *out = buf;
-    int status = pclose(p);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 static int run_cli(const testproc *agg, const char *tls_args, char **out)
 {
     char cmd[6 * PATH_MAX];
     snprintf(cmd, sizeof cmd, "timeout " REFUSAL_TIMEOUT_S " '%s' query --addr %s --customer " CUSTOMER " %s 2>&1",
              FANOUT_CLI_BIN, testproc_field(agg, "address"), tls_args);
-    return run_capture(cmd, out);
+    return testcli_run(cmd, out, NULL);
 }
 
 static void test_cli(void **state)
@@ -291,7 +270,7 @@ static void expect_start_refused(const char *binary, const char *args, const cha
     snprintf(cmd, sizeof cmd, "timeout " REFUSAL_TIMEOUT_S " '%s' %s 2>&1", binary, args);
     snprintf(want, sizeof want, "%s: %s: %s", prefix, path, problem);
     char *out;
-    int rc = run_capture(cmd, &out);
+    int rc = testcli_run(cmd, &out, NULL);
     if (rc == 0 || rc == 124 || strstr(out, want) == NULL || strstr(out, "Sanitizer") != NULL)
         fail_msg("%s: exit %d, expected a refusal with \"%s\"; output:\n%s", binary, rc, want, out);
     free(out);

@@ -1,6 +1,7 @@
 /* testproc: start, watch and stop the binaries under test. */
 #include "testproc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -251,16 +252,31 @@ testproc *testproc_aggregator(const char *config_path)
     return testproc_start(argv, 15000);
 }
 
-char *testproc_write_fleet(const char *const *features, size_t n, const char *profile_json)
+/* A fleet file of features[0..n); each entry gets profile_json and the keys of entry_json (either may be NULL). */
+static char *write_fleet(const char *const *features, size_t n, const char *profile_json, const char *entry_json)
 {
     json_t *list = json_array();
+    json_t *extra = entry_json != NULL ? json_loads(entry_json, 0, NULL) : NULL;
     for (size_t i = 0; i < n; i++) {
         json_t *entry = json_pack("{s:s, s:s}", "name", features[i], "listen", "127.0.0.1:0");
         if (profile_json != NULL)
             json_object_set_new(entry, "profile", json_loads(profile_json, 0, NULL));
+        if (extra != NULL)
+            json_object_update(entry, extra);
         json_array_append_new(list, entry);
     }
+    json_decref(extra);
     return write_temp_json(json_pack("{s:o}", "features", list));
+}
+
+char *testproc_write_fleet(const char *const *features, size_t n, const char *profile_json)
+{
+    return write_fleet(features, n, profile_json, NULL);
+}
+
+char *testproc_write_fleet_with(const char *const *features, size_t n, const char *entry_json)
+{
+    return write_fleet(features, n, NULL, entry_json);
 }
 
 /* --- short-lived processes and process ids ------------------------------------ */
@@ -352,4 +368,53 @@ testproc *testproc_mock(const char *feature, const char *profile_json)
     char *argv[] = {MOCK_SERVICES_BIN, "--feature", (char *)feature, "--listen", "127.0.0.1:0",
                     profile_json ? "--profile" : NULL, (char *)profile_json, NULL};
     return testproc_start(argv, 15000);
+}
+
+/* --- what a running process shows from outside ---------------------------------- */
+
+int64_t testproc_rss_kb(pid_t pid)
+{
+    char path[32];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    char line[256];
+    long long kb = -1;
+    while (kb < 0 && fgets(line, sizeof line, f) != NULL) {
+        if (sscanf(line, "VmRSS: %lld kB", &kb) != 1)
+            kb = -1;
+    }
+    fclose(f);
+    return kb;
+}
+
+int testproc_fd_count(pid_t pid)
+{
+    char path[32];
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return -1;
+    int n = 0;
+    for (const struct dirent *e = readdir(d); e != NULL; e = readdir(d))
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+json_t *testproc_events(const testproc *p, const char *event)
+{
+    json_t *found = json_array();
+    char *out = testproc_output(p);
+    char *save = NULL;
+    for (char *line = strtok_r(out, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+        json_t *obj = json_loads(line, 0, NULL);
+        const char *name = json_string_value(json_object_get(obj, "event"));
+        if (name != NULL && strcmp(name, event) == 0)
+            json_array_append(found, obj);
+        json_decref(obj);
+    }
+    free(out);
+    return found;
 }

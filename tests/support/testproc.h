@@ -68,6 +68,11 @@ testproc *testproc_aggregator(const char *config_path);
  * profile_json (may be NULL) is every feature's profile. Returns the malloc'd path.
  */
 char *testproc_write_fleet(const char *const *features, size_t n, const char *profile_json);
+/*
+ * The same with the keys of entry_json (a JSON object) in every entry, e.g.
+ * {"restart": true, "profile": {"hang_rate": 0.01}}.
+ */
+char *testproc_write_fleet_with(const char *const *features, size_t n, const char *entry_json);
 
 /* --- short-lived processes and process ids ------------------------------------ */
 
@@ -92,5 +97,17 @@ testproc *testproc_aggregator_for(const testproc *fleet, int64_t timeout_ms, con
 
 /* Starts `mock_services --feature NAME --listen 127.0.0.1:0 [--profile JSON]`; profile_json may be NULL. */
 testproc *testproc_mock(const char *feature, const char *profile_json);
+
+/* --- what a running process shows from outside ---------------------------------- */
+
+/* Its resident set size (VmRSS of /proc/PID/status), KiB; -1 when unreadable. */
+int64_t testproc_rss_kb(pid_t pid);
+/* Its open file descriptors (entries of /proc/PID/fd); -1 when unreadable. */
+int testproc_fd_count(pid_t pid);
+/*
+ * Every stdout line so far that is a JSON object whose "event" is event, in
+ * order, as a new JSON array (the mock services' "stats" lines, say).
+ */
+json_t *testproc_events(const testproc *p, const char *event);
 
 #endif

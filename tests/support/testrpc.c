@@ -130,9 +130,10 @@ void testrpc_pending_release(testrpc_pending *p)
     testrpc_result_release(&p->result);
 }
 
-void testrpc_call_opts(const char *target, const fo_channel_opts *opts, const char *path,
-                       const ProtobufCMessage *request, const ProtobufCMessageDescriptor *reply_desc,
-                       int64_t deadline_ms, const char *mock_fault, testrpc_result *out)
+/* A blocking call of payload on a new channel to target; out gets what happened. */
+static void call_payload(const char *target, const fo_channel_opts *opts, const char *path, const fo_payload *payload,
+                         const ProtobufCMessageDescriptor *reply_desc, int64_t deadline_ms, const char *mock_fault,
+                         testrpc_result *out)
 {
     memset(out, 0, sizeof *out);
     fo_channel *ch = NULL;
@@ -143,7 +144,6 @@ void testrpc_call_opts(const char *target, const fo_channel_opts *opts, const ch
         fo_error_free(err);
         return;
     }
-    fo_payload *payload = fo_payload_pack(request);
     fo_md md = {.key = "x-mock-fault", .value = mock_fault, .value_len = mock_fault ? strlen(mock_fault) : 0};
     fo_call_spec spec = {
         .channel = ch,
@@ -165,6 +165,22 @@ void testrpc_call_opts(const char *target, const fo_channel_opts *opts, const ch
         result_fill(out, cc, reply_desc);
     }
     fo_client_call_free(cc);
-    fo_payload_free(payload);
     fo_channel_destroy(ch);
+}
+
+void testrpc_call_opts(const char *target, const fo_channel_opts *opts, const char *path,
+                       const ProtobufCMessage *request, const ProtobufCMessageDescriptor *reply_desc,
+                       int64_t deadline_ms, const char *mock_fault, testrpc_result *out)
+{
+    fo_payload *payload = fo_payload_pack(request);
+    call_payload(target, opts, path, payload, reply_desc, deadline_ms, mock_fault, out);
+    fo_payload_free(payload);
+}
+
+void testrpc_call_raw(const char *target, const char *path, const void *bytes, size_t len,
+                      const ProtobufCMessageDescriptor *reply_desc, int64_t deadline_ms, testrpc_result *out)
+{
+    fo_payload *payload = fo_payload_from_bytes(bytes, len);
+    call_payload(target, NULL, path, payload, reply_desc, deadline_ms, NULL, out);
+    fo_payload_free(payload);
 }

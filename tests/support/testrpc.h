@@ -27,6 +27,10 @@ void testrpc_call(const char *target, const char *path, const ProtobufCMessage *
                   testrpc_result *out);
 void testrpc_result_release(testrpc_result *r);
 
+/* The same with the request given as raw bytes, which need not be a valid message. */
+void testrpc_call_raw(const char *target, const char *path, const void *bytes, size_t len,
+                      const ProtobufCMessageDescriptor *reply_desc, int64_t deadline_ms, testrpc_result *out);
+
 /* GetCustomerAnalytics: features as a NULL-terminated list (NULL: all). */
 void testrpc_analytics(const char *target, const char *customer, const char *const *features,
                        Fanout__V1__FailurePolicy policy, int64_t deadline_ms, const char *mock_fault,

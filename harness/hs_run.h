@@ -1,0 +1,19 @@
+/*
+ * hs_run: one scenario from start to end. Starts its processes, warms the
+ * aggregator's channels up, runs the steps in order, one report line each
+ * ("PASS"/"FAIL", with the difference and the actual outcome under a failed
+ * call), stops everything, and says how it went.
+ */
+#ifndef HS_RUN_H
+#define HS_RUN_H
+
+#include <stdbool.h>
+
+#include "hs_scenario.h"
+
+/* True when every step passed and everything stopped cleanly. */
+bool hs_run(const hs_scenario *sc);
+/* Thread-safe: the run skips its remaining steps and stops. */
+void hs_run_interrupt(void);
+
+#endif
