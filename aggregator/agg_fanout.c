@@ -36,19 +36,28 @@ static void call_done(fo_client_call *cc, void *ud)
 {
     agg_feature_call *fc = ud;
     fo_status status = fo_client_call_status(cc);
-    if (status != FO_STATUS_OK) {
-        report(fc, status, agg_error_kind_for_status(status), fo_client_call_message(cc));
-        return;
+    char *failure = status != FO_STATUS_OK ? strdup(fo_client_call_message(cc)) : NULL;
+    if (status == FO_STATUS_OK) {
+        fc->usage = (Fanout__Feature__V1__UsageReport *)fo_client_call_unpack_with(
+            cc, &fanout__feature__v1__usage_report__descriptor, fo_arena_protobuf(fc->fanout->replies));
+        if (fc->usage != NULL && !agg_reply_ok(fc->usage))
+            fc->usage = NULL; /* freed with the arena */
     }
-    fc->usage = (Fanout__Feature__V1__UsageReport *)fo_client_call_unpack_with(
-        cc, &fanout__feature__v1__usage_report__descriptor, fo_arena_protobuf(fc->fanout->replies));
-    if (fc->usage != NULL && !agg_reply_ok(fc->usage))
-        fc->usage = NULL; /* freed with the arena */
-    if (fc->usage == NULL)
+    /*
+     * The call goes before the report, which may answer the client: when the
+     * incoming call ends, gRPC cancels every child call still attached to it,
+     * finished or not, at the cost of a trip down the whole stack for each.
+     */
+    fo_client_call_free(cc);
+    fc->cc = NULL;
+    if (failure != NULL)
+        report(fc, status, agg_error_kind_for_status(status), failure);
+    else if (fc->usage == NULL)
         report(fc, FO_STATUS_INTERNAL, FANOUT__V1__ERROR_KIND__MALFORMED_RESPONSE,
                "reply is not a valid fanout.feature.v1.UsageReport");
     else
         report(fc, FO_STATUS_OK, FANOUT__V1__ERROR_KIND__ERROR_KIND_UNSPECIFIED, NULL);
+    free(failure);
 }
 
 static void task_start(runner *r, size_t index, void *ctx)

@@ -72,7 +72,8 @@ typedef struct fo_call_spec {
 
 /*
  * Starts a unary call. On success on_done(cc, ud) runs later on spec->loop,
- * exactly once, and the caller frees cc with fo_client_call_free after that.
+ * exactly once, and the caller frees cc with fo_client_call_free from then
+ * on (on_done itself may).
  * On failure returns NULL and sets *err; on_done never runs.
  */
 fo_client_call *fo_client_call_start(const fo_call_spec *spec, fo_client_call_fn on_done, void *ud,
