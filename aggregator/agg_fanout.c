@@ -37,9 +37,11 @@ static void call_done(fo_client_call *cc, void *ud)
     agg_feature_call *fc = ud;
     fo_status status = fo_client_call_status(cc);
     char *failure = status != FO_STATUS_OK ? strdup(fo_client_call_message(cc)) : NULL;
-    if (status == FO_STATUS_OK) {
-        fc->usage = (Fanout__Feature__V1__UsageReport *)fo_client_call_unpack_with(
-            cc, &fanout__feature__v1__usage_report__descriptor, fo_arena_protobuf(fc->fanout->replies));
+    if (status == FO_STATUS_OK)
+        fc->reply = fo_client_call_take_reply(cc);
+    if (fc->reply != NULL) {
+        fc->usage = fanout__feature__v1__usage_report__unpack(fo_arena_protobuf(fc->fanout->replies),
+                                                              fo_payload_size(fc->reply), fo_payload_data(fc->reply));
         if (fc->usage != NULL && !agg_reply_ok(fc->usage))
             fc->usage = NULL; /* freed with the arena */
     }
@@ -112,6 +114,8 @@ void agg_feature_call_outcome(const agg_feature_call *fc, int32_t index, const f
         .feature = fc->name,
         .index = index,
         .usage = fc->usage,
+        .usage_wire = fc->usage != NULL ? fo_payload_data(fc->reply) : NULL,
+        .usage_wire_len = fc->usage != NULL ? fo_payload_size(fc->reply) : 0,
         .code = fc->code,
         .message = fc->message,
         .kind = fc->kind,
@@ -128,7 +132,8 @@ void agg_feature_call_outcome(const agg_feature_call *fc, int32_t index, const f
 
 void agg_feature_call_release(agg_feature_call *fc)
 {
-    /* The reply, if any, goes with the arena. */
+    /* The parsed reply, if any, goes with the arena. */
     fo_client_call_free(fc->cc);
+    fo_payload_free(fc->reply);
     free(fc->message);
 }

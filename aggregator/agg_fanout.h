@@ -38,7 +38,8 @@ typedef struct agg_feature_call {
     int64_t latency_us;
     int32_t attempts;
     /* The outcome, once reported. */
-    Fanout__Feature__V1__UsageReport *usage;
+    fo_payload *reply; /* the report as the feature encoded it */
+    Fanout__Feature__V1__UsageReport *usage; /* reply parsed, in the fanout's arena */
     fo_status code;
     char *message;
     Fanout__V1__ErrorKind kind;

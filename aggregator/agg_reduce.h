@@ -20,6 +20,8 @@ typedef struct agg_outcome {
     const char *feature;                     /* borrowed */
     int32_t index;                           /* position in the request */
     Fanout__Feature__V1__UsageReport *usage; /* borrowed; NULL when the feature failed */
+    const uint8_t *usage_wire;               /* borrowed: usage as the feature encoded it, or NULL */
+    size_t usage_wire_len;
     fo_status code;                          /* when usage == NULL */
     const char *message;                     /* borrowed; when usage == NULL */
     Fanout__V1__ErrorKind kind;              /* when usage == NULL */

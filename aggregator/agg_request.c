@@ -10,6 +10,7 @@
 #include "agg_reduce.h"
 #include "agg_service.h"
 #include "agg_validate.h"
+#include "agg_wire.h"
 #include "fanout/v1/aggregator.pb-c.h"
 #include "fo_log.h"
 #include "fo_time.h"
@@ -151,7 +152,9 @@ static void answer_reduced(agg_request *rq)
         outcome_of(rq, i, &outcomes[i]);
     agg_response resp;
     agg_reduce(outcomes, n, rq->msg->customer_id, (fo_now_ns() - rq->started_ns) / FO_NS_PER_US, &resp);
-    fo_payload *p = fo_payload_pack(&resp.msg.base);
+    uint8_t *data;
+    fo_payload *p = fo_payload_alloc(agg_wire_pack_response(&resp, outcomes, NULL), &data);
+    agg_wire_pack_response(&resp, outcomes, data);
     log_request(rq, FO_STATUS_OK, (int)resp.msg.succeeded, (int)resp.msg.failed);
     answer(rq, FO_STATUS_OK, "", p, NULL, 0);
     fo_payload_free(p);
@@ -206,7 +209,9 @@ static void stream_pump(agg_request *rq)
         Fanout__V1__FeatureResult res;
         Fanout__V1__FeatureError err;
         agg_result_fill(&o, &res, &err);
-        rq->sending_payload = fo_payload_pack(&res.base);
+        uint8_t *data;
+        rq->sending_payload = fo_payload_alloc(agg_wire_pack_result(&res, &o, NULL), &data);
+        agg_wire_pack_result(&res, &o, data);
         rq->sending = true;
         fo_server_call_send(rq->call, rq->sending_payload, &rq->send_done);
         return;

@@ -62,6 +62,16 @@ fo_payload *fo_payload_pack(const ProtobufCMessage *msg)
     return p;
 }
 
+fo_payload *fo_payload_alloc(size_t len, uint8_t **data)
+{
+    fo_payload *p = malloc(sizeof *p);
+    if (p == NULL)
+        abort();
+    p->slice = grpc_slice_malloc(len);
+    *data = GRPC_SLICE_START_PTR(p->slice);
+    return p;
+}
+
 fo_payload *fo_payload_from_bytes(const void *data, size_t len)
 {
     fo_payload *p = malloc(sizeof *p);
@@ -84,6 +94,11 @@ size_t fo_payload_size(const fo_payload *p)
     return GRPC_SLICE_LENGTH(p->slice);
 }
 
+const uint8_t *fo_payload_data(const fo_payload *p)
+{
+    return GRPC_SLICE_START_PTR(p->slice);
+}
+
 grpc_byte_buffer *fo_payload_buffer(const fo_payload *p)
 {
     /* Takes a reference on the slice: the bytes are shared, not copied. */
@@ -91,17 +106,24 @@ grpc_byte_buffer *fo_payload_buffer(const fo_payload *p)
     return grpc_raw_byte_buffer_create(&s, 1);
 }
 
-ProtobufCMessage *fo_buffer_unpack(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *desc,
-                                   ProtobufCAllocator *alloc)
+/* All of bb's bytes as one slice: a new reference when bb has one slice, a copy otherwise. */
+static bool buffer_slice(grpc_byte_buffer *bb, grpc_slice *out)
 {
     grpc_byte_buffer_reader reader;
     if (bb == NULL || !grpc_byte_buffer_reader_init(&reader, bb))
-        return NULL;
-    /* One slice in the common case: readall then only takes a reference. */
-    grpc_slice all = grpc_byte_buffer_reader_readall(&reader);
+        return false;
+    *out = grpc_byte_buffer_reader_readall(&reader);
     grpc_byte_buffer_reader_destroy(&reader);
+    return true;
+}
+
+ProtobufCMessage *fo_buffer_unpack(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *desc)
+{
+    grpc_slice all;
+    if (!buffer_slice(bb, &all))
+        return NULL;
     ProtobufCMessage *msg =
-        protobuf_c_message_unpack(desc, alloc, GRPC_SLICE_LENGTH(all), GRPC_SLICE_START_PTR(all));
+        protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(all), GRPC_SLICE_START_PTR(all));
     grpc_slice_unref(all);
     return msg;
 }
@@ -409,13 +431,19 @@ const char *fo_client_call_message(const fo_client_call *cc)
 
 ProtobufCMessage *fo_client_call_unpack(const fo_client_call *cc, const ProtobufCMessageDescriptor *desc)
 {
-    return fo_buffer_unpack(cc->reply, desc, NULL);
+    return fo_buffer_unpack(cc->reply, desc);
 }
 
-ProtobufCMessage *fo_client_call_unpack_with(const fo_client_call *cc, const ProtobufCMessageDescriptor *desc,
-                                             ProtobufCAllocator *alloc)
+fo_payload *fo_client_call_take_reply(fo_client_call *cc)
 {
-    return fo_buffer_unpack(cc->reply, desc, alloc);
+    grpc_slice all;
+    if (!buffer_slice(cc->reply, &all))
+        return NULL;
+    fo_payload *p = malloc(sizeof *p);
+    if (p == NULL)
+        abort();
+    p->slice = all;
+    return p;
 }
 
 const char *fo_client_call_trailer(const fo_client_call *cc, const char *key, size_t *len)

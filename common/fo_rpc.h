@@ -37,8 +37,11 @@ typedef struct fo_payload fo_payload;
 fo_payload *fo_payload_pack(const ProtobufCMessage *msg);
 /* Bytes as given, e.g. a deliberately malformed message. */
 fo_payload *fo_payload_from_bytes(const void *data, size_t len);
+/* Room for len bytes, for the caller to write at *data before sending it. */
+fo_payload *fo_payload_alloc(size_t len, uint8_t **data);
 void fo_payload_free(fo_payload *p);
 size_t fo_payload_size(const fo_payload *p);
+const uint8_t *fo_payload_data(const fo_payload *p);
 
 typedef struct fo_channel_opts {
     const char *lb_policy;    /* NULL: pick_first; "round_robin" spreads over resolved addresses */
@@ -86,9 +89,8 @@ fo_status fo_client_call_status(const fo_client_call *cc);
 const char *fo_client_call_message(const fo_client_call *cc);
 /* Unpacks the reply; NULL when there was none or it is not a valid message. */
 ProtobufCMessage *fo_client_call_unpack(const fo_client_call *cc, const ProtobufCMessageDescriptor *desc);
-/* The same, allocating with alloc (e.g. an fo_arena's); free it with the same allocator. */
-ProtobufCMessage *fo_client_call_unpack_with(const fo_client_call *cc, const ProtobufCMessageDescriptor *desc,
-                                             ProtobufCAllocator *alloc);
+/* The reply's bytes as they came, shared with the call (no copy in the usual case); NULL without one. */
+fo_payload *fo_client_call_take_reply(fo_client_call *cc);
 /* A trailing-metadata value, or NULL. */
 const char *fo_client_call_trailer(const fo_client_call *cc, const char *key, size_t *len);
 

@@ -9,9 +9,8 @@
 
 /* A new byte buffer sharing p's bytes; the caller destroys it. */
 grpc_byte_buffer *fo_payload_buffer(const fo_payload *p);
-/* NULL when bb is NULL or its bytes do not unpack as desc; alloc NULL means malloc. */
-ProtobufCMessage *fo_buffer_unpack(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *desc,
-                                   ProtobufCAllocator *alloc);
+/* NULL when bb is NULL or its bytes do not unpack as desc. */
+ProtobufCMessage *fo_buffer_unpack(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *desc);
 
 gpr_timespec fo_deadline_to_gpr(int64_t deadline_ns);
 int64_t fo_deadline_from_gpr(gpr_timespec deadline);

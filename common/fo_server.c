@@ -177,7 +177,7 @@ ProtobufCMessage *fo_server_call_request(const fo_server_call *c, const Protobuf
         *err = FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "no request message");
         return NULL;
     }
-    ProtobufCMessage *msg = fo_buffer_unpack(c->payload, desc, NULL);
+    ProtobufCMessage *msg = fo_buffer_unpack(c->payload, desc);
     if (msg == NULL)
         *err = FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "request is not a valid %s", desc->name);
     return msg;
@@ -266,7 +266,7 @@ ProtobufCMessage *fo_server_call_take_message(fo_server_call *c, const ProtobufC
                                               bool *end)
 {
     *end = c->recv_buf == NULL;
-    ProtobufCMessage *msg = fo_buffer_unpack(c->recv_buf, desc, NULL);
+    ProtobufCMessage *msg = fo_buffer_unpack(c->recv_buf, desc);
     grpc_byte_buffer_destroy(c->recv_buf);
     c->recv_buf = NULL;
     return msg;

@@ -1,4 +1,4 @@
-/* Unit tests for aggregator/agg_reduce: results, errors, totals, and a wire round trip. */
+/* Unit tests for aggregator/agg_reduce and agg_wire: results, errors, totals, and wire round trips. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "agg_reduce.h"
+#include "agg_wire.h"
 
 #define DAY INT64_C(86400)
 #define MAX_DAYS 4
@@ -327,6 +328,88 @@ static void statuses_map_to_kinds(void **state)
                      FANOUT__V1__ERROR_KIND__BACKEND_ERROR);
 }
 
+/* Packs msg with protobuf-c into a new buffer; *len gets its size. */
+static uint8_t *pack_plain(const ProtobufCMessage *msg, size_t *len)
+{
+    *len = protobuf_c_message_get_packed_size(msg);
+    uint8_t *buf = malloc(*len ? *len : 1);
+    assert_non_null(buf);
+    assert_int_equal(protobuf_c_message_pack(msg, buf), *len);
+    return buf;
+}
+
+/* spliced must read back as the message that packs to plain[0..plain_len). */
+static void expect_same_message(const ProtobufCMessageDescriptor *desc, const uint8_t *spliced, size_t len,
+                                const uint8_t *plain, size_t plain_len)
+{
+    ProtobufCMessage *back = protobuf_c_message_unpack(desc, NULL, len, spliced);
+    assert_non_null(back);
+    size_t repacked_len;
+    uint8_t *repacked = pack_plain(back, &repacked_len);
+    assert_int_equal(repacked_len, plain_len);
+    assert_memory_equal(repacked, plain, plain_len);
+    free(repacked);
+    protobuf_c_message_free_unpacked(back, NULL);
+}
+
+/* Reports spliced in as their features sent them read back as the response protobuf-c packs. */
+static void spliced_reports_read_back_as_the_packed_response(void **state)
+{
+    (void)state;
+    report a, b;
+    const int64_t days_a[][2] = {{1, 3}, {2, 4}};
+    const int64_t days_b[][2] = {{2, 10}};
+    make_report(&a, "tours", 5, 2 * DAY, days_a, 2);
+    make_report(&b, "offers", 7, 3 * DAY, days_b, 1);
+    Fanout__Feature__V1__UsageReport__MetricsEntry metric = FANOUT__FEATURE__V1__USAGE_REPORT__METRICS_ENTRY__INIT;
+    metric.key = "conversion";
+    metric.value = 0.25;
+    Fanout__Feature__V1__UsageReport__MetricsEntry *metrics[] = {&metric};
+    a.msg.n_metrics = 1;
+    a.msg.metrics = metrics;
+
+    agg_outcome o[3] = {succeeded("tours", 0, &a),
+                        failed("leads", 1, FO_STATUS_UNAVAILABLE, "down", FANOUT__V1__ERROR_KIND__UNAVAILABLE),
+                        succeeded("offers", 2, &b)};
+    size_t wire_a_len, wire_b_len;
+    uint8_t *wire_a = pack_plain(&a.msg.base, &wire_a_len), *wire_b = pack_plain(&b.msg.base, &wire_b_len);
+    o[0].usage_wire = wire_a;
+    o[0].usage_wire_len = wire_a_len;
+    o[2].usage_wire = wire_b;
+    o[2].usage_wire_len = wire_b_len;
+
+    agg_response resp;
+    agg_reduce(o, 3, "cust-1", 1234, &resp);
+    size_t len = agg_wire_pack_response(&resp, o, NULL);
+    uint8_t *spliced = malloc(len);
+    assert_non_null(spliced);
+    assert_int_equal(agg_wire_pack_response(&resp, o, spliced), len);
+    size_t plain_len;
+    uint8_t *plain = pack_plain(&resp.msg.base, &plain_len);
+    assert_int_equal(len, plain_len);
+    expect_same_message(&fanout__v1__analytics_response__descriptor, spliced, len, plain, plain_len);
+    free(spliced);
+    free(plain);
+
+    /* One streamed result each way: spliced (a report) and packed (an error). */
+    for (size_t i = 0; i < 2; i++) {
+        Fanout__V1__FeatureResult res;
+        Fanout__V1__FeatureError err;
+        agg_result_fill(&o[i], &res, &err);
+        len = agg_wire_pack_result(&res, &o[i], NULL);
+        spliced = malloc(len);
+        assert_non_null(spliced);
+        assert_int_equal(agg_wire_pack_result(&res, &o[i], spliced), len);
+        plain = pack_plain(&res.base, &plain_len);
+        expect_same_message(&fanout__v1__feature_result__descriptor, spliced, len, plain, plain_len);
+        free(spliced);
+        free(plain);
+    }
+    agg_response_release(&resp);
+    free(wire_a);
+    free(wire_b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -338,6 +421,7 @@ int main(void)
         cmocka_unit_test(all_failed_gives_zero_totals),
         cmocka_unit_test(one_result_is_filled_without_allocating),
         cmocka_unit_test(statuses_map_to_kinds),
+        cmocka_unit_test(spliced_reports_read_back_as_the_packed_response),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
