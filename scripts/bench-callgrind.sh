@@ -43,38 +43,11 @@ if ((build)); then
   cmake --build "$bin" -j2 --target mock_services aggregator fanout-bench >/dev/null
 fi
 
-work=$(mktemp -d /tmp/fanout-callgrind.XXXXXX)
-pids=()
-stop_all() {
-  local pid
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for _ in $(seq 300); do
-    local alive=0
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    ((alive)) || break
-    sleep 0.1
-  done
-  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap stop_all EXIT
-trap 'exit 130' INT TERM
+source scripts/lib/procs.sh
+procs_init bench-callgrind
 
-# wait_first_line FILE PID: the first stdout line of a starting process.
-wait_first_line() {
-  for _ in $(seq 1200); do
-    if [[ -s "$1" ]] && head -n 1 "$1" | grep -q '}$'; then head -n 1 "$1"; return 0; fi
-    kill -0 "$2" 2>/dev/null || { echo "bench-callgrind: process $2 died; its output:" >&2; cat "$1" >&2; return 1; }
-    sleep 0.1
-  done
-  echo "bench-callgrind: process $2 did not start in 120 s" >&2
-  return 1
-}
-
-"$bin/mock_services/mock_services" --fleet mock_services/fleet-fast.json >"$work/fleet.log" 2>&1 &
-pids+=($!)
-wait_first_line "$work/fleet.log" $! >"$work/fleet.json"
+procs_start fleet "$bin/mock_services/mock_services" --fleet mock_services/fleet-fast.json
+echo "$first" >"$work/fleet.json"
 # Feature deadlines are generous: under valgrind the aggregator runs ~50 times slower.
 jq --arg workers "$workers" '
   {listen: "127.0.0.1:0", shutdown_grace_ms: 1000,
@@ -90,8 +63,7 @@ profile() {
     "$bin/aggregator/aggregator" --config "$work/aggregator.json" \
     >"$work/$name.log" 2>"$work/$name.valgrind" &
   pid=$!
-  pids+=("$pid")
-  addr=$(wait_first_line "$work/$name.log" "$pid" | jq -r .address)
+  addr=$(wait_first_line "$work/$name.log" "$pid" 120 | jq -r .address)
   local flags=(--format json --target "$addr" -c 1 --timeout 60s --duration 600s --requests "$measured")
   if ((warm > 0)); then flags+=(--warmup 600s --warmup-requests "$warm"); else flags+=(--warmup 0); fi
   "$bin/bench/fanout-bench" "${flags[@]}" >"$work/$name.bench"

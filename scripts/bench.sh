@@ -62,49 +62,20 @@ IFS=, read -r -a conc_list <<<"$conc"
 
 bin="build-bench"
 if ((build)); then
-  # A measuring build. Warnings are errors in the test builds; here a compiler's
-  # Release-only warning in some file must not stop a benchmark.
+  # The measuring build: Release, as deployed.
   cmake -S . -B "$bin" -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build "$bin" -j2 --target mock_services aggregator fanout-bench >/dev/null
 fi
 bench_bin=$bin/bench/fanout-bench
 
-work=$(mktemp -d /tmp/fanout-bench.XXXXXX)
-pids=()    # started here, stopped at the end
+source scripts/lib/procs.sh
+procs_init bench
 watched=() # fleet children: the fleet stops them
-# stop_all: SIGTERM to everything started, then SIGKILL to what is still there after 10 s.
-stop_all() {
-  local pid
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for _ in $(seq 100); do
-    local alive=0
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    ((alive)) || break
-    sleep 0.1
-  done
-  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap stop_all EXIT
-trap 'exit 130' INT TERM
-
-# wait_first_line FILE PID: the first stdout line of a starting process.
-wait_first_line() {
-  for _ in $(seq 600); do
-    if [[ -s "$1" ]] && head -n 1 "$1" | grep -q '}$'; then head -n 1 "$1"; return 0; fi
-    kill -0 "$2" 2>/dev/null || { echo "bench: process $2 died; its output:" >&2; cat "$1" >&2; return 1; }
-    sleep 0.1
-  done
-  echo "bench: process $2 did not start in 60 s" >&2
-  return 1
-}
 
 # start_fleet NAME FILE: starts a fleet; its "fleet" line goes to $work/NAME.fleet.
 start_fleet() {
-  "$bin/mock_services/mock_services" --fleet "$2" >"$work/$1.log" 2>&1 &
-  pids+=($!)
-  wait_first_line "$work/$1.log" $! >"$work/$1.fleet"
+  procs_start "$1" "$bin/mock_services/mock_services" --fleet "$2"
+  echo "$first" >"$work/$1.fleet"
   # The children too: a mock that dies would turn every later figure into a partial failure.
   read -r -a children <<<"$(jq -r '[.features[].pid] | join(" ")' "$work/$1.fleet")"
   watched+=("${children[@]}")
@@ -135,10 +106,9 @@ start_aggregator() {
     "$work/$fleet.fleet" >"$work/$name.json"
   local flags=(--config "$work/$name.json")
   [[ -n "$log_level" ]] && flags+=(--log-level "$log_level")
-  "$bin/aggregator/aggregator" "${flags[@]}" >"$work/$name.log" 2>&1 &
-  pids+=($!)
-  echo $! >"$work/$name.pid"
-  wait_first_line "$work/$name.log" $! | jq -r .address >"$work/$name.addr"
+  procs_start "$name" "$bin/aggregator/aggregator" "${flags[@]}"
+  echo "$last_pid" >"$work/$name.pid"
+  jq -r .address <<<"$first" >"$work/$name.addr"
 }
 
 # agg_args NAME: fanout-bench arguments that target aggregator NAME and measure its CPU.

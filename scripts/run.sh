@@ -26,37 +26,16 @@ scripts/setup.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$(nproc)" >/dev/null
 
-work=$(mktemp -d /tmp/fanout-run.XXXXXX)
-pids=()
-stop_all() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap stop_all EXIT
-trap 'exit 130' INT TERM
+source scripts/lib/procs.sh
+procs_init run
 
-# wait_first_line FILE PID: the first stdout line of a starting process.
-wait_first_line() {
-  for _ in $(seq 300); do
-    if [[ -s "$1" ]] && head -n 1 "$1" | grep -q '}$'; then head -n 1 "$1"; return 0; fi
-    kill -0 "$2" 2>/dev/null || { echo "run: process $2 died; its output:" >&2; cat "$1" >&2; return 1; }
-    sleep 0.1
-  done
-  echo "run: process $2 did not start in 30 s" >&2
-  return 1
-}
-
-build/mock_services/mock_services --fleet mock_services/fleet.json >"$work/fleet.log" &
-pids+=($!)
-fleet=$(wait_first_line "$work/fleet.log" "${pids[-1]}")
-
+procs_start fleet build/mock_services/mock_services --fleet mock_services/fleet.json
+fleet=$first
 jq '{listen: "127.0.0.1:0", forward_metadata: ["x-mock-fault"],
      features: [.features | to_entries[] | {name: .key, target: .value.address, timeout_ms: 1000}]}' \
   <<<"$fleet" >"$work/aggregator.json"
-build/aggregator/aggregator --config "$work/aggregator.json" >"$work/aggregator.log" &
-pids+=($!)
-addr=$(wait_first_line "$work/aggregator.log" "${pids[-1]}" | jq -r .address)
+procs_start aggregator build/aggregator/aggregator --config "$work/aggregator.json"
+addr=$(jq -r .address <<<"$first")
 
 echo "mock fleet: $(jq -c '.features | map_values(.address)' <<<"$fleet")"
 echo "aggregator: $addr"
