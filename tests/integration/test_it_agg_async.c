@@ -137,10 +137,14 @@ static void test_stream_in_completion_order(void **state)
     assert_streamed_usage(&s, 0, 1, "searches");
     assert_streamed_usage(&s, 1, 2, "tours");
     assert_streamed_usage(&s, 2, 0, "listings");
-    /* Each result comes when its feature is done: the first long before the 800 ms one could be. */
-    assert_in_range(s.arrival_ms[0], 100, 599);
+    /*
+     * Each result comes when its feature is done: the first some 700 ms
+     * before the last (a gap that a loaded machine delays on both sides).
+     */
+    assert_in_range(s.arrival_ms[0], 100, 2499);
     assert_in_range(s.arrival_ms[1], 400, 2499);
     assert_in_range(s.arrival_ms[2], 800, 2499);
+    assert_true(s.arrival_ms[2] - s.arrival_ms[0] >= 500);
     assert_in_range(s.elapsed_ms, 800, 2499);
     teststream_result_release(&s);
 }
@@ -161,7 +165,7 @@ static void test_stream_fail_fast(void **state)
     assert_int_equal(s.n, 1);
     assert_streamed_usage(&s, 0, 0, "listings");
     /* offers' 1 s was not waited for. */
-    assert_in_range(s.elapsed_ms, 200, 699);
+    assert_in_range(s.elapsed_ms, 200, 999);
     teststream_result_release(&s);
 }
 
