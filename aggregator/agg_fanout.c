@@ -8,6 +8,7 @@
 #include "agg_reply.h"
 #include "fanout/feature/v1/feature.pb-c.h"
 #include "fo_time.h"
+#include "fo_utf8.h"
 
 void agg_feature_call_init(agg_feature_call *fc, const agg_fanout *fanout, const char *name,
                            const agg_target *target)
@@ -26,8 +27,10 @@ static void report(agg_feature_call *fc, fo_status code, Fanout__V1__ErrorKind k
     if (err_message != NULL) {
         fc->code = code;
         fc->kind = kind;
+        /* A feature's status message goes into protobuf strings: UTF-8 only. */
         fc->message = strdup(err_message);
-        err = FO_ERROR(code, "%s", err_message);
+        fo_utf8_mend(fc->message);
+        err = FO_ERROR(code, "%s", fc->message);
     }
     runner_task_done(fc->run, fc->index, err);
 }

@@ -15,7 +15,11 @@
 
 #include "fanout/feature/v1/feature.pb-c.h"
 
-/* True when r, and every message inside it, packs back into valid protobuf. Linear in its size. */
+/*
+ * True when r, and every message inside it, packs back into valid protobuf
+ * that strict proto3 parsers accept: no field number 0, every string UTF-8.
+ * Linear in its size.
+ */
 bool agg_reply_ok(const Fanout__Feature__V1__UsageReport *r);
 
 #endif

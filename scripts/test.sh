@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing, builds with AddressSanitizer and
-# UndefinedBehaviorSanitizer and warnings as errors, then runs ctest (unit and
-# integration tests; integration tests start their own processes on loopback).
+# UndefinedBehaviorSanitizer and warnings as errors, then runs ctest (unit,
+# integration and scenario tests; integration tests start their own processes
+# on loopback), then the fuzz targets and a valgrind memcheck run.
 #
 #   scripts/test.sh [ctest arguments...]     e.g. scripts/test.sh -R runner
 set -euo pipefail
@@ -16,5 +17,11 @@ cmake --build "$build" -j "$(nproc)"
 # Leaks are errors; UBSan stops at the first report.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-cd "$build"
-ctest --output-on-failure --timeout 600 "$@"
+(cd "$build" && ctest --output-on-failure --timeout 600 "$@")
+
+# Full runs only (no ctest arguments): the fuzz targets (their regression inputs, then
+# FANOUT_FUZZ_SECONDS of fuzzing each) and the real processes under valgrind memcheck.
+if (($# == 0)); then
+  scripts/fuzz.sh "${FANOUT_FUZZ_SECONDS:-30}"
+  scripts/valgrind-test.sh
+fi

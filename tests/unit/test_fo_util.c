@@ -1,13 +1,15 @@
-/* Unit tests for common/fo_error and common/fo_time. */
+/* Unit tests for common/fo_error, fo_time and fo_utf8. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "fo_error.h"
 #include "fo_time.h"
+#include "fo_utf8.h"
 
 static void error_keeps_origin_and_message(void **state)
 {
@@ -78,6 +80,33 @@ static void deadlines_saturate(void **state)
     assert_int_equal(fo_deadline_min(3, 5), 3);
 }
 
+static void utf8_is_checked_and_mended(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        bool valid;
+    } cases[] = {
+        {"plain ascii", true},
+        {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", true}, /* 2, 3 and 4 bytes */
+        {"\xc3", false},                                         /* cut short */
+        {"\xc0\xaf", false},                                     /* overlong */
+        {"\xe0\x80\xaf", false},                                 /* overlong */
+        {"\xed\xa0\x80", false},                                 /* a surrogate */
+        {"\xf4\x90\x80\x80", false},                             /* past U+10FFFF */
+        {"\xff", false},
+        {"a\x80" "b", false}, /* a lone continuation byte */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (fo_utf8_valid(cases[i].s, strlen(cases[i].s)) != cases[i].valid)
+            fail_msg("case %zu: expected %s", i, cases[i].valid ? "valid" : "invalid");
+    }
+    char mended[] = "ok \xc3\xa9 \xff\xc0\xaf end\xe2\x82";
+    fo_utf8_mend(mended);
+    assert_string_equal(mended, "ok \xc3\xa9 ??? end??");
+    assert_true(fo_utf8_valid(mended, strlen(mended)));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -85,6 +114,7 @@ int main(void)
         cmocka_unit_test(status_names_round_trip),
         cmocka_unit_test(durations_parse),
         cmocka_unit_test(deadlines_saturate),
+        cmocka_unit_test(utf8_is_checked_and_mended),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Memcheck of the real processes: builds a Debug tree without sanitizers (build-valgrind), starts
+# the mock fleet natively plus two feature services (listings, tours) and the aggregator under
+# valgrind, sends real queries through them with fanout-cli (normal, injected errors, a malformed
+# reply, hangs cut by the feature timeout and by the client's deadline, streaming, a rejected
+# request), stops everything with SIGTERM and checks that every valgrind run reports no errors and
+# no definite leaks. gRPC's global state and its threads may stay "still reachable" or "possibly
+# lost"; only definite leaks and errors count, and gRPC 1.51 has none, so nothing is suppressed.
+#
+#   scripts/valgrind-test.sh
+#
+# The fleet itself runs without valgrind: its children re-execute /proc/self/exe, which under
+# valgrind is valgrind's own binary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+if ! command -v valgrind >/dev/null; then
+  echo "valgrind-test: valgrind is missing: apt-get install valgrind" >&2
+  exit 2
+fi
+
+build=build-valgrind
+jobs=$(nproc)
+((jobs > 2)) && jobs=2
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DFANOUT_SANITIZE=OFF >/dev/null
+cmake --build "$build" --target aggregator mock_services fanout-cli -j "$jobs" >/dev/null
+
+source scripts/lib/procs.sh
+procs_init valgrind-test
+
+vg=(valgrind --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite
+    --error-exitcode=99 --num-callers=40)
+
+# Processes under valgrind, by name: pid, valgrind log.
+declare -A vg_pid vg_log
+
+# start_vg NAME COMMAND...: starts COMMAND under valgrind; its stdout goes to $work/NAME.out.
+start_vg() {
+  local name=$1
+  shift
+  vg_log[$name]=$work/vg-$name.log
+  "${vg[@]}" --log-file="${vg_log[$name]}" "$@" >"$work/$name.out" 2>"$work/$name.err" &
+  vg_pid[$name]=$!
+  procs_add $!
+}
+
+build_mock=$build/mock_services/mock_services
+"$build_mock" --fleet mock_services/fleet.json >"$work/fleet.log" &
+fleet_pid=$!
+procs_add $fleet_pid
+start_vg listings "$build_mock" --feature listings --listen 127.0.0.1:0
+start_vg tours "$build_mock" --feature tours --listen 127.0.0.1:0
+fleet=$(wait_first_line "$work/fleet.log" "$fleet_pid")
+listings=$(wait_first_line "$work/listings.out" "${vg_pid[listings]}" | jq -r .address)
+tours=$(wait_first_line "$work/tours.out" "${vg_pid[tours]}" | jq -r .address)
+
+# The fleet's features, with listings and tours on the services under valgrind. Timeouts allow
+# for valgrind's slowness; the tours hang below is cut by its 5 s.
+jq --arg listings "$listings" --arg tours "$tours" \
+  '{listen: "127.0.0.1:0", workers: 2, forward_metadata: ["x-mock-fault"], shutdown_grace_ms: 2000,
+    features: [.features | to_entries[] | {name: .key, timeout_ms: 5000,
+               target: (if .key == "listings" then $listings elif .key == "tours" then $tours
+                        else .value.address end)}]}' <<<"$fleet" >"$work/aggregator.json"
+start_vg aggregator "$build/aggregator/aggregator" --config "$work/aggregator.json" --log-level warn
+addr=$(wait_first_line "$work/aggregator.out" "${vg_pid[aggregator]}" | jq -r .address)
+echo "valgrind-test: aggregator $addr, listings $listings and tours $tours under valgrind"
+
+failures=0
+# query NAME EXPECTED_EXIT JQ_CHECK [fanout-cli query flags...]: one query and its check on the
+# output (JSON; with --stream, the lines slurped into an array), or on stderr when it failed.
+query() {
+  local name=$1 want=$2 check=$3
+  shift 3
+  local rc=0
+  "$build/cli/fanout-cli" query --addr "$addr" --customer c-42 "$@" >"$work/q.out" 2>"$work/q.err" || rc=$?
+  local ok=1
+  if ((rc != want)); then
+    ok=0
+  elif ((rc == 0)); then
+    jq -se "$check" "$work/q.out" >/dev/null 2>&1 || ok=0
+  else
+    grep -q -- "$check" "$work/q.err" || ok=0
+  fi
+  if ((ok)); then
+    echo "valgrind-test: query $name: ok"
+  else
+    echo "valgrind-test: query $name: FAILED (exit $rc, wanted $want and $check)" >&2
+    head -c 2000 "$work/q.out" "$work/q.err" >&2
+    failures=$((failures + 1))
+  fi
+}
+
+query normal 0 '.[0].succeeded == 12' --timeout 30s
+query error-allow-partial 0 '.[0].failed == 1 and .[0].errors[0].kind == "UNAVAILABLE"' \
+  --timeout 30s --metadata x-mock-fault=listings=error:UNAVAILABLE
+query error-fail-fast 1 'INTERNAL' --timeout 30s --fail-fast --metadata x-mock-fault=tours=error:INTERNAL
+query malformed 0 '.[0].errors[0].kind == "MALFORMED_RESPONSE"' \
+  --timeout 30s --features listings,tours --metadata x-mock-fault=listings=malformed
+query hang-feature-timeout 0 '.[0].errors[0].feature == "tours" and .[0].errors[0].kind == "DEADLINE"' \
+  --timeout 30s --features listings,tours,offers --metadata x-mock-fault=tours=hang
+query hang-client-deadline 1 'DEADLINE_EXCEEDED' --timeout 1500ms --metadata x-mock-fault=listings=hang
+query stream 0 'length == 12' --timeout 30s --stream
+query stream-with-error 0 'map(select(.error)) | length == 1' \
+  --timeout 30s --stream --metadata x-mock-fault=tours=error:UNAVAILABLE
+query invalid-request 1 'INVALID_ARGUMENT' --timeout 30s --features listings,listings
+query unknown-feature 0 '.[0].errors[0].kind == "UNKNOWN_FEATURE"' --timeout 30s --features listings,nope
+
+# SIGTERM: the aggregator drains first, then the services it called.
+for name in aggregator listings tours; do
+  kill -TERM "${vg_pid[$name]}"
+  rc=0
+  wait "${vg_pid[$name]}" || rc=$?
+  summary=$(grep -hoE "(definitely|indirectly|possibly) lost: .*|still reachable: .*|All heap blocks were freed.*|ERROR SUMMARY: [0-9]+ errors" \
+    "${vg_log[$name]}" | paste -sd ';' -)
+  echo "valgrind-test: $name: exit $rc; $summary"
+  if ((rc != 0)) || ! grep -q "ERROR SUMMARY: 0 errors" "${vg_log[$name]}" ||
+    ! grep -qE "definitely lost: 0 bytes|no leaks are possible" "${vg_log[$name]}"; then
+    echo "valgrind-test: $name: valgrind found problems; its log:" >&2
+    cat "${vg_log[$name]}" >&2
+    failures=$((failures + 1))
+  fi
+done
+
+if ((failures > 0)); then
+  echo "valgrind-test: $failures failures" >&2
+  exit 1
+fi
+echo "valgrind-test: no memory errors, no definite leaks"
