@@ -2,11 +2,12 @@
  * mock_services: one feature service per process, or a whole fleet of them.
  *
  *   mock_services --feature NAME [--listen ADDR] [--profile JSON] [--workers N]
- *                 [--tls-cert PEM --tls-key PEM]
+ *                 [--tls-cert PEM --tls-key PEM] [--max-connection-age DURATION]
  *   mock_services --fleet FILE
  *
  * The first stdout line, printed once calls are accepted, is one JSON object;
- * later log lines are JSON objects too.
+ * later log lines are JSON objects too. On SIGTERM or SIGINT a service
+ * prints its call counts (mock_service_write_stats) before "stopped".
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "fo_reflection.h"
 #include "fo_rpc.h"
 #include "fo_server.h"
+#include "fo_time.h"
 #include "mock_fleet.h"
 #include "mock_service.h"
 
@@ -37,12 +39,13 @@ typedef struct options {
     const char *tls_cert;
     const char *tls_key;
     int workers;
+    int64_t max_connection_age_ms; /* 0: none; else clients re-resolve this often (scaled replicas) */
 } options;
 
 static void usage(FILE *to)
 {
     fprintf(to, "usage: mock_services --feature NAME [--listen ADDR] [--profile JSON] [--workers N]\n"
-                "                     [--tls-cert PEM --tls-key PEM]\n"
+                "                     [--tls-cert PEM --tls-key PEM] [--max-connection-age DURATION]\n"
                 "       mock_services --fleet FILE\n");
 }
 
@@ -53,7 +56,7 @@ static int parse_options(int argc, char **argv, options *o)
         {"profile", required_argument, NULL, 'p'}, {"fleet", required_argument, NULL, 'F'},
         {"workers", required_argument, NULL, 'w'}, {"tls-cert", required_argument, NULL, 'c'},
         {"tls-key", required_argument, NULL, 'k'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"max-connection-age", required_argument, NULL, 'A'}, {NULL, 0, NULL, 0},
     };
     *o = (options){.listen = "127.0.0.1:0", .workers = 1};
     int ch;
@@ -73,6 +76,16 @@ static int parse_options(int argc, char **argv, options *o)
                 return 2;
             }
             o->workers = (int)w;
+            break;
+        }
+        case 'A': {
+            int64_t us;
+            if (!fo_duration_parse_us(optarg, &us) || us < 0) {
+                fprintf(stderr, "mock_services: --max-connection-age: expected a duration such as 30s, got \"%s\"\n",
+                        optarg);
+                return 2;
+            }
+            o->max_connection_age_ms = us / 1000;
             break;
         }
         case 'h': usage(stdout); exit(0);
@@ -118,7 +131,8 @@ static int serve_one(const options *o)
         return 1;
     }
     fo_health *health = fo_health_create(served_services, N_SERVED);
-    fo_server *server = fo_server_create(&(fo_server_opts){.workers = o->workers});
+    fo_server *server = fo_server_create(
+        &(fo_server_opts){.workers = o->workers, .max_connection_age_ms = o->max_connection_age_ms});
     mock_service_register(&svc, server);
     fo_health_register(health, server);
     fo_reflection_register(reflection, server);
@@ -150,6 +164,8 @@ static int serve_one(const options *o)
     fo_health_destroy(health);
     fo_reflection_destroy(reflection);
     fo_rpc_shutdown();
+    /* After the shutdown, so that the calls it cancelled are counted too. */
+    mock_service_write_stats(&svc, stdout);
     printf("{\"event\":\"stopped\",\"feature\":\"%s\",\"signal\":%d}\n", o->feature, sig);
     return 0;
 }

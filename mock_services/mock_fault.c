@@ -140,6 +140,44 @@ static fo_error *parse_error(span item, span arg, mock_fault *f)
     return NULL;
 }
 
+/* A size in bytes, "8388608", "512KiB" or "8MiB", at most MOCK_HUGE_MAX_BYTES. */
+static bool parse_size(const char *text, size_t *out)
+{
+    static const struct {
+        const char *suffix;
+        unsigned shift;
+    } units[] = {{"", 0}, {"KiB", 10}, {"MiB", 20}};
+    size_t digits = strspn(text, "0123456789");
+    /* Eight digits already exceed the limit in any unit; fewer cannot overflow. */
+    if (digits == 0 || digits > 8)
+        return false;
+    size_t n = 0;
+    for (size_t i = 0; i < digits; i++)
+        n = n * 10 + (size_t)(text[i] - '0');
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (strcmp(text + digits, units[i].suffix) != 0)
+            continue;
+        if (n > MOCK_HUGE_MAX_BYTES >> units[i].shift)
+            return false;
+        *out = n << units[i].shift;
+        return *out > 0;
+    }
+    return false;
+}
+
+static fo_error *parse_huge(span item, span arg, mock_fault *f)
+{
+    char q[QUOTE_BUF];
+    char value[VALUE_MAX];
+    if (arg.n == 0)
+        return bad_item(item, "huge needs a size, e.g. huge:8MiB");
+    if (!copy_value(arg, value) || !parse_size(value, &f->huge_bytes))
+        return bad_item(item, "bad size \"%s\": expected 1 to %zu bytes, or KiB or MiB", quote(arg, q),
+                        MOCK_HUGE_MAX_BYTES);
+    f->kind = MOCK_FAULT_HUGE;
+    return NULL;
+}
+
 /* The faults that take no argument. */
 static const struct {
     const char *name;
@@ -162,6 +200,8 @@ static fo_error *parse_kind(span item, span spec, mock_fault *f, bool *is_delay)
         return parse_delay(item, arg, f);
     if (span_is(kind, "error"))
         return parse_error(item, arg, f);
+    if (span_is(kind, "huge"))
+        return parse_huge(item, arg, f);
     for (size_t i = 0; i < sizeof bare_kinds / sizeof bare_kinds[0]; i++) {
         if (!span_is(kind, bare_kinds[i].name))
             continue;
@@ -207,6 +247,7 @@ static fo_error *merge(span item, const mock_fault *f, bool is_delay, bool *seen
         return bad_item(item, "a second terminal fault for the same feature");
     out->kind = f->kind;
     out->error_code = f->error_code;
+    out->huge_bytes = f->huge_bytes;
     return NULL;
 }
 

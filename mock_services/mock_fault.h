@@ -7,8 +7,9 @@
  *     tours=delay:300ms, offers=error:UNAVAILABLE, leads=hang
  *
  * KIND is delay:DURATION (see fo_duration_parse_us), error:CODE (a status
- * name or number other than OK), hang, malformed or crash. A feature may have
- * one delay and one terminal fault (error, hang, malformed or crash); the
+ * name or number other than OK), hang, malformed, huge:SIZE (bytes, or with a
+ * KiB or MiB suffix, at most MOCK_HUGE_MAX_BYTES) or crash. A feature may have
+ * one delay and one terminal fault (error, hang, malformed, huge or crash); the
  * delay comes first. Items for other features are checked for syntax and
  * otherwise ignored, so every service rejects a malformed header alike.
  */
@@ -21,6 +22,8 @@
 #include "fo_error.h"
 
 #define MOCK_FAULT_HEADER "x-mock-fault"
+/* The largest huge reply: big enough to exceed any sane message limit, small enough to build. */
+#define MOCK_HUGE_MAX_BYTES ((size_t)64 << 20)
 
 typedef enum mock_fault_kind {
     MOCK_FAULT_NONE = 0,  /* answer normally (after delay_us) */
@@ -28,6 +31,7 @@ typedef enum mock_fault_kind {
     MOCK_FAULT_HANG,      /* never answer; the caller's deadline ends the call */
     MOCK_FAULT_MALFORMED, /* answer with bytes that are not a UsageReport */
     MOCK_FAULT_CRASH,     /* end the process */
+    MOCK_FAULT_HUGE,      /* answer with a valid UsageReport padded to huge_bytes */
 } mock_fault_kind;
 
 /* What one call does: wait delay_us, then behave as kind says. */
@@ -35,6 +39,7 @@ typedef struct mock_fault {
     int64_t delay_us;
     mock_fault_kind kind;
     fo_status error_code; /* FO_STATUS_OK unless kind is MOCK_FAULT_ERROR */
+    size_t huge_bytes;    /* 0 unless kind is MOCK_FAULT_HUGE */
 } mock_fault;
 
 /*

@@ -35,7 +35,9 @@ double mock_rng_uniform(mock_rng *rng)
 
 void mock_profile_init(mock_profile *p)
 {
-    *p = (mock_profile){.error_code = FO_STATUS_UNAVAILABLE};
+    *p = (mock_profile){.error_code = FO_STATUS_UNAVAILABLE,
+                        .huge_bytes = MOCK_HUGE_DEFAULT_BYTES,
+                        .slow_ms = MOCK_SLOW_DEFAULT_MS};
 }
 
 void mock_json_describe(const json_t *v, char *buf, size_t cap)
@@ -153,7 +155,20 @@ static fo_error *read_code(const json_t *v, const char *where, fo_status *out)
     return NULL;
 }
 
-/* Reads the four rates, then checks that at most one fault can fire per call. */
+static fo_error *read_bytes(const json_t *v, const char *where, size_t *out)
+{
+    char got[DESCRIBE_MAX];
+    json_int_t n = json_is_integer(v) ? json_integer_value(v) : 0;
+    if (n < 1 || (uint64_t)n > MOCK_HUGE_MAX_BYTES) {
+        mock_json_describe(v, got, sizeof got);
+        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s.huge_bytes: expected an integer from 1 to %zu, got %s",
+                        where, MOCK_HUGE_MAX_BYTES, got);
+    }
+    *out = (size_t)n;
+    return NULL;
+}
+
+/* Reads the rates, then checks that at most one fault can fire per call. */
 static fo_error *read_rates(const json_t *obj, const char *where, mock_profile *p)
 {
     const struct {
@@ -164,6 +179,8 @@ static fo_error *read_rates(const json_t *obj, const char *where, mock_profile *
         {"hang_rate", &p->hang_rate},
         {"malformed_rate", &p->malformed_rate},
         {"crash_rate", &p->crash_rate},
+        {"huge_rate", &p->huge_rate},
+        {"slow_rate", &p->slow_rate},
     };
     for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) {
         const json_t *v = json_object_get(obj, rates[i].key);
@@ -171,19 +188,19 @@ static fo_error *read_rates(const json_t *obj, const char *where, mock_profile *
         if (err != NULL)
             return err;
     }
-    double sum = p->error_rate + p->hang_rate + p->malformed_rate + p->crash_rate;
+    double sum = p->error_rate + p->hang_rate + p->malformed_rate + p->crash_rate + p->huge_rate + p->slow_rate;
     if (sum > 1 + RATE_SUM_SLACK)
-        return FO_ERROR(
-            FO_STATUS_INVALID_ARGUMENT,
-            "%s: error_rate + hang_rate + malformed_rate + crash_rate is %g, more than 1", where,
-            sum);
+        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT,
+                        "%s: error_rate + hang_rate + malformed_rate + crash_rate + huge_rate + slow_rate is %g, "
+                        "more than 1",
+                        where, sum);
     return NULL;
 }
 
 fo_error *mock_profile_from_json(const json_t *obj, const char *where, mock_profile *out)
 {
-    static const char *const keys[] = {"latency_ms", "error_rate", "hang_rate", "malformed_rate",
-                                       "crash_rate", "error_code", NULL};
+    static const char *const keys[] = {"latency_ms", "error_rate", "hang_rate", "malformed_rate", "crash_rate",
+                                       "error_code", "huge_rate", "huge_bytes", "slow_rate", "slow_ms", NULL};
     char got[DESCRIBE_MAX];
     if (!json_is_object(obj)) {
         mock_json_describe(obj, got, sizeof got);
@@ -202,6 +219,12 @@ fo_error *mock_profile_from_json(const json_t *obj, const char *where, mock_prof
     const json_t *code = json_object_get(obj, "error_code");
     if (err == NULL && code != NULL)
         err = read_code(code, where, &p.error_code);
+    const json_t *huge_bytes = json_object_get(obj, "huge_bytes");
+    if (err == NULL && huge_bytes != NULL)
+        err = read_bytes(huge_bytes, where, &p.huge_bytes);
+    const json_t *slow_ms = json_object_get(obj, "slow_ms");
+    if (err == NULL && slow_ms != NULL)
+        err = read_ms(slow_ms, where, "slow_ms", &p.slow_ms);
     if (err == NULL)
         *out = p;
     return err;
@@ -226,10 +249,11 @@ char *mock_profile_to_json_text(const mock_profile *p)
             ? json_real(p->latency_p50_ms)
             : json_pack("{s:f, s:f}", "p50", p->latency_p50_ms, "p99", p->latency_p99_ms);
     /* "o" hands latency to the new object, or drops it if packing fails. */
-    json_t *obj =
-        json_pack("{s:o, s:f, s:s, s:f, s:f, s:f}", "latency_ms", latency, "error_rate",
-                  p->error_rate, "error_code", fo_status_name(p->error_code), "hang_rate",
-                  p->hang_rate, "malformed_rate", p->malformed_rate, "crash_rate", p->crash_rate);
+    json_t *obj = json_pack("{s:o, s:f, s:s, s:f, s:f, s:f, s:f, s:I, s:f, s:f}", "latency_ms", latency,
+                            "error_rate", p->error_rate, "error_code", fo_status_name(p->error_code), "hang_rate",
+                            p->hang_rate, "malformed_rate", p->malformed_rate, "crash_rate", p->crash_rate,
+                            "huge_rate", p->huge_rate, "huge_bytes", (json_int_t)p->huge_bytes, "slow_rate",
+                            p->slow_rate, "slow_ms", p->slow_ms);
     char *text = json_dumps(obj, JSON_COMPACT);
     json_decref(obj);
     return text;
@@ -256,11 +280,14 @@ void mock_profile_sample(const mock_profile *p, mock_rng *rng, mock_fault *out)
     const struct {
         double rate;
         mock_fault_kind kind;
+        bool slow; /* an ordinary answer, after slow_ms instead of the latency draw */
     } faults[] = {
-        {p->error_rate, MOCK_FAULT_ERROR},
-        {p->hang_rate, MOCK_FAULT_HANG},
-        {p->malformed_rate, MOCK_FAULT_MALFORMED},
-        {p->crash_rate, MOCK_FAULT_CRASH},
+        {p->error_rate, MOCK_FAULT_ERROR, false},
+        {p->hang_rate, MOCK_FAULT_HANG, false},
+        {p->malformed_rate, MOCK_FAULT_MALFORMED, false},
+        {p->crash_rate, MOCK_FAULT_CRASH, false},
+        {p->huge_rate, MOCK_FAULT_HUGE, false},
+        {p->slow_rate, MOCK_FAULT_NONE, true},
     };
     *out = (mock_fault){.delay_us = sample_delay_us(p, rng)};
     /* One draw picks at most one fault: each owns a slice of [0, 1) as wide as its rate. */
@@ -270,9 +297,13 @@ void mock_profile_sample(const mock_profile *p, mock_rng *rng, mock_fault *out)
         edge += faults[i].rate;
         if (u < edge) {
             out->kind = faults[i].kind;
+            if (faults[i].slow)
+                out->delay_us = llround(p->slow_ms * 1000.0);
             break;
         }
     }
     if (out->kind == MOCK_FAULT_ERROR)
         out->error_code = p->error_code;
+    if (out->kind == MOCK_FAULT_HUGE)
+        out->huge_bytes = p->huge_bytes;
 }

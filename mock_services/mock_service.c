@@ -4,14 +4,16 @@
  *   arrived ──validate──▶ (bad request) ──▶ INVALID_ARGUMENT
  *      │
  *      └─ fault decided (header, else profile) ─▶ DELAYING ─timer─▶ ACTING
- *   ACTING: reply with data | error status | malformed bytes | crash | hang
+ *   ACTING: reply with data | error status | malformed bytes | padded (huge)
+ *           data | crash | hang
  *   A cancellation (client gone, deadline) during DELAYING or a hang ends
- *   the call with CANCELLED.
+ *   the call with CANCELLED. Every end but a crash counts one outcome.
  */
 #include "mock_service.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <threads.h>
 #include <unistd.h>
 
@@ -22,7 +24,7 @@
 
 typedef struct mock_call {
     fo_server_call *call;
-    const mock_service *svc;
+    mock_service *svc; /* counts the call's outcome */
     Fanout__Feature__V1__UsageRequest *req;
     mock_fault fault;
     fo_timer delay;
@@ -41,8 +43,15 @@ static mock_rng *thread_rng(void)
     return &tls_rng;
 }
 
-static void mock_call_end(mock_call *mc, fo_status code, const char *message, const fo_payload *reply)
+/* The field number of a huge reply's padding: unknown to UsageReport, so every parser skips it. */
+#define PAD_FIELD 15
+/* A length-delimited field's key byte, then its length as a 5-byte varint, whatever the length. */
+#define PAD_HEADER 6
+
+static void mock_call_end(mock_call *mc, mock_outcome outcome, fo_status code, const char *message,
+                          const fo_payload *reply)
 {
+    atomic_fetch_add_explicit(&mc->svc->outcomes[outcome], 1, memory_order_relaxed);
     fo_timer_cancel(fo_server_call_loop(mc->call), &mc->delay);
     fo_server_call_finish(mc->call, code, message, reply, NULL, 0);
     if (mc->req != NULL)
@@ -50,15 +59,52 @@ static void mock_call_end(mock_call *mc, fo_status code, const char *message, co
     free(mc);
 }
 
-static void reply_with_data(mock_call *mc)
+static void generate_report(const mock_call *mc, mock_report *report)
 {
     int64_t start, end;
     mock_window_resolve(mc->req->window_start_unix, mc->req->window_end_unix, fo_unix_now(), &start, &end);
+    mock_report_generate(report, mc->svc->feature, mc->req->customer_id, start, end);
+}
+
+static void reply_with_data(mock_call *mc)
+{
     mock_report report;
-    mock_report_generate(&report, mc->svc->feature, mc->req->customer_id, start, end);
+    generate_report(mc, &report);
     fo_payload *p = fo_payload_pack(&report.msg.base);
     mock_report_release(&report);
-    mock_call_end(mc, FO_STATUS_OK, "", p);
+    mock_call_end(mc, MOCK_OUTCOME_OK, FO_STATUS_OK, "", p);
+    fo_payload_free(p);
+}
+
+/*
+ * The report, then one unknown length-delimited field filling the rest of
+ * huge_bytes: a valid UsageReport of exactly that size. The length is a
+ * varint stretched to five bytes (protobuf allows it), so the header's size
+ * does not depend on the padding's. A size below the report's own gives the
+ * plain report.
+ */
+static void reply_huge(mock_call *mc)
+{
+    mock_report report;
+    generate_report(mc, &report);
+    size_t n = protobuf_c_message_get_packed_size(&report.msg.base);
+    size_t total = mc->fault.huge_bytes >= n + PAD_HEADER ? mc->fault.huge_bytes : n;
+    unsigned char *buf = malloc(total);
+    if (buf == NULL)
+        abort();
+    protobuf_c_message_pack(&report.msg.base, buf);
+    mock_report_release(&report);
+    if (total > n) {
+        size_t pad = total - n - PAD_HEADER;
+        unsigned char *h = buf + n;
+        h[0] = (PAD_FIELD << 3) | 2;
+        for (int i = 0; i < 5; i++)
+            h[1 + i] = (unsigned char)(((pad >> (7 * i)) & 0x7f) | (i < 4 ? 0x80 : 0));
+        memset(h + PAD_HEADER, 'x', pad);
+    }
+    fo_payload *p = fo_payload_from_bytes(buf, total);
+    free(buf);
+    mock_call_end(mc, MOCK_OUTCOME_HUGE, FO_STATUS_OK, "", p);
     fo_payload_free(p);
 }
 
@@ -67,7 +113,7 @@ static void reply_malformed(mock_call *mc)
     /* Field 1 (string) claiming 2^28 bytes that never come: no parser accepts it. */
     static const unsigned char garbage[] = {0x0a, 0x80, 0x80, 0x80, 0x80, 0x01, 'x'};
     fo_payload *p = fo_payload_from_bytes(garbage, sizeof garbage);
-    mock_call_end(mc, FO_STATUS_OK, "", p);
+    mock_call_end(mc, MOCK_OUTCOME_MALFORMED, FO_STATUS_OK, "", p);
     fo_payload_free(p);
 }
 
@@ -88,11 +134,14 @@ static void act(mock_call *mc)
     case MOCK_FAULT_ERROR: {
         char msg[96];
         snprintf(msg, sizeof msg, "injected %s from %s", fo_status_name(mc->fault.error_code), mc->svc->feature);
-        mock_call_end(mc, mc->fault.error_code, msg, NULL);
+        mock_call_end(mc, MOCK_OUTCOME_ERROR, mc->fault.error_code, msg, NULL);
         break;
     }
     case MOCK_FAULT_MALFORMED:
         reply_malformed(mc);
+        break;
+    case MOCK_FAULT_HUGE:
+        reply_huge(mc);
         break;
     case MOCK_FAULT_CRASH:
         crash(mc);
@@ -110,7 +159,7 @@ static void delay_elapsed(fo_timer *t)
 
 static void cancelled(void *ud)
 {
-    mock_call_end(ud, FO_STATUS_CANCELLED, "cancelled by the caller", NULL);
+    mock_call_end(ud, MOCK_OUTCOME_CANCELLED, FO_STATUS_CANCELLED, "cancelled by the caller", NULL);
 }
 
 static fo_error *decide_fault(mock_call *mc)
@@ -143,7 +192,9 @@ static void get_usage(fo_server_call *call, void *ctx)
     if (err == NULL)
         err = decide_fault(mc);
     if (err != NULL) {
-        mock_call_end(mc, err->code, err->message, NULL);
+        /* Past its deadline a call may come without its request (the caller gave up first): cancelled, not invalid. */
+        bool expired = fo_server_call_deadline(call) <= fo_now_ns();
+        mock_call_end(mc, expired ? MOCK_OUTCOME_CANCELLED : MOCK_OUTCOME_INVALID, err->code, err->message, NULL);
         fo_error_free(err);
         return;
     }
@@ -157,4 +208,19 @@ static void get_usage(fo_server_call *call, void *ctx)
 void mock_service_register(mock_service *svc, fo_server *s)
 {
     fo_server_add_method(s, MOCK_GET_USAGE_PATH, FO_RPC_UNARY, get_usage, svc);
+}
+
+void mock_service_write_stats(mock_service *svc, FILE *to)
+{
+    uint64_t n[MOCK_OUTCOME_COUNT];
+    for (int i = 0; i < MOCK_OUTCOME_COUNT; i++)
+        n[i] = atomic_load(&svc->outcomes[i]);
+    fprintf(to,
+            "{\"event\":\"stats\",\"feature\":\"%s\",\"pid\":%d,\"ok\":%llu,\"error\":%llu,\"malformed\":%llu,"
+            "\"huge\":%llu,\"cancelled\":%llu,\"invalid\":%llu}\n",
+            svc->feature, (int)getpid(), (unsigned long long)n[MOCK_OUTCOME_OK],
+            (unsigned long long)n[MOCK_OUTCOME_ERROR], (unsigned long long)n[MOCK_OUTCOME_MALFORMED],
+            (unsigned long long)n[MOCK_OUTCOME_HUGE], (unsigned long long)n[MOCK_OUTCOME_CANCELLED],
+            (unsigned long long)n[MOCK_OUTCOME_INVALID]);
+    fflush(to);
 }

@@ -61,6 +61,31 @@ static void each_kind_parses(void **state)
     assert_int_equal(parse_ok("tours=crash", "tours").kind, MOCK_FAULT_CRASH);
 }
 
+static void huge_sizes(void **state)
+{
+    (void)state;
+    mock_fault f = parse_ok("tours=huge:8MiB", "tours");
+    assert_int_equal(f.kind, MOCK_FAULT_HUGE);
+    assert_int_equal(f.huge_bytes, 8u << 20);
+    assert_int_equal(parse_ok("tours=huge:512KiB", "tours").huge_bytes, 512u << 10);
+    assert_int_equal(parse_ok("tours=huge:1000", "tours").huge_bytes, 1000);
+    assert_int_equal(parse_ok("tours=huge:64MiB", "tours").huge_bytes, MOCK_HUGE_MAX_BYTES);
+    f = parse_ok("tours=delay:10ms, tours=huge:1MiB", "tours");
+    assert_int_equal(f.delay_us, 10000);
+    assert_int_equal(f.kind, MOCK_FAULT_HUGE);
+    /* Only the named feature's fault carries a size. */
+    assert_int_equal(parse_ok("tours=huge:1MiB", "offers").huge_bytes, 0);
+    expect_bad("tours=huge", "\"tours=huge\"", "needs a size");
+    expect_bad("tours=huge:", "\"tours=huge:\"", "needs a size");
+    expect_bad("tours=huge:0", "bad size \"0\"", "1 to");
+    expect_bad("tours=huge:65MiB", "bad size \"65MiB\"", "KiB or MiB");
+    expect_bad("tours=huge:67108865", "bad size \"67108865\"", "1 to");
+    expect_bad("tours=huge:999999999999MiB", "bad size", "999999999999MiB");
+    expect_bad("tours=huge:8mb", "bad size \"8mb\"", "KiB or MiB");
+    expect_bad("tours=huge:-1", "bad size \"-1\"", "KiB or MiB");
+    expect_bad("tours=huge:1MiB,tours=hang", "\"tours=hang\"", "second terminal fault");
+}
+
 static void whitespace_and_other_features(void **state)
 {
     (void)state;
@@ -198,6 +223,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(each_kind_parses),
+        cmocka_unit_test(huge_sizes),
         cmocka_unit_test(whitespace_and_other_features),
         cmocka_unit_test(empty_header_asks_nothing),
         cmocka_unit_test(delay_plus_terminal),

@@ -153,6 +153,11 @@ static void text_round_trips(void **state)
     p.crash_rate = 0.2;
     p.error_code = FO_STATUS_RESOURCE_EXHAUSTED;
     round_trip(p);
+    p.huge_rate = 0.05;
+    p.huge_bytes = 12345;
+    p.slow_rate = 0.15;
+    p.slow_ms = 750.5;
+    round_trip(p);
     p.latency_p99_ms = p.latency_p50_ms;
     round_trip(p);
 }
@@ -238,6 +243,36 @@ static void certain_rates(void **state)
     check_certain_rate("hang_rate", MOCK_FAULT_HANG);
     check_certain_rate("malformed_rate", MOCK_FAULT_MALFORMED);
     check_certain_rate("crash_rate", MOCK_FAULT_CRASH);
+    check_certain_rate("huge_rate", MOCK_FAULT_HUGE);
+    check_certain_rate("slow_rate", MOCK_FAULT_NONE);
+}
+
+/* A huge call carries the profile's size; a slow one replaces the latency draw by slow_ms. */
+static void huge_and_slow(void **state)
+{
+    (void)state;
+    mock_rng rng;
+    mock_rng_seed(&rng, 11);
+    mock_fault f;
+    mock_profile p = parse_ok("{\"huge_rate\": 1}");
+    mock_profile_sample(&p, &rng, &f);
+    assert_int_equal(f.huge_bytes, MOCK_HUGE_DEFAULT_BYTES);
+    p = parse_ok("{\"huge_rate\": 1, \"huge_bytes\": 5000}");
+    mock_profile_sample(&p, &rng, &f);
+    assert_int_equal(f.kind, MOCK_FAULT_HUGE);
+    assert_int_equal(f.huge_bytes, 5000);
+    p = parse_ok("{\"latency_ms\": 3, \"slow_rate\": 1, \"slow_ms\": 450}");
+    mock_profile_sample(&p, &rng, &f);
+    assert_int_equal(f.kind, MOCK_FAULT_NONE);
+    assert_int_equal(f.delay_us, 450000);
+    p = parse_ok("{\"latency_ms\": 3, \"slow_rate\": 0}");
+    mock_profile_sample(&p, &rng, &f);
+    assert_int_equal(f.delay_us, 3000);
+    expect_bad("{\"huge_bytes\": 0}", ".huge_bytes", "got 0");
+    expect_bad("{\"huge_bytes\": 1.5}", ".huge_bytes", "1.5");
+    expect_bad("{\"huge_bytes\": 67108865}", ".huge_bytes", "67108865");
+    expect_bad("{\"slow_ms\": -1}", ".slow_ms", "-1");
+    expect_bad("{\"slow_rate\": 0.6, \"huge_rate\": 0.5}", "more than 1", "1.1");
 }
 
 static void seeds_repeat(void **state)
@@ -283,6 +318,7 @@ int main(void)
         cmocka_unit_test(lognormal_quantiles),
         cmocka_unit_test(fixed_latency_is_exact),
         cmocka_unit_test(certain_rates),
+        cmocka_unit_test(huge_and_slow),
         cmocka_unit_test(seeds_repeat),
         cmocka_unit_test(describe_cuts_short),
     };
