@@ -16,6 +16,8 @@
 #include "fo_time.h"
 #include "fo_tls.h"
 
+#define SERVER_HANDSHAKE_TIMEOUT_MS 10000
+
 /* Requests kept posted per method and worker: enough to absorb a burst of
  * new calls between two turns of the loop. */
 #define SLOTS_PER_METHOD 16
@@ -402,13 +404,27 @@ fo_server *fo_server_create(const fo_server_opts *opts)
     fo_server *s = calloc(1, sizeof *s);
     if (s == NULL)
         abort();
-    grpc_arg args[2];
+    /*
+     * A connection that never finishes its HTTP/2 preface (or TLS handshake)
+     * holds a file descriptor for gRPC's default 120 s; hostile or broken
+     * clients get much less.
+     */
+    grpc_arg args[3];
     size_t nargs = 0;
+    args[nargs++] = (grpc_arg){.type = GRPC_ARG_INTEGER,
+                               .key = GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+                               .value.integer = SERVER_HANDSHAKE_TIMEOUT_MS};
     if (opts->max_message_bytes > 0) {
         int max = opts->max_message_bytes > INT32_MAX ? INT32_MAX : (int)opts->max_message_bytes;
         args[nargs++] = (grpc_arg){.type = GRPC_ARG_INTEGER,
                                    .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
                                    .value.integer = max};
+    }
+    if (opts->max_connection_age_ms > 0) {
+        int age = opts->max_connection_age_ms > INT32_MAX ? INT32_MAX : (int)opts->max_connection_age_ms;
+        args[nargs++] = (grpc_arg){.type = GRPC_ARG_INTEGER,
+                                   .key = GRPC_ARG_MAX_CONNECTION_AGE_MS,
+                                   .value.integer = age};
     }
     grpc_channel_args chargs = {.num_args = nargs, .args = args};
     s->server = grpc_server_create(&chargs, NULL);

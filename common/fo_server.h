@@ -40,6 +40,12 @@ typedef struct fo_server_tls {
 typedef struct fo_server_opts {
     int workers;              /* threads, each with its own queue; at least 1 */
     size_t max_message_bytes; /* larger requests get RESOURCE_EXHAUSTED; 0: gRPC default */
+    /*
+     * 0: connections live as long as the client keeps them. Else each is
+     * ended (GOAWAY; calls in flight finish) after about this long, so that
+     * clients re-resolve the server's name and find replicas added since.
+     */
+    int64_t max_connection_age_ms;
 } fo_server_opts;
 
 typedef struct fo_server fo_server;
