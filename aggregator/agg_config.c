@@ -13,6 +13,12 @@
 #define SHOWN_LEN 72 /* values longer than this are cut in messages */
 #define RULE_LEN 96
 #define MAX_WORKERS 64
+/*
+ * One completion-queue thread unless the config says otherwise: on a 2-core
+ * machine shared with other processes a second one cost 1.5 times the CPU per
+ * aggregate and added latency (README, Performance). 0 asks for one per core.
+ */
+#define DEFAULT_WORKERS 1
 #define MAX_FEATURE_NAME 64
 
 typedef const char *(*getenv_fn_t)(const char *);
@@ -465,7 +471,7 @@ static int resolve_workers(int64_t workers)
 /* The top-level settings that are single values, each with its default already in c. */
 static fo_error *read_scalars(const reader *r, const json_t *root, agg_config *c)
 {
-    int64_t workers = 0, max_features = c->max_features_per_request,
+    int64_t workers = DEFAULT_WORKERS, max_features = c->max_features_per_request,
             max_bytes = c->max_message_bytes;
     int policy = c->default_policy, level = c->log_level;
     fo_error *err = read_string(r, root, "", "listen", "FANOUT_LISTEN", false, &c->listen);
