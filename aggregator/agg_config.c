@@ -49,11 +49,7 @@ static const choice policies[] = {
     {NULL, 0},
 };
 static const choice log_levels[] = {
-    {"debug", AGG_LOG_DEBUG},
-    {"info", AGG_LOG_INFO},
-    {"warn", AGG_LOG_WARN},
-    {"error", AGG_LOG_ERROR},
-    {NULL, 0},
+    {"debug", AGG_LOG_DEBUG}, {"info", AGG_LOG_INFO}, {"warn", AGG_LOG_WARN}, {"error", AGG_LOG_ERROR}, {NULL, 0},
 };
 static const choice lbs[] = {
     {"pick_first", AGG_LB_PICK_FIRST},
@@ -153,8 +149,8 @@ static json_t *env_value(const char *text, bool numeric)
     return check_alloc(json_string_nocheck(text));
 }
 
-static void setting_get(const reader *r, const json_t *obj, const char *parent, const char *key,
-                        const char *env, bool numeric, setting *s)
+static void setting_get(const reader *r, const json_t *obj, const char *parent, const char *key, const char *env,
+                        bool numeric, setting *s)
 {
     const char *text = env != NULL ? r->getenv_fn(env) : NULL;
     if (text != NULL && text[0] != '\0') {
@@ -174,8 +170,8 @@ static bool int_in_range(const json_t *v, int64_t lo, int64_t hi)
 }
 
 /* Leaves *out alone when the setting is absent; likewise the other readers. */
-static fo_error *read_int(const reader *r, const json_t *obj, const char *parent, const char *key,
-                          const char *env, int64_t lo, int64_t hi, int64_t *out)
+static fo_error *read_int(const reader *r, const json_t *obj, const char *parent, const char *key, const char *env,
+                          int64_t lo, int64_t hi, int64_t *out)
 {
     setting s;
     setting_get(r, obj, parent, key, env, true, &s);
@@ -206,8 +202,8 @@ static char *resolve(const reader *r, const char *path)
     return joined;
 }
 
-static fo_error *read_string(const reader *r, const json_t *obj, const char *parent,
-                             const char *key, const char *env, bool is_path, char **out)
+static fo_error *read_string(const reader *r, const json_t *obj, const char *parent, const char *key, const char *env,
+                             bool is_path, char **out)
 {
     setting s;
     setting_get(r, obj, parent, key, env, false, &s);
@@ -223,8 +219,8 @@ static fo_error *read_string(const reader *r, const json_t *obj, const char *par
     return err;
 }
 
-static fo_error *read_choice(const reader *r, const json_t *obj, const char *parent,
-                             const char *key, const char *env, const choice *choices, int *out)
+static fo_error *read_choice(const reader *r, const json_t *obj, const char *parent, const char *key, const char *env,
+                             const choice *choices, int *out)
 {
     setting s;
     setting_get(r, obj, parent, key, env, false, &s);
@@ -257,12 +253,12 @@ static bool is_listed(const char *key, const char *const *list)
 }
 
 /* Unknown keys are errors: a misspelt key must not quietly leave its default. */
-static fo_error *check_keys(const reader *r, const json_t *obj, const char *parent,
-                            const char *const *allowed)
+static fo_error *check_keys(const reader *r, const json_t *obj, const char *parent, const char *const *allowed)
 {
     const char *key;
     json_t *value;
-    json_object_foreach ((json_t *)obj, key, value) {
+    json_object_foreach((json_t *)obj, key, value)
+    {
         if (!is_listed(key, allowed)) {
             char where[WHERE_LEN];
             join(where, parent, key);
@@ -340,8 +336,7 @@ static fo_error *read_server_tls(const reader *r, const json_t *root, agg_server
     if (err == NULL)
         err = read_string(r, obj, "tls", "key", "FANOUT_TLS_KEY", true, &tls->key);
     if (err == NULL)
-        err = read_string(r, obj, "tls", "client_ca", "FANOUT_TLS_CLIENT_CA", true,
-                          &tls->client_ca);
+        err = read_string(r, obj, "tls", "client_ca", "FANOUT_TLS_CLIENT_CA", true, &tls->client_ca);
     tls->enabled = obj != NULL || tls->cert != NULL || tls->key != NULL || tls->client_ca != NULL;
     if (err == NULL && tls->enabled && tls->cert == NULL && tls->key == NULL)
         err = problem(r, "tls", "cert and key are required when tls is on");
@@ -350,8 +345,7 @@ static fo_error *read_server_tls(const reader *r, const json_t *root, agg_server
     return err;
 }
 
-static fo_error *read_client_tls(const reader *r, const json_t *feature, const char *parent,
-                                 agg_client_tls *tls)
+static fo_error *read_client_tls(const reader *r, const json_t *feature, const char *parent, agg_client_tls *tls)
 {
     const json_t *obj = json_object_get(feature, "tls");
     if (obj == NULL)
@@ -402,9 +396,8 @@ static fo_error *read_feature_name(const reader *r, const json_t *feature, const
         return invalid(r, where, "must be 1 to 64 characters of [a-z0-9_-]", name);
     int other = index_of(earlier, n_earlier, json_string_value(name), len);
     if (other >= 0) {
-        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT,
-                        "%s: %s: duplicate feature \"%s\" (also features[%d])", r->file, where,
-                        json_string_value(name), other);
+        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s: %s: duplicate feature \"%s\" (also features[%d])", r->file,
+                        where, json_string_value(name), other);
     }
     *out = xstrdup(json_string_value(name));
     return NULL;
@@ -471,27 +464,24 @@ static int resolve_workers(int64_t workers)
 /* The top-level settings that are single values, each with its default already in c. */
 static fo_error *read_scalars(const reader *r, const json_t *root, agg_config *c)
 {
-    int64_t workers = DEFAULT_WORKERS, max_features = c->max_features_per_request,
-            max_bytes = c->max_message_bytes;
+    int64_t workers = DEFAULT_WORKERS, max_features = c->max_features_per_request, max_bytes = c->max_message_bytes;
     int policy = c->default_policy, level = c->log_level;
     fo_error *err = read_string(r, root, "", "listen", "FANOUT_LISTEN", false, &c->listen);
     if (err == NULL)
         err = read_int(r, root, "", "workers", "FANOUT_WORKERS", 0, MAX_WORKERS, &workers);
     if (err == NULL)
-        err = read_choice(r, root, "", "default_policy", "FANOUT_DEFAULT_POLICY", policies,
-                          &policy);
+        err = read_choice(r, root, "", "default_policy", "FANOUT_DEFAULT_POLICY", policies, &policy);
     if (err == NULL)
         err = read_int(r, root, "", "max_features_per_request", NULL, 1, 4096, &max_features);
     if (err == NULL)
-        err = read_int(r, root, "", "max_in_flight", "FANOUT_MAX_IN_FLIGHT", 1, INT64_MAX,
-                       &c->max_in_flight);
+        err = read_int(r, root, "", "max_in_flight", "FANOUT_MAX_IN_FLIGHT", 1, INT64_MAX, &c->max_in_flight);
     if (err == NULL)
         err = read_int(r, root, "", "max_message_bytes", NULL, 1024, 1 << 30, &max_bytes);
     if (err == NULL)
         err = read_choice(r, root, "", "log_level", "FANOUT_LOG_LEVEL", log_levels, &level);
     if (err == NULL)
-        err = read_int(r, root, "", "shutdown_grace_ms", "FANOUT_SHUTDOWN_GRACE_MS", 0, INT64_MAX,
-                       &c->shutdown_grace_ms);
+        err =
+            read_int(r, root, "", "shutdown_grace_ms", "FANOUT_SHUTDOWN_GRACE_MS", 0, INT64_MAX, &c->shutdown_grace_ms);
     c->workers = resolve_workers(workers);
     c->default_policy = (Fanout__V1__FailurePolicy)policy;
     c->max_features_per_request = (int)max_features;
@@ -526,14 +516,12 @@ static fo_error *parse_file(const reader *r, json_t **root)
     /* fopen ourselves: jansson's open failure text repeats the path and hides errno. */
     FILE *f = fopen(r->file, "r");
     if (f == NULL)
-        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s: cannot open: %s", r->file,
-                        strerror(errno));
+        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s: cannot open: %s", r->file, strerror(errno));
     json_error_t jerr;
     *root = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
     fclose(f);
     if (*root == NULL)
-        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s:%d:%d: %s", r->file, jerr.line, jerr.column,
-                        jerr.text);
+        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s:%d:%d: %s", r->file, jerr.line, jerr.column, jerr.text);
     if (!json_is_object(*root))
         return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s: the top level must be an object", r->file);
     return NULL;

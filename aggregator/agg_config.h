@@ -89,8 +89,7 @@ typedef struct agg_config {
  * caller releases with agg_config_release(); on error *out is left empty (and
  * safe to release).
  */
-fo_error *agg_config_load(const char *path, const char *(*getenv_fn)(const char *),
-                          agg_config *out);
+fo_error *agg_config_load(const char *path, const char *(*getenv_fn)(const char *), agg_config *out);
 void agg_config_release(agg_config *c);
 
 /* The position of the feature called name[0..len) in c->features, or -1. Linear. */

@@ -10,8 +10,7 @@
 #include "fo_time.h"
 #include "fo_utf8.h"
 
-void agg_feature_call_init(agg_feature_call *fc, const agg_fanout *fanout, const char *name,
-                           const agg_target *target)
+void agg_feature_call_init(agg_feature_call *fc, const agg_fanout *fanout, const char *name, const agg_target *target)
 {
     memset(fc, 0, sizeof *fc);
     fc->fanout = fanout;

@@ -38,15 +38,14 @@ typedef struct agg_feature_call {
     int64_t latency_us;
     int32_t attempts;
     /* The outcome, once reported. */
-    fo_payload *reply; /* the report as the feature encoded it */
+    fo_payload *reply;                       /* the report as the feature encoded it */
     Fanout__Feature__V1__UsageReport *usage; /* reply parsed, in the fanout's arena */
     fo_status code;
     char *message;
     Fanout__V1__ErrorKind kind;
 } agg_feature_call;
 
-void agg_feature_call_init(agg_feature_call *fc, const agg_fanout *fanout, const char *name,
-                           const agg_target *target);
+void agg_feature_call_init(agg_feature_call *fc, const agg_fanout *fanout, const char *name, const agg_target *target);
 runner_task agg_feature_call_task(agg_feature_call *fc);
 /* The outcome for the reduction; err is the runner's word for a call that never reported. */
 void agg_feature_call_outcome(const agg_feature_call *fc, int32_t index, const fo_error *err, agg_outcome *out);

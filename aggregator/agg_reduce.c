@@ -54,8 +54,7 @@ Fanout__V1__ErrorKind agg_error_kind_for_status(fo_status code)
     }
 }
 
-void agg_result_fill(const agg_outcome *o, Fanout__V1__FeatureResult *res,
-                     Fanout__V1__FeatureError *err_storage)
+void agg_result_fill(const agg_outcome *o, Fanout__V1__FeatureResult *res, Fanout__V1__FeatureError *err_storage)
 {
     fanout__v1__feature_result__init(res);
     res->index = o->index;
@@ -98,8 +97,7 @@ static size_t merge_days(Fanout__Feature__V1__DailyCount *days, size_t n)
 
 /* days has room for every daily entry of every report; daily for as many pointers. */
 static void fill_totals(const agg_outcome *outcomes, size_t n, Fanout__V1__Totals *t,
-                        Fanout__Feature__V1__DailyCount *days,
-                        Fanout__Feature__V1__DailyCount **daily)
+                        Fanout__Feature__V1__DailyCount *days, Fanout__Feature__V1__DailyCount **daily)
 {
     const agg_outcome *top = NULL;
     size_t n_days = 0;
@@ -128,8 +126,7 @@ static void fill_totals(const agg_outcome *outcomes, size_t n, Fanout__V1__Total
     t->top_feature = top != NULL ? lend(top->feature) : lend(NULL);
 }
 
-void agg_reduce(const agg_outcome *outcomes, size_t n, const char *customer_id, int64_t elapsed_us,
-                agg_response *out)
+void agg_reduce(const agg_outcome *outcomes, size_t n, const char *customer_id, int64_t elapsed_us, agg_response *out)
 {
     size_t failed = 0, n_days = 0;
     for (size_t i = 0; i < n; i++) {
@@ -170,8 +167,7 @@ void agg_reduce(const agg_outcome *outcomes, size_t n, const char *customer_id, 
     msg->succeeded = (int32_t)(n - failed);
     msg->partial = failed > 0;
     msg->elapsed_us = elapsed_us;
-    fill_totals(outcomes, n, &out->totals, part(block, at_day_structs, n_days),
-                part(block, at_daily, n_days));
+    fill_totals(outcomes, n, &out->totals, part(block, at_day_structs, n_days), part(block, at_daily, n_days));
     msg->totals = &out->totals;
 }
 

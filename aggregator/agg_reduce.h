@@ -22,9 +22,9 @@ typedef struct agg_outcome {
     Fanout__Feature__V1__UsageReport *usage; /* borrowed; NULL when the feature failed */
     const uint8_t *usage_wire;               /* borrowed: usage as the feature encoded it, or NULL */
     size_t usage_wire_len;
-    fo_status code;                          /* when usage == NULL */
-    const char *message;                     /* borrowed; when usage == NULL */
-    Fanout__V1__ErrorKind kind;              /* when usage == NULL */
+    fo_status code;             /* when usage == NULL */
+    const char *message;        /* borrowed; when usage == NULL */
+    Fanout__V1__ErrorKind kind; /* when usage == NULL */
     int64_t latency_us;
     int32_t attempts;
 } agg_outcome;
@@ -54,8 +54,7 @@ typedef struct agg_response {
  * the most events, the earliest on ties, "" without successes). One
  * allocation; O(d log d) for d daily entries in all.
  */
-void agg_reduce(const agg_outcome *outcomes, size_t n, const char *customer_id, int64_t elapsed_us,
-                agg_response *out);
+void agg_reduce(const agg_outcome *outcomes, size_t n, const char *customer_id, int64_t elapsed_us, agg_response *out);
 /* Frees what agg_reduce allocated, never the borrowed reports. */
 void agg_response_release(agg_response *r);
 
@@ -63,7 +62,6 @@ void agg_response_release(agg_response *r);
  * One result, for the streaming method: fills *res, and *err_storage when the
  * feature failed (res->error then points at it). Allocates nothing.
  */
-void agg_result_fill(const agg_outcome *o, Fanout__V1__FeatureResult *res,
-                     Fanout__V1__FeatureError *err_storage);
+void agg_result_fill(const agg_outcome *o, Fanout__V1__FeatureResult *res, Fanout__V1__FeatureError *err_storage);
 
 #endif

@@ -49,8 +49,7 @@ static bool message_ok(const ProtobufCMessage *m)
             continue;
         }
         /* A oneof member's pointer is only meaningful while the oneof holds that member. */
-        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-            *(const uint32_t *)(base + f->quantifier_offset) != f->id)
+        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) && *(const uint32_t *)(base + f->quantifier_offset) != f->id)
             continue;
         if (!field_ok(f, base + f->offset))
             return false;
@@ -58,7 +57,4 @@ static bool message_ok(const ProtobufCMessage *m)
     return true;
 }
 
-bool agg_reply_ok(const Fanout__Feature__V1__UsageReport *r)
-{
-    return message_ok(&r->base);
-}
+bool agg_reply_ok(const Fanout__Feature__V1__UsageReport *r) { return message_ok(&r->base); }

@@ -94,14 +94,14 @@ static void log_request(const agg_request *rq, fo_status code, int succeeded, in
                                   "request_id", rq->request_id, "customer", rq->msg ? rq->msg->customer_id : "",
                                   "method", rq->streaming ? "StreamCustomerAnalytics" : "GetCustomerAnalytics",
                                   "policy", rq->msg ? policy : "", "status", fo_status_name(code), "elapsed_us",
-                                  (json_int_t)((fo_now_ns() - rq->started_ns) / FO_NS_PER_US), "succeeded",
-                                  succeeded, "failed", failed, "failed_features", failed_names));
+                                  (json_int_t)((fo_now_ns() - rq->started_ns) / FO_NS_PER_US), "succeeded", succeeded,
+                                  "failed", failed, "failed_features", failed_names));
 }
 
 /* --- answering ---------------------------------------------------------------- */
 
-static void answer(agg_request *rq, fo_status code, const char *message, const fo_payload *reply,
-                   const fo_md *trailers, size_t ntrailers)
+static void answer(agg_request *rq, fo_status code, const char *message, const fo_payload *reply, const fo_md *trailers,
+                   size_t ntrailers)
 {
     rq->answered = true;
     fo_server_call_finish(rq->call, code, message, reply, trailers, ntrailers);
@@ -394,12 +394,6 @@ static void request_start(fo_server_call *call, agg_service *svc, bool streaming
     start_run(rq);
 }
 
-void agg_request_start_unary(fo_server_call *call, void *ctx)
-{
-    request_start(call, ctx, false);
-}
+void agg_request_start_unary(fo_server_call *call, void *ctx) { request_start(call, ctx, false); }
 
-void agg_request_start_stream(fo_server_call *call, void *ctx)
-{
-    request_start(call, ctx, true);
-}
+void agg_request_start_stream(fo_server_call *call, void *ctx) { request_start(call, ctx, true); }

@@ -20,9 +20,8 @@ static fo_error *check_customer(const char *customer_id)
     if (len == 0)
         return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "customer_id: must not be empty");
     if (len > AGG_MAX_CUSTOMER_ID_BYTES)
-        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT,
-                        "customer_id: must be at most %d bytes, got %zu", AGG_MAX_CUSTOMER_ID_BYTES,
-                        len);
+        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "customer_id: must be at most %d bytes, got %zu",
+                        AGG_MAX_CUSTOMER_ID_BYTES, len);
     return NULL;
 }
 
@@ -35,23 +34,19 @@ static fo_error *check_policy(Fanout__V1__FailurePolicy policy)
     case FANOUT__V1__FAILURE_POLICY__FAIL_FAST:
         return NULL;
     default:
-        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "failure_policy: unknown value %d",
-                        (int)policy);
+        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "failure_policy: unknown value %d", (int)policy);
     }
 }
 
 static fo_error *check_window(int64_t start, int64_t end)
 {
     if (start < 0)
-        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT,
-                        "window_start_unix: must not be negative, got %" PRId64, start);
+        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "window_start_unix: must not be negative, got %" PRId64, start);
     if (end < 0)
-        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT,
-                        "window_end_unix: must not be negative, got %" PRId64, end);
+        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "window_end_unix: must not be negative, got %" PRId64, end);
     if (end < start)
         return FO_ERROR(FO_STATUS_INVALID_ARGUMENT,
-                        "window_end_unix (%" PRId64 ") is before window_start_unix (%" PRId64 ")",
-                        end, start);
+                        "window_end_unix (%" PRId64 ") is before window_start_unix (%" PRId64 ")", end, start);
     if (end - start > AGG_MAX_WINDOW_SECONDS)
         return FO_ERROR(FO_STATUS_INVALID_ARGUMENT,
                         "window_end_unix (%" PRId64 ") is more than 366 days after "
@@ -95,8 +90,7 @@ static fo_error *check_duplicates(char *const *names, size_t n)
     }
     fo_error *err = NULL;
     if (repeat != NULL)
-        err = FO_ERROR(FO_STATUS_INVALID_ARGUMENT,
-                       "features[%zu]: duplicate feature \"%.64s\" (also features[%zu])",
+        err = FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "features[%zu]: duplicate feature \"%.64s\" (also features[%zu])",
                        repeat->index, repeat->name, original->index);
     free(sorted);
     return err;
@@ -105,8 +99,7 @@ static fo_error *check_duplicates(char *const *names, size_t n)
 static fo_error *check_features(char *const *names, size_t n, int max)
 {
     if (n > (size_t)max)
-        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "features: %zu requested, at most %d allowed",
-                        n, max);
+        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "features: %zu requested, at most %d allowed", n, max);
     for (size_t i = 0; i < n; i++) {
         if (text(names[i])[0] == '\0')
             return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "features[%zu]: must not be empty", i);
@@ -114,8 +107,7 @@ static fo_error *check_features(char *const *names, size_t n, int max)
     return check_duplicates(names, n);
 }
 
-static void build_plan(const Fanout__V1__AnalyticsRequest *req, const agg_config *cfg,
-                       agg_plan *out)
+static void build_plan(const Fanout__V1__AnalyticsRequest *req, const agg_config *cfg, agg_plan *out)
 {
     bool every = req->n_features == 0;
     size_t n = every ? cfg->n_features : req->n_features;
@@ -128,13 +120,11 @@ static void build_plan(const Fanout__V1__AnalyticsRequest *req, const agg_config
         f->name = every ? cfg->features[i].name : req->features[i];
         f->config_index = every ? (int)i : agg_config_feature_index(cfg, f->name, strlen(f->name));
     }
-    out->policy = req->failure_policy == FANOUT__V1__FAILURE_POLICY__FAILURE_POLICY_UNSPECIFIED
-                      ? cfg->default_policy
-                      : req->failure_policy;
+    out->policy = req->failure_policy == FANOUT__V1__FAILURE_POLICY__FAILURE_POLICY_UNSPECIFIED ? cfg->default_policy
+                                                                                                : req->failure_policy;
 }
 
-fo_error *agg_validate_request(const Fanout__V1__AnalyticsRequest *req, const agg_config *cfg,
-                               agg_plan *out)
+fo_error *agg_validate_request(const Fanout__V1__AnalyticsRequest *req, const agg_config *cfg, agg_plan *out)
 {
     memset(out, 0, sizeof *out);
     fo_error *err = check_customer(req->customer_id);

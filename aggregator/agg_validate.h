@@ -39,8 +39,7 @@ typedef struct agg_plan {
  * plan borrows from req and cfg: it must not outlive them. O(n log n) in the
  * number of features, plus a linear config lookup per feature.
  */
-fo_error *agg_validate_request(const Fanout__V1__AnalyticsRequest *req, const agg_config *cfg,
-                               agg_plan *out);
+fo_error *agg_validate_request(const Fanout__V1__AnalyticsRequest *req, const agg_config *cfg, agg_plan *out);
 void agg_plan_release(agg_plan *p);
 
 #endif

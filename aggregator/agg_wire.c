@@ -47,7 +47,8 @@ size_t agg_wire_pack_response(const agg_response *resp, const agg_outcome *outco
     Fanout__V1__AnalyticsResponse rest = resp->msg;
     rest.n_results = 0;
     rest.results = NULL;
-    size_t len = out != NULL ? protobuf_c_message_pack(&rest.base, out) : protobuf_c_message_get_packed_size(&rest.base);
+    size_t len =
+        out != NULL ? protobuf_c_message_pack(&rest.base, out) : protobuf_c_message_get_packed_size(&rest.base);
     for (size_t i = 0; i < resp->msg.n_results; i++) {
         const Fanout__V1__FeatureResult *res = resp->msg.results[i];
         size_t size = agg_wire_pack_result(res, &outcomes[i], NULL);

@@ -25,8 +25,8 @@
 #include "fo_server.h"
 
 /* What health checks and reflection answer for. */
-static const char *const served_services[] = {"fanout.v1.Aggregator", FO_HEALTH_SERVICE,
-                                              FO_REFLECTION_V1ALPHA_SERVICE, FO_REFLECTION_V1_SERVICE};
+static const char *const served_services[] = {"fanout.v1.Aggregator", FO_HEALTH_SERVICE, FO_REFLECTION_V1ALPHA_SERVICE,
+                                              FO_REFLECTION_V1_SERVICE};
 #define N_SERVED (sizeof served_services / sizeof *served_services)
 
 typedef struct options {
@@ -46,20 +46,35 @@ static void usage(FILE *to)
 static int parse_options(int argc, char **argv, options *o)
 {
     static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},    {"listen", required_argument, NULL, 'l'},
-        {"log-level", required_argument, NULL, 'L'}, {"check-config", no_argument, NULL, 'C'},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},
+        {"listen", required_argument, NULL, 'l'},
+        {"log-level", required_argument, NULL, 'L'},
+        {"check-config", no_argument, NULL, 'C'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     *o = (options){.config = getenv("FANOUT_CONFIG")};
     int ch;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (ch) {
-        case 'c': o->config = optarg; break;
-        case 'l': o->listen = optarg; break;
-        case 'L': o->log_level = optarg; break;
-        case 'C': o->check_only = true; break;
-        case 'h': usage(stdout); exit(0);
-        default: usage(stderr); return 2;
+        case 'c':
+            o->config = optarg;
+            break;
+        case 'l':
+            o->listen = optarg;
+            break;
+        case 'L':
+            o->log_level = optarg;
+            break;
+        case 'C':
+            o->check_only = true;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc) {
@@ -98,8 +113,8 @@ static int serve(const options *o, agg_config *cfg)
         err = fo_reflection_create(served_services, N_SERVED, &reflection);
     if (err != NULL)
         goto out;
-    server = fo_server_create(&(fo_server_opts){.workers = cfg->workers,
-                                                 .max_message_bytes = (size_t)cfg->max_message_bytes});
+    server = fo_server_create(
+        &(fo_server_opts){.workers = cfg->workers, .max_message_bytes = (size_t)cfg->max_message_bytes});
     agg_service_register(&svc, server);
     fo_health_register(health, server);
     fo_reflection_register(reflection, server);

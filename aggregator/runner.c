@@ -17,12 +17,12 @@ struct runner {
     runner_opts opts;
     runner_slot *slots;
     size_t n;
-    size_t next;    /* first task not started */
+    size_t next; /* first task not started */
     size_t running;
     size_t reported;
     size_t peak;
     size_t misuse;
-    fo_error *err;  /* the run's error */
+    fo_error *err; /* the run's error */
     fo_timer deadline;
     bool started, finished, idle;
     bool in_start_more; /* start() may report synchronously: no recursion */
@@ -40,10 +40,7 @@ static void default_misuse(const runner *r, size_t index, const char *what)
 
 static runner_misuse_fn misuse_handler = default_misuse;
 
-void runner_set_misuse_handler(runner_misuse_fn fn)
-{
-    misuse_handler = fn ? fn : default_misuse;
-}
+void runner_set_misuse_handler(runner_misuse_fn fn) { misuse_handler = fn ? fn : default_misuse; }
 
 static void on_deadline(fo_timer *t);
 
@@ -217,45 +214,21 @@ static void on_deadline(fo_timer *t)
     maybe_idle(r);
 }
 
-size_t runner_size(const runner *r)
-{
-    return r->n;
-}
+size_t runner_size(const runner *r) { return r->n; }
 
-runner_task_state runner_state(const runner *r, size_t index)
-{
-    return r->slots[index].state;
-}
+runner_task_state runner_state(const runner *r, size_t index) { return r->slots[index].state; }
 
-const fo_error *runner_task_error(const runner *r, size_t index)
-{
-    return r->slots[index].err;
-}
+const fo_error *runner_task_error(const runner *r, size_t index) { return r->slots[index].err; }
 
-const fo_error *runner_error(const runner *r)
-{
-    return r->err;
-}
+const fo_error *runner_error(const runner *r) { return r->err; }
 
-bool runner_finished(const runner *r)
-{
-    return r->finished;
-}
+bool runner_finished(const runner *r) { return r->finished; }
 
-bool runner_idle(const runner *r)
-{
-    return r->idle;
-}
+bool runner_idle(const runner *r) { return r->idle; }
 
-size_t runner_peak_running(const runner *r)
-{
-    return r->peak;
-}
+size_t runner_peak_running(const runner *r) { return r->peak; }
 
-size_t runner_misuse_count(const runner *r)
-{
-    return r->misuse;
-}
+size_t runner_misuse_count(const runner *r) { return r->misuse; }
 
 runner *runner_run(fo_loop *loop, const runner_task *tasks, size_t n, const runner_opts *opts)
 {

@@ -34,7 +34,7 @@ typedef enum runner_policy {
 typedef enum runner_task_state {
     RUNNER_TASK_PENDING, /* not started yet (limit) */
     RUNNER_TASK_RUNNING,
-    RUNNER_TASK_DONE,    /* reported before the run finished */
+    RUNNER_TASK_DONE,      /* reported before the run finished */
     RUNNER_TASK_ABANDONED, /* never started, or still running when the run finished */
 } runner_task_state;
 

@@ -5,10 +5,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-void bench_hist_init(bench_hist *h)
-{
-    memset(h, 0, sizeof *h);
-}
+void bench_hist_init(bench_hist *h) { memset(h, 0, sizeof *h); }
 
 size_t bench_hist_bucket(int64_t ns)
 {
@@ -77,7 +74,4 @@ int64_t bench_hist_quantile(const bench_hist *h, double q)
     return h->max_ns;
 }
 
-double bench_hist_mean(const bench_hist *h)
-{
-    return h->total ? h->sum_ns / (double)h->total : 0.0;
-}
+double bench_hist_mean(const bench_hist *h) { return h->total ? h->sum_ns / (double)h->total : 0.0; }

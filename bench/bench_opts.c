@@ -16,14 +16,13 @@
 
 static void usage(FILE *to)
 {
-    fprintf(to,
-            "usage: fanout-bench --target ADDR [--mode aggregate|direct] [-c N] [--connections K]\n"
-            "                    [--warmup DUR] [--warmup-requests N] [--duration DUR] [--requests N]\n"
-            "                    [--timeout DUR] [--customers N] [--seed N] [--features a,b,...]\n"
-            "                    [--metadata KEY=VALUE]... [--pid NAME=PID[,PID...]]... [--label TEXT]\n"
-            "                    [--format both|json|table]\n"
-            "A closed loop: N calls in flight, each answered call replaced by a new one. The warm-up\n"
-            "ends after DUR or N calls, whichever comes first; so does the measured window.\n");
+    fprintf(to, "usage: fanout-bench --target ADDR [--mode aggregate|direct] [-c N] [--connections K]\n"
+                "                    [--warmup DUR] [--warmup-requests N] [--duration DUR] [--requests N]\n"
+                "                    [--timeout DUR] [--customers N] [--seed N] [--features a,b,...]\n"
+                "                    [--metadata KEY=VALUE]... [--pid NAME=PID[,PID...]]... [--label TEXT]\n"
+                "                    [--format both|json|table]\n"
+                "A closed loop: N calls in flight, each answered call replaced by a new one. The warm-up\n"
+                "ends after DUR or N calls, whichever comes first; so does the measured window.\n");
 }
 
 static int bad(const char *opt, const char *value, const char *expected)
@@ -143,9 +142,14 @@ static int parse_one(int ch, char *arg, bench_opts *o)
     long v = 0;
     int rc = 0;
     switch (ch) {
-    case 'm': return parse_mode(arg, o);
-    case 't': o->target = arg; return 0;
-    case 'L': o->label = arg; return 0;
+    case 'm':
+        return parse_mode(arg, o);
+    case 't':
+        o->target = arg;
+        return 0;
+    case 'L':
+        o->label = arg;
+        return 0;
     case 'c':
         rc = parse_long("-c", arg, 1, MAX_CONCURRENCY, &v);
         o->concurrency = (int)v;
@@ -158,18 +162,32 @@ static int parse_one(int ch, char *arg, bench_opts *o)
         rc = parse_long("--customers", arg, 1, MAX_CUSTOMERS, &v);
         o->customers = (int)v;
         return rc;
-    case 's': return parse_count("--seed", arg, &o->seed);
-    case 'w': return parse_duration("--warmup", arg, &o->warmup_us);
-    case 'W': return parse_count("--warmup-requests", arg, &o->warmup_requests);
-    case 'd': return parse_duration("--duration", arg, &o->duration_us);
-    case 'n': return parse_count("--requests", arg, &o->requests);
-    case 'T': return parse_duration("--timeout", arg, &o->timeout_us);
-    case 'f': return parse_features(arg, o);
-    case 'M': return add_metadata(arg, o);
-    case 'p': return add_group(arg, o);
-    case 'F': return parse_format(arg, o);
-    case 'h': usage(stdout); exit(0);
-    default: usage(stderr); return 2;
+    case 's':
+        return parse_count("--seed", arg, &o->seed);
+    case 'w':
+        return parse_duration("--warmup", arg, &o->warmup_us);
+    case 'W':
+        return parse_count("--warmup-requests", arg, &o->warmup_requests);
+    case 'd':
+        return parse_duration("--duration", arg, &o->duration_us);
+    case 'n':
+        return parse_count("--requests", arg, &o->requests);
+    case 'T':
+        return parse_duration("--timeout", arg, &o->timeout_us);
+    case 'f':
+        return parse_features(arg, o);
+    case 'M':
+        return add_metadata(arg, o);
+    case 'p':
+        return add_group(arg, o);
+    case 'F':
+        return parse_format(arg, o);
+    case 'h':
+        usage(stdout);
+        exit(0);
+    default:
+        usage(stderr);
+        return 2;
     }
 }
 
@@ -197,15 +215,24 @@ static int check(const bench_opts *o)
 int bench_opts_parse(int argc, char **argv, bench_opts *o)
 {
     static const struct option longopts[] = {
-        {"mode", required_argument, NULL, 'm'},        {"target", required_argument, NULL, 't'},
-        {"label", required_argument, NULL, 'L'},       {"concurrency", required_argument, NULL, 'c'},
-        {"connections", required_argument, NULL, 'k'}, {"customers", required_argument, NULL, 'u'},
-        {"seed", required_argument, NULL, 's'},        {"warmup", required_argument, NULL, 'w'},
-        {"warmup-requests", required_argument, NULL, 'W'}, {"duration", required_argument, NULL, 'd'},
-        {"requests", required_argument, NULL, 'n'},    {"timeout", required_argument, NULL, 'T'},
-        {"features", required_argument, NULL, 'f'},    {"metadata", required_argument, NULL, 'M'},
-        {"pid", required_argument, NULL, 'p'},         {"format", required_argument, NULL, 'F'},
-        {"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0},
+        {"mode", required_argument, NULL, 'm'},
+        {"target", required_argument, NULL, 't'},
+        {"label", required_argument, NULL, 'L'},
+        {"concurrency", required_argument, NULL, 'c'},
+        {"connections", required_argument, NULL, 'k'},
+        {"customers", required_argument, NULL, 'u'},
+        {"seed", required_argument, NULL, 's'},
+        {"warmup", required_argument, NULL, 'w'},
+        {"warmup-requests", required_argument, NULL, 'W'},
+        {"duration", required_argument, NULL, 'd'},
+        {"requests", required_argument, NULL, 'n'},
+        {"timeout", required_argument, NULL, 'T'},
+        {"features", required_argument, NULL, 'f'},
+        {"metadata", required_argument, NULL, 'M'},
+        {"pid", required_argument, NULL, 'p'},
+        {"format", required_argument, NULL, 'F'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     *o = (bench_opts){
         .mode = BENCH_MODE_AGGREGATE,

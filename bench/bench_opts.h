@@ -31,7 +31,7 @@ typedef struct bench_opts {
     uint64_t seed;
     int64_t warmup_us, duration_us, timeout_us;
     uint64_t warmup_requests, requests; /* 0: bounded by time only */
-    char **features;                     /* aggregate mode: names to request; none means all */
+    char **features;                    /* aggregate mode: names to request; none means all */
     size_t nfeatures;
     fo_md *md; /* --metadata KEY=VALUE, pointing into argv */
     size_t nmd;

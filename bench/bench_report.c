@@ -24,20 +24,11 @@ static double us_per_call(double cpu_s, const bench_result *r)
     return r->calls ? cpu_s * 1e6 / (double)r->calls : 0.0;
 }
 
-static double us(int64_t ns)
-{
-    return (double)ns / 1e3;
-}
+static double us(int64_t ns) { return (double)ns / 1e3; }
 
-static uint64_t error_count(const bench_result *r)
-{
-    return r->calls - r->by_status[FO_STATUS_OK];
-}
+static uint64_t error_count(const bench_result *r) { return r->calls - r->by_status[FO_STATUS_OK]; }
 
-static void set(json_t *obj, const char *key, json_t *value)
-{
-    json_object_set_new(obj, key, value);
-}
+static void set(json_t *obj, const char *key, json_t *value) { json_object_set_new(obj, key, value); }
 
 static json_t *latency_json(const bench_result *r)
 {
@@ -136,9 +127,9 @@ static void write_table(FILE *to, const bench_opts *o, const bench_result *r)
     fprintf(to, "fanout-bench %s %s  -c %d  connections %d  window %.2f s after %llu warm-up calls\n",
             o->mode == BENCH_MODE_AGGREGATE ? "aggregate" : "direct", o->target, o->concurrency, o->connections,
             (double)r->window_ns / 1e9, (unsigned long long)r->warmup_calls);
-    fprintf(to, "  requests    %llu (%llu ok, %llu errors, %llu partial)   %.1f req/s\n",
-            (unsigned long long)r->calls, (unsigned long long)r->by_status[FO_STATUS_OK],
-            (unsigned long long)error_count(r), (unsigned long long)r->partial, per_second(r));
+    fprintf(to, "  requests    %llu (%llu ok, %llu errors, %llu partial)   %.1f req/s\n", (unsigned long long)r->calls,
+            (unsigned long long)r->by_status[FO_STATUS_OK], (unsigned long long)error_count(r),
+            (unsigned long long)r->partial, per_second(r));
     fprintf(to, "  latency ms ");
     for (size_t i = 0; i < N_QUANTILES; i++)
         fprintf(to, " %s %.3f ", quantile_names[i], us(bench_hist_quantile(&r->latency, quantiles[i])) / 1e3);

@@ -32,7 +32,7 @@ typedef struct bench_target {
 /* What one finished call said. */
 typedef struct bench_reply {
     fo_status status;
-    uint32_t feature_calls;  /* calls the target made to feature services for it */
+    uint32_t feature_calls;   /* calls the target made to feature services for it */
     uint32_t failed_features; /* aggregate mode: results that carry an error */
 } bench_reply;
 

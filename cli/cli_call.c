@@ -40,8 +40,8 @@ void cli_call_report(fo_status code, const char *message, const char *failed_fea
         fprintf(stderr, "%s: %.*s\n", CLI_FAILED_FEATURE_TRAILER, (int)failed_len, failed_feature);
 }
 
-ProtobufCMessage *cli_call_unary(const cli_opts *o, fo_channel *ch, const char *path,
-                                 const ProtobufCMessage *request, const ProtobufCMessageDescriptor *reply_desc)
+ProtobufCMessage *cli_call_unary(const cli_opts *o, fo_channel *ch, const char *path, const ProtobufCMessage *request,
+                                 const ProtobufCMessageDescriptor *reply_desc)
 {
     fo_payload *payload = fo_payload_pack(request);
     fo_call_spec spec = cli_call_spec(o, ch, path, payload);

@@ -33,7 +33,7 @@ void cli_call_report(fo_status code, const char *message, const char *failed_fea
  * reply_desc (free with protobuf_c_message_free_unpacked), or NULL after
  * reporting why there is none.
  */
-ProtobufCMessage *cli_call_unary(const cli_opts *o, fo_channel *ch, const char *path,
-                                 const ProtobufCMessage *request, const ProtobufCMessageDescriptor *reply_desc);
+ProtobufCMessage *cli_call_unary(const cli_opts *o, fo_channel *ch, const char *path, const ProtobufCMessage *request,
+                                 const ProtobufCMessageDescriptor *reply_desc);
 
 #endif

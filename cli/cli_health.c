@@ -17,8 +17,8 @@ int cli_health(const cli_opts *o)
     Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
     /* The empty name asks about the server as a whole. */
     req.service = (char *)(o->service != NULL ? o->service : "");
-    ProtobufCMessage *reply = cli_call_unary(o, ch, HEALTH_CHECK_PATH, &req.base,
-                                             &grpc__health__v1__health_check_response__descriptor);
+    ProtobufCMessage *reply =
+        cli_call_unary(o, ch, HEALTH_CHECK_PATH, &req.base, &grpc__health__v1__health_check_response__descriptor);
     rc = CLI_EXIT_FAILED;
     if (reply != NULL) {
         Grpc__Health__V1__HealthCheckResponse *resp = (Grpc__Health__V1__HealthCheckResponse *)reply;

@@ -30,8 +30,8 @@ static void outcome_text(const Fanout__V1__FeatureResult *r, char *buf, size_t n
     if (r->outcome_case == FANOUT__V1__FEATURE_RESULT__OUTCOME_USAGE) {
         snprintf(buf, n, "ok");
     } else if (r->outcome_case == FANOUT__V1__FEATURE_RESULT__OUTCOME_ERROR && r->error != NULL) {
-        const ProtobufCEnumValue *kind = protobuf_c_enum_descriptor_get_value(&fanout__v1__error_kind__descriptor,
-                                                                              (int)r->error->kind);
+        const ProtobufCEnumValue *kind =
+            protobuf_c_enum_descriptor_get_value(&fanout__v1__error_kind__descriptor, (int)r->error->kind);
         if (kind != NULL)
             snprintf(buf, n, "%s (%s)", kind->name, fo_status_name(r->error->code));
         else
@@ -41,10 +41,7 @@ static void outcome_text(const Fanout__V1__FeatureResult *r, char *buf, size_t n
     }
 }
 
-static int max_int(int a, int b)
-{
-    return a > b ? a : b;
-}
+static int max_int(int a, int b) { return a > b ? a : b; }
 
 cli_table cli_table_fit(const Fanout__V1__AnalyticsResponse *resp)
 {
@@ -76,8 +73,7 @@ void cli_output_row(const cli_table *t, const Fanout__V1__FeatureResult *r)
     snprintf(latency, sizeof latency, "%.1f ms", (double)r->latency_us / 1000.0);
     if (r->outcome_case == FANOUT__V1__FEATURE_RESULT__OUTCOME_USAGE && r->usage != NULL)
         snprintf(events, sizeof events, "%" PRId64, r->usage->events);
-    printf("%3d  %-*s  %-*s  %11s  %s\n", (int)r->index, t->feature, r->feature, t->outcome, outcome, latency,
-           events);
+    printf("%3d  %-*s  %-*s  %11s  %s\n", (int)r->index, t->feature, r->feature, t->outcome, outcome, latency, events);
     fflush(stdout);
 }
 

@@ -13,10 +13,7 @@ struct fo_arena_chunk {
     alignas(max_align_t) unsigned char data[];
 };
 
-static void *protobuf_alloc(void *ud, size_t n)
-{
-    return fo_arena_alloc(ud, n);
-}
+static void *protobuf_alloc(void *ud, size_t n) { return fo_arena_alloc(ud, n); }
 
 static void protobuf_free(void *ud, void *p)
 {

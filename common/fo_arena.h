@@ -27,9 +27,6 @@ void *fo_arena_alloc(fo_arena *a, size_t n);
 /* Frees everything allocated; the arena may be used again. */
 void fo_arena_release(fo_arena *a);
 /* A protobuf-c allocator drawing from a: free_unpacked is a no-op with it. */
-static inline ProtobufCAllocator *fo_arena_protobuf(fo_arena *a)
-{
-    return &a->protobuf;
-}
+static inline ProtobufCAllocator *fo_arena_protobuf(fo_arena *a) { return &a->protobuf; }
 
 #endif

@@ -154,10 +154,10 @@ static grpc_call *create_call(const fo_call_spec *spec)
     gpr_timespec deadline = fo_deadline_to_gpr(spec->deadline_ns);
     grpc_completion_queue *cq = fo_loop_cq(spec->loop);
     if (spec->method != NULL)
-        return grpc_channel_create_registered_call(fo_channel_grpc(spec->channel), parent, mask, cq, spec->method, deadline,
-                                                   NULL);
-    return grpc_channel_create_call(fo_channel_grpc(spec->channel), parent, mask, cq, grpc_slice_from_static_string(spec->path),
-                                    NULL, deadline, NULL);
+        return grpc_channel_create_registered_call(fo_channel_grpc(spec->channel), parent, mask, cq, spec->method,
+                                                   deadline, NULL);
+    return grpc_channel_create_call(fo_channel_grpc(spec->channel), parent, mask, cq,
+                                    grpc_slice_from_static_string(spec->path), NULL, deadline, NULL);
 }
 
 /* RECV_STATUS_ON_CLIENT, posted first and alone, as grpc's own clients do. */
@@ -199,8 +199,8 @@ static grpc_call_error start_request(fo_client_stream *cs, const fo_call_spec *s
 }
 
 fo_client_stream *fo_client_stream_start(const fo_call_spec *spec, const ProtobufCMessageDescriptor *reply_desc,
-                                         fo_client_stream_msg_fn on_message, fo_client_stream_done_fn on_done,
-                                         void *ud, fo_error **err)
+                                         fo_client_stream_msg_fn on_message, fo_client_stream_done_fn on_done, void *ud,
+                                         fo_error **err)
 {
     fo_client_stream *cs = calloc(1, sizeof *cs);
     if (cs == NULL)
@@ -263,20 +263,11 @@ const void *fo_client_stream_bytes(const fo_client_stream *cs, size_t *len)
     return GRPC_SLICE_START_PTR(cs->current);
 }
 
-size_t fo_client_stream_received(const fo_client_stream *cs)
-{
-    return cs->received;
-}
+size_t fo_client_stream_received(const fo_client_stream *cs) { return cs->received; }
 
-fo_status fo_client_stream_status(const fo_client_stream *cs)
-{
-    return (fo_status)cs->status;
-}
+fo_status fo_client_stream_status(const fo_client_stream *cs) { return (fo_status)cs->status; }
 
-const char *fo_client_stream_message(const fo_client_stream *cs)
-{
-    return cs->message ? cs->message : "";
-}
+const char *fo_client_stream_message(const fo_client_stream *cs) { return cs->message ? cs->message : ""; }
 
 const char *fo_client_stream_trailer(const fo_client_stream *cs, const char *key, size_t *len)
 {

@@ -11,15 +11,9 @@
 static atomic_int min_level = FO_LOG_INFO;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
-void fo_log_set_level(fo_log_level level)
-{
-    atomic_store(&min_level, (int)level);
-}
+void fo_log_set_level(fo_log_level level) { atomic_store(&min_level, (int)level); }
 
-bool fo_log_enabled(fo_log_level level)
-{
-    return (int)level >= atomic_load_explicit(&min_level, memory_order_relaxed);
-}
+bool fo_log_enabled(fo_log_level level) { return (int)level >= atomic_load_explicit(&min_level, memory_order_relaxed); }
 
 bool fo_log_level_parse(const char *text, fo_log_level *out)
 {
@@ -84,12 +78,8 @@ void fo_log(fo_log_level level, json_t *obj)
     gmtime_r(&ts.tv_sec, &tm);
     char when[40], head[96];
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(head, sizeof head, "\"time\":\"%s.%06ldZ\",\"level\":\"%s\"", when, ts.tv_nsec / 1000,
-             level_names[level]);
+    snprintf(head, sizeof head, "\"time\":\"%s.%06ldZ\",\"level\":\"%s\"", when, ts.tv_nsec / 1000, level_names[level]);
     write_line(level >= FO_LOG_WARN ? stderr : stdout, head, obj);
 }
 
-void fo_log_event(json_t *obj)
-{
-    write_line(stdout, NULL, obj);
-}
+void fo_log_event(json_t *obj) { write_line(stdout, NULL, obj); }

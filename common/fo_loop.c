@@ -46,10 +46,7 @@ fo_loop *fo_loop_create(void)
     return loop;
 }
 
-grpc_completion_queue *fo_loop_cq(fo_loop *loop)
-{
-    return loop->cq;
-}
+grpc_completion_queue *fo_loop_cq(fo_loop *loop) { return loop->cq; }
 
 static void dispatch(grpc_event ev)
 {
@@ -214,8 +211,8 @@ void fo_loop_run(fo_loop *loop, const bool *done)
         if (done && *done)
             break;
         int64_t wait_ns = wake - fo_now_ns();
-        gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-                                             gpr_time_from_nanos(wait_ns > 0 ? wait_ns : 0, GPR_TIMESPAN));
+        gpr_timespec deadline =
+            gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_nanos(wait_ns > 0 ? wait_ns : 0, GPR_TIMESPAN));
         grpc_event ev = grpc_completion_queue_next(loop->cq, deadline, NULL);
         if (ev.type == GRPC_OP_COMPLETE)
             dispatch(ev);
@@ -224,22 +221,10 @@ void fo_loop_run(fo_loop *loop, const bool *done)
     }
 }
 
-void fo_loop_hold(fo_loop *loop)
-{
-    loop->holds++;
-}
+void fo_loop_hold(fo_loop *loop) { loop->holds++; }
 
-void fo_loop_release(fo_loop *loop)
-{
-    loop->holds--;
-}
+void fo_loop_release(fo_loop *loop) { loop->holds--; }
 
-void fo_loop_stop(fo_loop *loop)
-{
-    atomic_store(&loop->stop, true);
-}
+void fo_loop_stop(fo_loop *loop) { atomic_store(&loop->stop, true); }
 
-bool fo_loop_stopping(const fo_loop *loop)
-{
-    return atomic_load(&((fo_loop *)loop)->stop);
-}
+bool fo_loop_stopping(const fo_loop *loop) { return atomic_load(&((fo_loop *)loop)->stop); }

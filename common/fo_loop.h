@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define fo_container_of(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define fo_container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 typedef struct fo_tag fo_tag;
 typedef void (*fo_tag_fn)(fo_tag *tag, bool ok);

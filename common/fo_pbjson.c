@@ -28,15 +28,9 @@ static void *xmalloc(size_t n)
     return p;
 }
 
-static const void *cmember(const ProtobufCMessage *msg, unsigned offset)
-{
-    return (const char *)msg + offset;
-}
+static const void *cmember(const ProtobufCMessage *msg, unsigned offset) { return (const char *)msg + offset; }
 
-static void *member(ProtobufCMessage *msg, unsigned offset)
-{
-    return (char *)msg + offset;
-}
+static void *member(ProtobufCMessage *msg, unsigned offset) { return (char *)msg + offset; }
 
 /* --- descriptors ---------------------------------------------------------- */
 
@@ -74,13 +68,13 @@ static bool is_map_field(const ProtobufCMessageDescriptor *parent, const Protobu
     if (f->label != PROTOBUF_C_LABEL_REPEATED || f->type != PROTOBUF_C_TYPE_MESSAGE)
         return false;
     const ProtobufCMessageDescriptor *e = f->descriptor;
-    if (e->n_fields != 2 || e->fields[0].id != 1 || e->fields[1].id != 2 ||
-        strcmp(e->fields[0].name, "key") != 0 || strcmp(e->fields[1].name, "value") != 0)
+    if (e->n_fields != 2 || e->fields[0].id != 1 || e->fields[1].id != 2 || strcmp(e->fields[0].name, "key") != 0 ||
+        strcmp(e->fields[1].name, "value") != 0)
         return false;
     char *entry = camel_case(f->name, true, "Entry");
     size_t plen = strlen(parent->name);
-    bool is_map = strncmp(e->name, parent->name, plen) == 0 && e->name[plen] == '.' &&
-                  strcmp(e->name + plen + 1, entry) == 0;
+    bool is_map =
+        strncmp(e->name, parent->name, plen) == 0 && e->name[plen] == '.' && strcmp(e->name + plen + 1, entry) == 0;
     free(entry);
     return is_map;
 }
@@ -793,7 +787,8 @@ static fo_error *map_from_json(json_path *p, ProtobufCMessage *msg, const Protob
     const char *key;
     json_t *v;
     /* jansson iterates through a non-const pointer but does not modify the object. */
-    json_object_foreach((json_t *)value, key, v) {
+    json_object_foreach((json_t *)value, key, v)
+    {
         size_t mark = path_push(p, "[\"%s\"]", key);
         entries[i] = new_message(e);
         fo_error *err = map_key_from_text(p, &e->fields[0], key, member(entries[i], e->fields[0].offset));
@@ -842,8 +837,7 @@ static const ProtobufCFieldDescriptor *find_field(const ProtobufCMessageDescript
     return NULL;
 }
 
-static fo_error *field_from_json(json_path *p, ProtobufCMessage *msg, bool *seen, const char *key,
-                                 const json_t *value)
+static fo_error *field_from_json(json_path *p, ProtobufCMessage *msg, bool *seen, const char *key, const json_t *value)
 {
     const ProtobufCMessageDescriptor *d = msg->descriptor;
     const ProtobufCFieldDescriptor *f = find_field(d, key);
@@ -886,7 +880,8 @@ static fo_error *message_from_json(json_path *p, const json_t *json, const Proto
     fo_error *err = NULL;
     const char *key;
     json_t *value;
-    json_object_foreach((json_t *)json, key, value) {
+    json_object_foreach((json_t *)json, key, value)
+    {
         size_t mark = path_push(p, "%s%s", p->len > 0 ? "." : "", key);
         err = field_from_json(p, msg, seen, key, value);
         if (err != NULL)
@@ -939,7 +934,8 @@ static int max_real_digits(const json_t *j)
     } else if (json_is_object(j)) {
         const char *key;
         json_t *v;
-        json_object_foreach((json_t *)j, key, v) {
+        json_object_foreach((json_t *)j, key, v)
+        {
             int d = max_real_digits(v);
             most = d > most ? d : most;
         }

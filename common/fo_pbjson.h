@@ -42,8 +42,7 @@ json_t *fo_pbjson_from_message(const ProtobufCMessage *msg);
  * the error is FO_STATUS_INVALID_ARGUMENT naming the JSON path, e.g.
  * "features[2]: expected a string".
  */
-fo_error *fo_pbjson_to_message(const json_t *json, const ProtobufCMessageDescriptor *desc,
-                               ProtobufCMessage **out);
+fo_error *fo_pbjson_to_message(const json_t *json, const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out);
 
 /*
  * json_dumps(json, flags), with the reals written at the smallest precision at

@@ -133,8 +133,8 @@ static bool find_file(const fo_reflection_index *ix, const char *name, size_t *f
 }
 
 /* Depth-first from file, appending every file not seen yet to its closure. */
-static fo_error *collect_closure(fo_reflection_index *ix, const Google__Protobuf__FileDescriptorSet *set,
-                                 size_t file, bool *seen, ix_file *into)
+static fo_error *collect_closure(fo_reflection_index *ix, const Google__Protobuf__FileDescriptorSet *set, size_t file,
+                                 bool *seen, ix_file *into)
 {
     seen[file] = true;
     into->closure[into->nclosure++] = ix->files[file].bytes;

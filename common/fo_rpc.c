@@ -40,10 +40,7 @@ void fo_rpc_init(void)
     grpc_init();
 }
 
-void fo_rpc_shutdown(void)
-{
-    grpc_shutdown_blocking();
-}
+void fo_rpc_shutdown(void) { grpc_shutdown_blocking(); }
 
 /* --- payloads ------------------------------------------------------------- */
 
@@ -89,15 +86,9 @@ void fo_payload_free(fo_payload *p)
     free(p);
 }
 
-size_t fo_payload_size(const fo_payload *p)
-{
-    return GRPC_SLICE_LENGTH(p->slice);
-}
+size_t fo_payload_size(const fo_payload *p) { return GRPC_SLICE_LENGTH(p->slice); }
 
-const uint8_t *fo_payload_data(const fo_payload *p)
-{
-    return GRPC_SLICE_START_PTR(p->slice);
-}
+const uint8_t *fo_payload_data(const fo_payload *p) { return GRPC_SLICE_START_PTR(p->slice); }
 
 grpc_byte_buffer *fo_payload_buffer(const fo_payload *p)
 {
@@ -122,8 +113,7 @@ ProtobufCMessage *fo_buffer_unpack(grpc_byte_buffer *bb, const ProtobufCMessageD
     grpc_slice all;
     if (!buffer_slice(bb, &all))
         return NULL;
-    ProtobufCMessage *msg =
-        protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(all), GRPC_SLICE_START_PTR(all));
+    ProtobufCMessage *msg = protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(all), GRPC_SLICE_START_PTR(all));
     grpc_slice_unref(all);
     return msg;
 }
@@ -187,10 +177,7 @@ struct fo_channel {
     grpc_channel *ch;
 };
 
-grpc_channel *fo_channel_grpc(fo_channel *channel)
-{
-    return channel->ch;
-}
+grpc_channel *fo_channel_grpc(fo_channel *channel) { return channel->ch; }
 
 fo_error *fo_read_file(const char *path, char **out)
 {
@@ -268,20 +255,16 @@ fo_error *fo_channel_create(const char *target, const fo_channel_opts *opts, fo_
     args[nargs++] = (grpc_arg){.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ENABLE_RETRIES, .value.integer = 0};
     char service_config[160];
     if (opts != NULL && opts->lb_policy != NULL) {
-        snprintf(service_config, sizeof service_config, "{\"loadBalancingConfig\":[{\"%s\":{}}]}",
-                 opts->lb_policy);
-        args[nargs++] = (grpc_arg){.type = GRPC_ARG_STRING,
-                                   .key = GRPC_ARG_SERVICE_CONFIG,
-                                   .value.string = service_config};
+        snprintf(service_config, sizeof service_config, "{\"loadBalancingConfig\":[{\"%s\":{}}]}", opts->lb_policy);
+        args[nargs++] =
+            (grpc_arg){.type = GRPC_ARG_STRING, .key = GRPC_ARG_SERVICE_CONFIG, .value.string = service_config};
     }
     if (opts != NULL && opts->max_message_bytes > 0) {
         int max = opts->max_message_bytes > INT32_MAX ? INT32_MAX : (int)opts->max_message_bytes;
-        args[nargs++] = (grpc_arg){.type = GRPC_ARG_INTEGER,
-                                   .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
-                                   .value.integer = max};
-        args[nargs++] = (grpc_arg){.type = GRPC_ARG_INTEGER,
-                                   .key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH,
-                                   .value.integer = max};
+        args[nargs++] =
+            (grpc_arg){.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, .value.integer = max};
+        args[nargs++] =
+            (grpc_arg){.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, .value.integer = max};
     }
     grpc_channel_args chargs = {.num_args = nargs, .args = args};
     grpc_channel *ch = grpc_channel_create(target, creds, &chargs);
@@ -342,8 +325,7 @@ static void client_call_done(fo_tag *tag, bool ok)
     cc->on_done(cc, cc->ud);
 }
 
-fo_client_call *fo_client_call_start(const fo_call_spec *spec, fo_client_call_fn on_done, void *ud,
-                                     fo_error **err)
+fo_client_call *fo_client_call_start(const fo_call_spec *spec, fo_client_call_fn on_done, void *ud, fo_error **err)
 {
     fo_client_call *cc = calloc(1, sizeof *cc);
     if (cc == NULL)
@@ -419,15 +401,9 @@ void fo_client_call_free(fo_client_call *cc)
     free(cc);
 }
 
-fo_status fo_client_call_status(const fo_client_call *cc)
-{
-    return (fo_status)cc->status;
-}
+fo_status fo_client_call_status(const fo_client_call *cc) { return (fo_status)cc->status; }
 
-const char *fo_client_call_message(const fo_client_call *cc)
-{
-    return cc->message ? cc->message : "";
-}
+const char *fo_client_call_message(const fo_client_call *cc) { return cc->message ? cc->message : ""; }
 
 ProtobufCMessage *fo_client_call_unpack(const fo_client_call *cc, const ProtobufCMessageDescriptor *desc)
 {

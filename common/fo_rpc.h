@@ -63,11 +63,11 @@ typedef void (*fo_client_call_fn)(fo_client_call *cc, void *ud);
 
 typedef struct fo_call_spec {
     fo_channel *channel;
-    void *method;              /* from fo_channel_method, or NULL to use path */
-    const char *path;          /* "/pkg.Service/Method" when method is NULL */
-    fo_loop *loop;             /* where on_done runs */
-    fo_server_call *parent;    /* optional: propagate its deadline and cancellation */
-    int64_t deadline_ns;       /* FO_DEADLINE_NONE for none */
+    void *method;           /* from fo_channel_method, or NULL to use path */
+    const char *path;       /* "/pkg.Service/Method" when method is NULL */
+    fo_loop *loop;          /* where on_done runs */
+    fo_server_call *parent; /* optional: propagate its deadline and cancellation */
+    int64_t deadline_ns;    /* FO_DEADLINE_NONE for none */
     const fo_md *md;
     size_t nmd;
     const fo_payload *request;
@@ -79,8 +79,7 @@ typedef struct fo_call_spec {
  * on (on_done itself may).
  * On failure returns NULL and sets *err; on_done never runs.
  */
-fo_client_call *fo_client_call_start(const fo_call_spec *spec, fo_client_call_fn on_done, void *ud,
-                                     fo_error **err);
+fo_client_call *fo_client_call_start(const fo_call_spec *spec, fo_client_call_fn on_done, void *ud, fo_error **err);
 /* Asks the call to end now with CANCELLED; on_done still runs. */
 void fo_client_call_cancel(fo_client_call *cc);
 void fo_client_call_free(fo_client_call *cc);

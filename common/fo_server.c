@@ -152,20 +152,11 @@ static fo_server_call *call_create(fo_slot *slot)
     return c;
 }
 
-fo_loop *fo_server_call_loop(fo_server_call *c)
-{
-    return c->worker->loop;
-}
+fo_loop *fo_server_call_loop(fo_server_call *c) { return c->worker->loop; }
 
-const char *fo_server_call_method(const fo_server_call *c)
-{
-    return c->method->path;
-}
+const char *fo_server_call_method(const fo_server_call *c) { return c->method->path; }
 
-int64_t fo_server_call_deadline(const fo_server_call *c)
-{
-    return c->deadline_ns;
-}
+int64_t fo_server_call_deadline(const fo_server_call *c) { return c->deadline_ns; }
 
 const char *fo_server_call_metadata(const fo_server_call *c, const char *key, size_t *len)
 {
@@ -190,10 +181,7 @@ size_t fo_server_call_request_size(const fo_server_call *c)
     return c->payload ? grpc_byte_buffer_length(c->payload) : 0;
 }
 
-grpc_call *fo_server_call_grpc(fo_server_call *c)
-{
-    return c->call;
-}
+grpc_call *fo_server_call_grpc(fo_server_call *c) { return c->call; }
 
 void fo_server_call_on_cancel(fo_server_call *c, void (*fn)(void *ud), void *ud)
 {
@@ -201,10 +189,7 @@ void fo_server_call_on_cancel(fo_server_call *c, void (*fn)(void *ud), void *ud)
     c->cancel_ud = ud;
 }
 
-bool fo_server_call_cancelled(const fo_server_call *c)
-{
-    return c->closed && c->cancelled_flag;
-}
+bool fo_server_call_cancelled(const fo_server_call *c) { return c->closed && c->cancelled_flag; }
 
 static void add_initial_metadata_op(fo_server_call *c, grpc_op *ops, size_t *n)
 {
@@ -264,8 +249,7 @@ void fo_server_call_recv(fo_server_call *c, fo_tag *done)
     start_batch(c, &op, 1, &c->recv_tag);
 }
 
-ProtobufCMessage *fo_server_call_take_message(fo_server_call *c, const ProtobufCMessageDescriptor *desc,
-                                              bool *end)
+ProtobufCMessage *fo_server_call_take_message(fo_server_call *c, const ProtobufCMessageDescriptor *desc, bool *end)
 {
     *end = c->recv_buf == NULL;
     ProtobufCMessage *msg = fo_buffer_unpack(c->recv_buf, desc);
@@ -390,8 +374,7 @@ static void slot_post(fo_slot *slot)
     } else {
         bool with_payload = slot->method->kind != FO_RPC_BIDI_STREAM;
         rc = grpc_server_request_registered_call(s->server, slot->method->handle, &slot->call, &slot->deadline,
-                                                 &slot->md, with_payload ? &slot->payload : NULL, cq, cq,
-                                                 &slot->tag);
+                                                 &slot->md, with_payload ? &slot->payload : NULL, cq, cq, &slot->tag);
     }
     if (rc != GRPC_CALL_OK)
         fprintf(stderr, "{\"event\":\"error\",\"what\":\"request_call: %s\"}\n", grpc_call_error_to_string(rc));
@@ -416,15 +399,13 @@ fo_server *fo_server_create(const fo_server_opts *opts)
                                .value.integer = SERVER_HANDSHAKE_TIMEOUT_MS};
     if (opts->max_message_bytes > 0) {
         int max = opts->max_message_bytes > INT32_MAX ? INT32_MAX : (int)opts->max_message_bytes;
-        args[nargs++] = (grpc_arg){.type = GRPC_ARG_INTEGER,
-                                   .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
-                                   .value.integer = max};
+        args[nargs++] =
+            (grpc_arg){.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, .value.integer = max};
     }
     if (opts->max_connection_age_ms > 0) {
         int age = opts->max_connection_age_ms > INT32_MAX ? INT32_MAX : (int)opts->max_connection_age_ms;
-        args[nargs++] = (grpc_arg){.type = GRPC_ARG_INTEGER,
-                                   .key = GRPC_ARG_MAX_CONNECTION_AGE_MS,
-                                   .value.integer = age};
+        args[nargs++] =
+            (grpc_arg){.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_CONNECTION_AGE_MS, .value.integer = age};
     }
     grpc_channel_args chargs = {.num_args = nargs, .args = args};
     s->server = grpc_server_create(&chargs, NULL);
@@ -537,15 +518,9 @@ void fo_server_start(fo_server *s)
     }
 }
 
-int fo_server_worker_count(const fo_server *s)
-{
-    return s->nworkers;
-}
+int fo_server_worker_count(const fo_server *s) { return s->nworkers; }
 
-fo_loop *fo_server_worker_loop(fo_server *s, int i)
-{
-    return s->workers[i].loop;
-}
+fo_loop *fo_server_worker_loop(fo_server *s, int i) { return s->workers[i].loop; }
 
 void fo_server_shutdown(fo_server *s, int64_t grace_ms)
 {
@@ -555,8 +530,8 @@ void fo_server_shutdown(fo_server *s, int64_t grace_ms)
     grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
     static int shutdown_tag;
     grpc_server_shutdown_and_notify(s->server, cq, &shutdown_tag);
-    grpc_event ev = grpc_completion_queue_pluck(cq, &shutdown_tag, fo_deadline_to_gpr(fo_deadline_in_ms(grace_ms)),
-                                                NULL);
+    grpc_event ev =
+        grpc_completion_queue_pluck(cq, &shutdown_tag, fo_deadline_to_gpr(fo_deadline_in_ms(grace_ms)), NULL);
     if (ev.type == GRPC_QUEUE_TIMEOUT) {
         grpc_server_cancel_all_calls(s->server);
         grpc_completion_queue_pluck(cq, &shutdown_tag, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);

@@ -32,7 +32,7 @@ typedef enum fo_rpc_kind {
 typedef void (*fo_handler_fn)(fo_server_call *call, void *ctx);
 
 typedef struct fo_server_tls {
-    const char *cert;      /* PEM files */
+    const char *cert; /* PEM files */
     const char *key;
     const char *client_ca; /* NULL: no client certificates; else mTLS required */
 } fo_server_tls;
@@ -101,8 +101,7 @@ void fo_server_call_send(fo_server_call *c, const fo_payload *msg, fo_tag *done)
  * of the stream, with *end set, or when it does not parse).
  */
 void fo_server_call_recv(fo_server_call *c, fo_tag *done);
-ProtobufCMessage *fo_server_call_take_message(fo_server_call *c, const ProtobufCMessageDescriptor *desc,
-                                              bool *end);
+ProtobufCMessage *fo_server_call_take_message(fo_server_call *c, const ProtobufCMessageDescriptor *desc, bool *end);
 
 /*
  * Ends the call: the optional reply, then the status with its message and

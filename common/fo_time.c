@@ -13,10 +13,7 @@ int64_t fo_now_ns(void)
     return (int64_t)ts.tv_sec * INT64_C(1000000000) + ts.tv_nsec;
 }
 
-int64_t fo_unix_now(void)
-{
-    return (int64_t)time(NULL);
-}
+int64_t fo_unix_now(void) { return (int64_t)time(NULL); }
 
 int64_t fo_deadline_in_ms(int64_t ms)
 {

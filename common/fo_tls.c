@@ -97,8 +97,7 @@ static const char *fo_tls_openssl_reason(void)
 static fo_error *fo_tls_no_block(const fo_tls_file *f, const char *marker, const char *what)
 {
     if (!fo_tls_contains(f, "-----BEGIN "))
-        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s: not PEM (no \"-----BEGIN\" line), expected %s",
-                        f->path, what);
+        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s: not PEM (no \"-----BEGIN\" line), expected %s", f->path, what);
     if (fo_tls_contains(f, marker))
         return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s: %s does not parse (OpenSSL: %s)", f->path, what,
                         fo_tls_openssl_reason());

@@ -82,9 +82,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fo_error *err = agg_config_load(file.path, fake_getenv, &c);
     if (err != NULL) {
         /* Every error names the file first, and leaves the config empty. */
-        if (err->code != FO_STATUS_INVALID_ARGUMENT ||
-            strncmp(err->message, file.path, strlen(file.path)) != 0 || c.features != NULL ||
-            c.listen != NULL)
+        if (err->code != FO_STATUS_INVALID_ARGUMENT || strncmp(err->message, file.path, strlen(file.path)) != 0 ||
+            c.features != NULL || c.listen != NULL)
             abort();
         fo_error_free(err);
     } else {

@@ -42,11 +42,10 @@ static void *xmalloc(size_t n)
  * Decodes one record into o, as agg_fanout.c's call_done and task_start would: the report in
  * replies, a failed call's message (a copy, as the fan-out keeps it) in *message.
  */
-static void classify(unsigned tag, const uint8_t *bytes, size_t len, int32_t index,
-                     fo_arena *replies, char **message, agg_outcome *o)
+static void classify(unsigned tag, const uint8_t *bytes, size_t len, int32_t index, fo_arena *replies, char **message,
+                     agg_outcome *o)
 {
-    *o = (agg_outcome){.feature = names[index % N_NAMES], .index = index, .latency_us = 1000 + index,
-                       .attempts = 1};
+    *o = (agg_outcome){.feature = names[index % N_NAMES], .index = index, .latency_us = 1000 + index, .attempts = 1};
     switch (tag % 4) {
     case 0:
     case 1:
@@ -134,8 +133,7 @@ static void check_response(const Fanout__V1__AnalyticsResponse *r, const agg_out
         abort();
     for (size_t i = 0; i < n; i++) {
         if (r->results[i]->index != (int32_t)i ||
-            (r->results[i]->outcome_case == FANOUT__V1__FEATURE_RESULT__OUTCOME_USAGE) !=
-                (outcomes[i].usage != NULL))
+            (r->results[i]->outcome_case == FANOUT__V1__FEATURE_RESULT__OUTCOME_USAGE) != (outcomes[i].usage != NULL))
             abort();
         if (outcomes[i].usage != NULL)
             check_same_report(outcomes[i].usage, r->results[i]->usage);

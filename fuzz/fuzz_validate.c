@@ -14,12 +14,11 @@
 #include "fanout/v1/aggregator.pb-c.h"
 #include "fuzz_memfile.h"
 
-static const char config_json[] =
-    "{\"max_features_per_request\": 8, \"default_policy\": \"FAIL_FAST\", \"features\": ["
-    "{\"name\": \"listings\", \"target\": \"127.0.0.1:1\"},"
-    "{\"name\": \"tours\", \"target\": \"127.0.0.1:2\"},"
-    "{\"name\": \"offers\", \"target\": \"127.0.0.1:3\"},"
-    "{\"name\": \"leads\", \"target\": \"127.0.0.1:4\"}]}";
+static const char config_json[] = "{\"max_features_per_request\": 8, \"default_policy\": \"FAIL_FAST\", \"features\": ["
+                                  "{\"name\": \"listings\", \"target\": \"127.0.0.1:1\"},"
+                                  "{\"name\": \"tours\", \"target\": \"127.0.0.1:2\"},"
+                                  "{\"name\": \"offers\", \"target\": \"127.0.0.1:3\"},"
+                                  "{\"name\": \"leads\", \"target\": \"127.0.0.1:4\"}]}";
 
 static agg_config cfg;
 

@@ -101,8 +101,10 @@ static fo_error *start_member(member *m, const char *listen)
 {
     const hs_feature *f = m->feature;
     /* Without a profile, argv ends at the NULL in place of "--profile". */
-    char *argv[] = {MOCK_SERVICES_BIN, "--feature", (char *)f->name, "--listen", (char *)listen,
-                    f->profile_json != NULL ? "--profile" : NULL, f->profile_json, NULL};
+    char *argv[] = {MOCK_SERVICES_BIN, "--feature",
+                    (char *)f->name,   "--listen",
+                    (char *)listen,    f->profile_json != NULL ? "--profile" : NULL,
+                    f->profile_json,   NULL};
     m->proc = start_listed(argv);
     if (m->proc == NULL)
         return FO_ERROR(FO_STATUS_UNAVAILABLE, "feature %s did not start on %s (its stderr is above)", f->name, listen);
@@ -217,10 +219,7 @@ static fo_error *start_aggregator(hs_fleet *fl, const json_t *scenario_cfg)
     return NULL;
 }
 
-const char *hs_fleet_aggregator_address(const hs_fleet *fl)
-{
-    return testproc_field(fl->aggregator, "address");
-}
+const char *hs_fleet_aggregator_address(const hs_fleet *fl) { return testproc_field(fl->aggregator, "address"); }
 
 fo_error *hs_fleet_check_aggregator(hs_fleet *fl)
 {

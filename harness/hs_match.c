@@ -72,12 +72,18 @@ static bool is_proto3_default(const json_t *v)
 {
     switch (json_typeof(v)) {
     case JSON_NULL:
-    case JSON_FALSE: return true;
-    case JSON_INTEGER: return json_integer_value(v) == 0;
-    case JSON_REAL: return json_real_value(v) == 0.0;
-    case JSON_STRING: return json_string_length(v) == 0 || strcmp(json_string_value(v), "0") == 0;
-    case JSON_ARRAY: return json_array_size(v) == 0;
-    default: return false;
+    case JSON_FALSE:
+        return true;
+    case JSON_INTEGER:
+        return json_integer_value(v) == 0;
+    case JSON_REAL:
+        return json_real_value(v) == 0.0;
+    case JSON_STRING:
+        return json_string_length(v) == 0 || strcmp(json_string_value(v), "0") == 0;
+    case JSON_ARRAY:
+        return json_array_size(v) == 0;
+    default:
+        return false;
     }
 }
 

@@ -20,10 +20,7 @@
 
 static atomic_bool interrupted;
 
-void hs_run_interrupt(void)
-{
-    atomic_store(&interrupted, true);
-}
+void hs_run_interrupt(void) { atomic_store(&interrupted, true); }
 
 /* Sleeps ms, or less when interrupted. */
 static void sleep_ms(int64_t ms)
@@ -95,11 +92,17 @@ static bool run_call(const hs_call *call, const char *label, hs_fleet *fl)
 static fo_error *run_action(const hs_step *step, hs_fleet *fl)
 {
     switch (step->kind) {
-    case HS_STEP_KILL: return hs_fleet_kill(fl, step->feature);
-    case HS_STEP_RESTART: return hs_fleet_restart(fl, step->feature);
-    case HS_STEP_AWAIT_EXIT: return hs_fleet_await_exit(fl, step->feature, step->ms);
-    case HS_STEP_WAIT: sleep_ms(step->ms); return NULL;
-    case HS_STEP_CALL: break;
+    case HS_STEP_KILL:
+        return hs_fleet_kill(fl, step->feature);
+    case HS_STEP_RESTART:
+        return hs_fleet_restart(fl, step->feature);
+    case HS_STEP_AWAIT_EXIT:
+        return hs_fleet_await_exit(fl, step->feature, step->ms);
+    case HS_STEP_WAIT:
+        sleep_ms(step->ms);
+        return NULL;
+    case HS_STEP_CALL:
+        break;
     }
     abort(); /* calls go to run_call */
 }

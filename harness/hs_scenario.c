@@ -358,7 +358,9 @@ static fo_error *read_step(const reader *r, const hs_scenario *sc, const json_t 
     if (err != NULL)
         return err;
     switch (step->kind) {
-    case HS_STEP_CALL: err = read_call(r, obj, where, &step->call); break;
+    case HS_STEP_CALL:
+        err = read_call(r, obj, where, &step->call);
+        break;
     case HS_STEP_WAIT:
         err = check_keys(r, obj, where, wait_keys);
         if (err == NULL)
@@ -366,7 +368,9 @@ static fo_error *read_step(const reader *r, const hs_scenario *sc, const json_t 
         break;
     case HS_STEP_KILL:
     case HS_STEP_RESTART:
-    case HS_STEP_AWAIT_EXIT: err = read_feature_action(r, sc, obj, where, step); break;
+    case HS_STEP_AWAIT_EXIT:
+        err = read_feature_action(r, sc, obj, where, step);
+        break;
     }
     const char *name = NULL;
     if (err == NULL)

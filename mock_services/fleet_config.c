@@ -26,39 +26,31 @@ static char *xstrdup(const char *s)
     return p;
 }
 
-static bool is_name_char(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-}
+static bool is_name_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'; }
 
 /* The name: required, [a-z0-9_-]{1,64}, and unlike the names of entries before it. */
-static fo_error *read_name(const json_t *v, const char *path, size_t i, const mock_fleet *fleet,
-                           char **out)
+static fo_error *read_name(const json_t *v, const char *path, size_t i, const mock_fleet *fleet, char **out)
 {
     char got[DESCRIBE_MAX];
     if (v == NULL)
-        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s: features[%zu]: missing key \"name\"", path,
-                        i);
+        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s: features[%zu]: missing key \"name\"", path, i);
     mock_json_describe(v, got, sizeof got);
     if (!json_is_string(v))
-        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT,
-                        "%s: features[%zu].name: expected a string, got %s", path, i, got);
+        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s: features[%zu].name: expected a string, got %s", path, i, got);
     const char *name = json_string_value(v);
     size_t len = json_string_length(v);
     if (len == 0 || len > MOCK_FLEET_NAME_MAX)
-        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT,
-                        "%s: features[%zu].name: %s must be 1 to %d characters long", path, i, got,
-                        MOCK_FLEET_NAME_MAX);
+        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s: features[%zu].name: %s must be 1 to %d characters long", path,
+                        i, got, MOCK_FLEET_NAME_MAX);
     for (size_t j = 0; j < len; j++) {
         if (!is_name_char(name[j]))
             return FO_ERROR(FO_STATUS_INVALID_ARGUMENT,
-                            "%s: features[%zu].name: %s may only hold a-z, 0-9, '_' and '-'", path,
-                            i, got);
+                            "%s: features[%zu].name: %s may only hold a-z, 0-9, '_' and '-'", path, i, got);
     }
     for (size_t k = 0; k < i; k++) {
         if (strcmp(fleet->entries[k].name, name) == 0)
-            return FO_ERROR(FO_STATUS_INVALID_ARGUMENT,
-                            "%s: features[%zu].name: duplicate feature name %s", path, i, got);
+            return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s: features[%zu].name: duplicate feature name %s", path, i,
+                            got);
     }
     *out = xstrdup(name);
     return NULL;
@@ -74,8 +66,8 @@ static fo_error *read_listen(const json_t *v, const char *path, size_t i, char *
     mock_json_describe(v, got, sizeof got);
     if (!json_is_string(v) || json_string_length(v) == 0)
         return FO_ERROR(FO_STATUS_INVALID_ARGUMENT,
-                        "%s: features[%zu].listen: expected an address such as \"%s\", got %s",
-                        path, i, MOCK_FLEET_DEFAULT_LISTEN, got);
+                        "%s: features[%zu].listen: expected an address such as \"%s\", got %s", path, i,
+                        MOCK_FLEET_DEFAULT_LISTEN, got);
     *out = xstrdup(json_string_value(v));
     return NULL;
 }
@@ -87,8 +79,8 @@ static fo_error *read_restart(const json_t *v, const char *path, size_t i, bool 
         return NULL;
     if (!json_is_boolean(v)) {
         mock_json_describe(v, got, sizeof got);
-        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT,
-                        "%s: features[%zu].restart: expected true or false, got %s", path, i, got);
+        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s: features[%zu].restart: expected true or false, got %s", path,
+                        i, got);
     }
     *out = json_is_true(v);
     return NULL;
@@ -115,13 +107,11 @@ static fo_error *read_entry(const json_t *v, const char *path, size_t i, mock_fl
     mock_fleet_entry *e = &fleet->entries[i];
     if (!json_is_object(v)) {
         mock_json_describe(v, got, sizeof got);
-        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s: features[%zu]: expected an object, got %s",
-                        path, i, got);
+        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s: features[%zu]: expected an object, got %s", path, i, got);
     }
     const char *unknown = mock_json_unknown_key(v, keys);
     if (unknown != NULL)
-        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s: features[%zu]: unknown key \"%s\"", path,
-                        i, unknown);
+        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s: features[%zu]: unknown key \"%s\"", path, i, unknown);
     fo_error *err = read_name(json_object_get(v, "name"), path, i, fleet, &e->name);
     if (err == NULL)
         err = read_listen(json_object_get(v, "listen"), path, i, &e->listen);
@@ -138,8 +128,7 @@ static fo_error *read_fleet(const json_t *root, const char *path, mock_fleet *fl
     static const char *const keys[] = {"features", NULL};
     char got[DESCRIBE_MAX];
     if (!json_is_object(root))
-        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s: expected an object at the top level",
-                        path);
+        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s: expected an object at the top level", path);
     const char *unknown = mock_json_unknown_key(root, keys);
     if (unknown != NULL)
         return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s: unknown key \"%s\"", path, unknown);
@@ -148,13 +137,11 @@ static fo_error *read_fleet(const json_t *root, const char *path, mock_fleet *fl
         return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s: missing key \"features\"", path);
     if (!json_is_array(features)) {
         mock_json_describe(features, got, sizeof got);
-        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s: features: expected an array, got %s", path,
-                        got);
+        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s: features: expected an array, got %s", path, got);
     }
     size_t n = json_array_size(features);
     if (n == 0)
-        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT,
-                        "%s: features: is empty, a fleet needs at least one feature", path);
+        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s: features: is empty, a fleet needs at least one feature", path);
     fleet->entries = xcalloc(n, sizeof *fleet->entries);
     fleet->count = n;
     for (size_t i = 0; i < n; i++) {
@@ -183,8 +170,7 @@ fo_error *mock_fleet_load(const char *path, mock_fleet *out)
     if (ferror(fp))
         err = FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s: %s", path, strerror(read_errno));
     else if (root == NULL)
-        err = FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s:%d:%d: %s", path, jerr.line, jerr.column,
-                       jerr.text);
+        err = FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
     else
         err = read_fleet(root, path, &fleet);
     fclose(fp);

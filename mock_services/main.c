@@ -52,22 +52,39 @@ static void usage(FILE *to)
 static int parse_options(int argc, char **argv, options *o)
 {
     static const struct option longopts[] = {
-        {"feature", required_argument, NULL, 'f'}, {"listen", required_argument, NULL, 'l'},
-        {"profile", required_argument, NULL, 'p'}, {"fleet", required_argument, NULL, 'F'},
-        {"workers", required_argument, NULL, 'w'}, {"tls-cert", required_argument, NULL, 'c'},
-        {"tls-key", required_argument, NULL, 'k'}, {"help", no_argument, NULL, 'h'},
-        {"max-connection-age", required_argument, NULL, 'A'}, {NULL, 0, NULL, 0},
+        {"feature", required_argument, NULL, 'f'},
+        {"listen", required_argument, NULL, 'l'},
+        {"profile", required_argument, NULL, 'p'},
+        {"fleet", required_argument, NULL, 'F'},
+        {"workers", required_argument, NULL, 'w'},
+        {"tls-cert", required_argument, NULL, 'c'},
+        {"tls-key", required_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},
+        {"max-connection-age", required_argument, NULL, 'A'},
+        {NULL, 0, NULL, 0},
     };
     *o = (options){.listen = "127.0.0.1:0", .workers = 1};
     int ch;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (ch) {
-        case 'f': o->feature = optarg; break;
-        case 'l': o->listen = optarg; break;
-        case 'p': o->profile = optarg; break;
-        case 'F': o->fleet = optarg; break;
-        case 'c': o->tls_cert = optarg; break;
-        case 'k': o->tls_key = optarg; break;
+        case 'f':
+            o->feature = optarg;
+            break;
+        case 'l':
+            o->listen = optarg;
+            break;
+        case 'p':
+            o->profile = optarg;
+            break;
+        case 'F':
+            o->fleet = optarg;
+            break;
+        case 'c':
+            o->tls_cert = optarg;
+            break;
+        case 'k':
+            o->tls_key = optarg;
+            break;
         case 'w': {
             char *end;
             long w = strtol(optarg, &end, 10);
@@ -88,8 +105,12 @@ static int parse_options(int argc, char **argv, options *o)
             o->max_connection_age_ms = us / 1000;
             break;
         }
-        case 'h': usage(stdout); exit(0);
-        default: usage(stderr); return 2;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc) {
@@ -131,8 +152,8 @@ static int serve_one(const options *o)
         return 1;
     }
     fo_health *health = fo_health_create(served_services, N_SERVED);
-    fo_server *server = fo_server_create(
-        &(fo_server_opts){.workers = o->workers, .max_connection_age_ms = o->max_connection_age_ms});
+    fo_server *server =
+        fo_server_create(&(fo_server_opts){.workers = o->workers, .max_connection_age_ms = o->max_connection_age_ms});
     mock_service_register(&svc, server);
     fo_health_register(health, server);
     fo_reflection_register(reflection, server);

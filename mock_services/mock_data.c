@@ -31,18 +31,15 @@ static const struct {
     {"listings", {{"views_per_listing", 5, 120}, {"avg_session_s", 20, 600}}},
     {"searches", {{"results_per_search", 3, 250}, {"refinements_per_search", 0, 4}}},
     {"saved_searches", {{"alerts_sent", 0, 60}, {"alert_click_rate", 0, 0.4}}},
-    {"tours",
-     {{"completion_rate", 0.5, 1}, {"avg_duration_min", 10, 75}, {"reschedule_rate", 0, 0.3}}},
+    {"tours", {{"completion_rate", 0.5, 1}, {"avg_duration_min", 10, 75}, {"reschedule_rate", 0, 0.3}}},
     {"offers", {{"acceptance_rate", 0, 0.6}, {"avg_response_h", 1, 72}}},
     {"messages", {{"avg_reply_min", 1, 240}, {"messages_per_thread", 1, 30}}},
     {"documents", {{"signed_rate", 0.2, 1}, {"avg_pages", 1, 40}}},
     {"collections", {{"items_per_collection", 1, 50}, {"share_rate", 0, 0.5}}},
-    {"campaigns",
-     {{"open_rate", 0.05, 0.6}, {"click_rate", 0, 0.2}, {"unsubscribe_rate", 0, 0.02}}},
+    {"campaigns", {{"open_rate", 0.05, 0.6}, {"click_rate", 0, 0.2}, {"unsubscribe_rate", 0, 0.02}}},
     {"open_houses", {{"avg_visitors", 2, 60}, {"signup_rate", 0, 0.7}}},
     {"valuations", {{"avg_confidence", 0.5, 0.99}, {"avg_error_pct", 1, 12}}},
-    {"leads",
-     {{"conversion_rate", 0, 0.25}, {"avg_response_min", 1, 600}, {"contact_rate", 0.3, 1}}},
+    {"leads", {{"conversion_rate", 0, 0.25}, {"avg_response_min", 1, 600}, {"contact_rate", 0.3, 1}}},
 };
 
 /* What a feature outside the table reports. */
@@ -82,8 +79,7 @@ static int64_t day_floor(int64_t t)
     return t - (r < 0 ? r + MOCK_DAY_S : r);
 }
 
-bool mock_window_resolve(int64_t start, int64_t end, int64_t now_unix, int64_t *out_start,
-                         int64_t *out_end)
+bool mock_window_resolve(int64_t start, int64_t end, int64_t now_unix, int64_t *out_start, int64_t *out_end)
 {
     if (start != 0 || end != 0) {
         *out_start = start;
@@ -103,15 +99,12 @@ fo_error *mock_request_validate(const Fanout__Feature__V1__UsageRequest *req)
     if (req->customer_id == NULL || req->customer_id[0] == '\0')
         return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "customer_id is empty");
     if (start < 0)
-        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "window_start_unix (%" PRId64 ") is negative",
-                        start);
+        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "window_start_unix (%" PRId64 ") is negative", start);
     if (end < 0)
-        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "window_end_unix (%" PRId64 ") is negative",
-                        end);
+        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "window_end_unix (%" PRId64 ") is negative", end);
     if (end < start)
         return FO_ERROR(FO_STATUS_INVALID_ARGUMENT,
-                        "window_end_unix (%" PRId64 ") is before window_start_unix (%" PRId64 ")",
-                        end, start);
+                        "window_end_unix (%" PRId64 ") is before window_start_unix (%" PRId64 ")", end, start);
     if (end - start > MOCK_WINDOW_MAX_S)
         return FO_ERROR(FO_STATUS_INVALID_ARGUMENT,
                         "window from window_start_unix (%" PRId64 ") to window_end_unix (%" PRId64
@@ -144,8 +137,7 @@ static uint64_t fnv1a_i64(uint64_t h, int64_t v)
 static habit habit_of(const char *feature, const char *customer_id)
 {
     /* Hashing each NUL too keeps ("ab", "c") apart from ("a", "bc"). */
-    habit h = {.seed = fnv1a(fnv1a(FNV_OFFSET, feature, strlen(feature) + 1), customer_id,
-                             strlen(customer_id) + 1)};
+    habit h = {.seed = fnv1a(fnv1a(FNV_OFFSET, feature, strlen(feature) + 1), customer_id, strlen(customer_id) + 1)};
     mock_rng rng;
     mock_rng_seed(&rng, h.seed);
     /* One customer in ten never touches a given feature. */
@@ -170,15 +162,9 @@ static int64_t full_day_events(const habit *h, int64_t day)
     return n < DAY_EVENTS_MAX ? n : DAY_EVENTS_MAX;
 }
 
-static int64_t max64(int64_t a, int64_t b)
-{
-    return a > b ? a : b;
-}
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
-static int64_t min64(int64_t a, int64_t b)
-{
-    return a < b ? a : b;
-}
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 /* One entry per UTC day touched by [start, end); a day partly inside gets its share of events. */
 static void fill_days(mock_report *r, const habit *h, int64_t start, int64_t end)
@@ -243,8 +229,7 @@ static void fill_metrics(mock_report *r, const char *feature, mock_rng *rng)
     }
 }
 
-void mock_report_generate(mock_report *r, const char *feature, const char *customer_id,
-                          int64_t start, int64_t end)
+void mock_report_generate(mock_report *r, const char *feature, const char *customer_id, int64_t start, int64_t end)
 {
     habit h = habit_of(feature, customer_id);
     /* Figures that belong to the whole window draw from a generator seeded by it. */

@@ -27,8 +27,7 @@
  * whole UTC days before the day of now_unix; anything else is kept. True
  * when the default was applied.
  */
-bool mock_window_resolve(int64_t start, int64_t end, int64_t now_unix, int64_t *out_start,
-                         int64_t *out_end);
+bool mock_window_resolve(int64_t start, int64_t end, int64_t now_unix, int64_t *out_start, int64_t *out_end);
 
 /*
  * NULL when req can be answered, else FO_STATUS_INVALID_ARGUMENT naming the
@@ -54,8 +53,7 @@ typedef struct mock_report {
  * must be resolved and valid (0 <= start <= end, end - start <=
  * MOCK_WINDOW_MAX_S). Aborts only when out of memory.
  */
-void mock_report_generate(mock_report *r, const char *feature, const char *customer_id,
-                          int64_t start, int64_t end);
+void mock_report_generate(mock_report *r, const char *feature, const char *customer_id, int64_t start, int64_t end);
 
 /*
  * Frees everything r owns and zeroes it. r was generated or is all zero, so

@@ -21,10 +21,7 @@ typedef struct span {
     size_t n;
 } span;
 
-static bool is_blank(char c)
-{
-    return c == ' ' || c == '\t';
-}
+static bool is_blank(char c) { return c == ' ' || c == '\t'; }
 
 static span trim(span s)
 {
@@ -37,10 +34,7 @@ static span trim(span s)
     return s;
 }
 
-static bool span_is(span s, const char *text)
-{
-    return s.n == strlen(text) && memcmp(s.p, text, s.n) == 0;
-}
+static bool span_is(span s, const char *text) { return s.n == strlen(text) && memcmp(s.p, text, s.n) == 0; }
 
 /* Splits s at its first c into trimmed head and tail; false when there is no c. */
 static bool split_at(span s, char c, span *head, span *tail)
@@ -83,8 +77,7 @@ static fo_error *bad_item(span item, const char *fmt, ...)
     vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
     char q[QUOTE_BUF];
-    return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, MOCK_FAULT_HEADER ": bad item \"%s\": %s",
-                    quote(item, q), why);
+    return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, MOCK_FAULT_HEADER ": bad item \"%s\": %s", quote(item, q), why);
 }
 
 /* Copies a short value out of the header so the NUL-terminated parsers can read it. */
@@ -99,8 +92,7 @@ static bool copy_value(span v, char buf[VALUE_MAX])
 
 static bool is_name_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
 }
 
 static fo_error *check_name(span item, span name)
@@ -233,8 +225,7 @@ static fo_error *parse_item(span item, span *name, mock_fault *f, bool *is_delay
 }
 
 /* Folds one item meant for this feature into out, refusing a second delay or terminal fault. */
-static fo_error *merge(span item, const mock_fault *f, bool is_delay, bool *seen_delay,
-                       mock_fault *out)
+static fo_error *merge(span item, const mock_fault *f, bool is_delay, bool *seen_delay, mock_fault *out)
 {
     if (is_delay) {
         if (*seen_delay)
@@ -265,8 +256,7 @@ static fo_error *parse_items(span all, const char *feature, mock_fault *mine)
         bool more = split_at(rest, ',', &item, &tail);
         if (item.n == 0) {
             char q[QUOTE_BUF];
-            return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, MOCK_FAULT_HEADER ": empty item in \"%s\"",
-                            quote(all, q));
+            return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, MOCK_FAULT_HEADER ": empty item in \"%s\"", quote(all, q));
         }
         span name = {0};
         mock_fault f = {0};

@@ -36,13 +36,13 @@ typedef enum child_state {
 typedef struct fleet_child {
     const mock_fleet_entry *entry; /* borrowed from the run's fleet */
     child_state state;
-    pid_t pid;                     /* 0 when there is no process to reap */
-    int fd;                        /* read end of its stdout; -1 when closed */
-    char *address;                 /* owned; what it first bound, NULL before */
-    int64_t start_deadline;        /* while STARTING; FO_DEADLINE_NONE once given up on */
+    pid_t pid;                      /* 0 when there is no process to reap */
+    int fd;                         /* read end of its stdout; -1 when closed */
+    char *address;                  /* owned; what it first bound, NULL before */
+    int64_t start_deadline;         /* while STARTING; FO_DEADLINE_NONE once given up on */
     char start_failure[REASON_MAX]; /* why a restart was given up on; "" if it was not */
-    bool skipping;                 /* dropping the rest of an over-long line */
-    size_t len;                    /* bytes in buf: lines not yet handed on */
+    bool skipping;                  /* dropping the rest of an over-long line */
+    size_t len;                     /* bytes in buf: lines not yet handed on */
     char buf[LINE_MAX_BYTES];
 } fleet_child;
 
@@ -54,7 +54,7 @@ typedef struct fleet_run {
     int sigfd;
     bool announced; /* the fleet line is out, so child lines and events may follow */
     bool stopping;
-    bool failed;    /* a child failed to start before the announcement */
+    bool failed; /* a child failed to start before the announcement */
     int64_t stop_deadline;
 } fleet_run;
 
@@ -139,8 +139,7 @@ static void signal_all(const fleet_run *run, int sig)
  * c did not come up. Before the announcement that sinks the whole fleet; after
  * it (a restart) c is killed, and its reap reports the reason.
  */
-__attribute__((format(printf, 3, 4))) static void start_failed(fleet_run *run, fleet_child *c,
-                                                               const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void start_failed(fleet_run *run, fleet_child *c, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -149,8 +148,7 @@ __attribute__((format(printf, 3, 4))) static void start_failed(fleet_run *run, f
     c->start_deadline = FO_DEADLINE_NONE;
     close_pipe(c);
     if (!run->announced) {
-        fprintf(stderr, "mock_services: fleet: feature \"%s\" failed to start: %s\n", c->entry->name,
-                c->start_failure);
+        fprintf(stderr, "mock_services: fleet: feature \"%s\" failed to start: %s\n", c->entry->name, c->start_failure);
         run->failed = true;
         begin_stop(run);
     } else if (c->pid > 0) {
@@ -188,8 +186,8 @@ static int spawn(fleet_run *run, fleet_child *c, const char *listen)
     char *profile = mock_profile_to_json_text(&c->entry->profile);
     if (profile == NULL)
         return ENOMEM;
-    char *const args[] = {(char *)run->argv0, "--feature", c->entry->name, "--listen", (char *)listen,
-                          "--profile",        profile,     NULL};
+    char *const args[] = {(char *)run->argv0, "--feature", c->entry->name, "--listen",
+                          (char *)listen,     "--profile", profile,        NULL};
     /* Close-on-exec on both ends, so no child inherits another child's pipe. */
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) {
@@ -539,8 +537,8 @@ int mock_fleet_run(const char *fleet_path, const char *argv0)
     run.children = xcalloc(run.fleet.count, sizeof *run.children);
     run.pfds = xcalloc(run.fleet.count + 1, sizeof *run.pfds);
     for (size_t i = 0; i < run.fleet.count; i++) {
-        run.children[i] = (fleet_child){.entry = &run.fleet.entries[i], .state = CHILD_DEAD, .fd = -1,
-                                        .start_deadline = FO_DEADLINE_NONE};
+        run.children[i] = (fleet_child){
+            .entry = &run.fleet.entries[i], .state = CHILD_DEAD, .fd = -1, .start_deadline = FO_DEADLINE_NONE};
     }
     start_all(&run);
     supervise(&run);

@@ -14,10 +14,7 @@
 /* Room for a value quoted in a message. */
 #define DESCRIBE_MAX 64
 
-void mock_rng_seed(mock_rng *rng, uint64_t seed)
-{
-    rng->state = seed;
-}
+void mock_rng_seed(mock_rng *rng, uint64_t seed) { rng->state = seed; }
 
 uint64_t mock_rng_next(mock_rng *rng)
 {
@@ -28,16 +25,12 @@ uint64_t mock_rng_next(mock_rng *rng)
     return z ^ (z >> 31);
 }
 
-double mock_rng_uniform(mock_rng *rng)
-{
-    return (double)(mock_rng_next(rng) >> 11) * 0x1.0p-53;
-}
+double mock_rng_uniform(mock_rng *rng) { return (double)(mock_rng_next(rng) >> 11) * 0x1.0p-53; }
 
 void mock_profile_init(mock_profile *p)
 {
-    *p = (mock_profile){.error_code = FO_STATUS_UNAVAILABLE,
-                        .huge_bytes = MOCK_HUGE_DEFAULT_BYTES,
-                        .slow_ms = MOCK_SLOW_DEFAULT_MS};
+    *p = (mock_profile){
+        .error_code = FO_STATUS_UNAVAILABLE, .huge_bytes = MOCK_HUGE_DEFAULT_BYTES, .slow_ms = MOCK_SLOW_DEFAULT_MS};
 }
 
 void mock_json_describe(const json_t *v, char *buf, size_t cap)
@@ -75,13 +68,11 @@ static fo_error *read_ms(const json_t *v, const char *where, const char *key, do
     char got[DESCRIBE_MAX];
     if (!json_is_number(v)) {
         mock_json_describe(v, got, sizeof got);
-        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s.%s: expected milliseconds, got %s", where,
-                        key, got);
+        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s.%s: expected milliseconds, got %s", where, key, got);
     }
     double ms = json_number_value(v);
     if (ms < 0 || ms > MOCK_LATENCY_MAX_MS)
-        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s.%s: %g is not in [0, %g]", where, key, ms,
-                        MOCK_LATENCY_MAX_MS);
+        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s.%s: %g is not in [0, %g]", where, key, ms, MOCK_LATENCY_MAX_MS);
     *out = ms;
     return NULL;
 }
@@ -98,26 +89,22 @@ static fo_error *read_latency(const json_t *v, const char *where, mock_profile *
     }
     if (!json_is_object(v)) {
         mock_json_describe(v, got, sizeof got);
-        return FO_ERROR(
-            FO_STATUS_INVALID_ARGUMENT,
-            "%s.latency_ms: expected milliseconds or {\"p50\": ms, \"p99\": ms}, got %s", where,
-            got);
+        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT,
+                        "%s.latency_ms: expected milliseconds or {\"p50\": ms, \"p99\": ms}, got %s", where, got);
     }
     const char *unknown = mock_json_unknown_key(v, quantile_keys);
     if (unknown != NULL)
-        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s.latency_ms: unknown key \"%s\"", where,
-                        unknown);
+        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s.latency_ms: unknown key \"%s\"", where, unknown);
     const json_t *p50 = json_object_get(v, "p50");
     const json_t *p99 = json_object_get(v, "p99");
     if (p50 == NULL || p99 == NULL)
-        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s.latency_ms: needs both \"p50\" and \"p99\"",
-                        where);
+        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s.latency_ms: needs both \"p50\" and \"p99\"", where);
     fo_error *err = read_ms(p50, where, "latency_ms.p50", &p->latency_p50_ms);
     if (err == NULL)
         err = read_ms(p99, where, "latency_ms.p99", &p->latency_p99_ms);
     if (err == NULL && p->latency_p99_ms < p->latency_p50_ms)
-        err = FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s.latency_ms: p99 (%g) is less than p50 (%g)",
-                       where, p->latency_p99_ms, p->latency_p50_ms);
+        err = FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s.latency_ms: p99 (%g) is less than p50 (%g)", where,
+                       p->latency_p99_ms, p->latency_p50_ms);
     return err;
 }
 
@@ -126,8 +113,7 @@ static fo_error *read_rate(const json_t *v, const char *where, const char *key, 
     char got[DESCRIBE_MAX];
     if (!json_is_number(v)) {
         mock_json_describe(v, got, sizeof got);
-        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s.%s: expected a number in [0, 1], got %s",
-                        where, key, got);
+        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s.%s: expected a number in [0, 1], got %s", where, key, got);
     }
     double rate = json_number_value(v);
     if (rate < 0 || rate > 1)
@@ -145,8 +131,7 @@ static fo_error *read_code(const json_t *v, const char *where, fo_status *out)
         !fo_status_parse(json_string_value(v), &code)) {
         mock_json_describe(v, got, sizeof got);
         return FO_ERROR(FO_STATUS_INVALID_ARGUMENT,
-                        "%s.error_code: expected a status name such as \"UNAVAILABLE\", got %s",
-                        where, got);
+                        "%s.error_code: expected a status name such as \"UNAVAILABLE\", got %s", where, got);
     }
     if (code == FO_STATUS_OK)
         return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s.error_code: \"%s\" is not an error", where,
@@ -161,8 +146,8 @@ static fo_error *read_bytes(const json_t *v, const char *where, size_t *out)
     json_int_t n = json_is_integer(v) ? json_integer_value(v) : 0;
     if (n < 1 || (uint64_t)n > MOCK_HUGE_MAX_BYTES) {
         mock_json_describe(v, got, sizeof got);
-        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s.huge_bytes: expected an integer from 1 to %zu, got %s",
-                        where, MOCK_HUGE_MAX_BYTES, got);
+        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s.huge_bytes: expected an integer from 1 to %zu, got %s", where,
+                        MOCK_HUGE_MAX_BYTES, got);
     }
     *out = (size_t)n;
     return NULL;
@@ -175,12 +160,8 @@ static fo_error *read_rates(const json_t *obj, const char *where, mock_profile *
         const char *key;
         double *field;
     } rates[] = {
-        {"error_rate", &p->error_rate},
-        {"hang_rate", &p->hang_rate},
-        {"malformed_rate", &p->malformed_rate},
-        {"crash_rate", &p->crash_rate},
-        {"huge_rate", &p->huge_rate},
-        {"slow_rate", &p->slow_rate},
+        {"error_rate", &p->error_rate}, {"hang_rate", &p->hang_rate}, {"malformed_rate", &p->malformed_rate},
+        {"crash_rate", &p->crash_rate}, {"huge_rate", &p->huge_rate}, {"slow_rate", &p->slow_rate},
     };
     for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) {
         const json_t *v = json_object_get(obj, rates[i].key);
@@ -199,8 +180,9 @@ static fo_error *read_rates(const json_t *obj, const char *where, mock_profile *
 
 fo_error *mock_profile_from_json(const json_t *obj, const char *where, mock_profile *out)
 {
-    static const char *const keys[] = {"latency_ms", "error_rate", "hang_rate", "malformed_rate", "crash_rate",
-                                       "error_code", "huge_rate", "huge_bytes", "slow_rate", "slow_ms", NULL};
+    static const char *const keys[] = {"latency_ms", "error_rate", "hang_rate", "malformed_rate",
+                                       "crash_rate", "error_code", "huge_rate", "huge_bytes",
+                                       "slow_rate",  "slow_ms",    NULL};
     char got[DESCRIBE_MAX];
     if (!json_is_object(obj)) {
         mock_json_describe(obj, got, sizeof got);
@@ -235,8 +217,7 @@ fo_error *mock_profile_parse_text(const char *json_text, mock_profile *out)
     json_error_t jerr;
     json_t *root = json_loads(json_text, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL)
-        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "--profile: %d:%d: %s", jerr.line, jerr.column,
-                        jerr.text);
+        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "--profile: %d:%d: %s", jerr.line, jerr.column, jerr.text);
     fo_error *err = mock_profile_from_json(root, "--profile", out);
     json_decref(root);
     return err;
@@ -244,16 +225,14 @@ fo_error *mock_profile_parse_text(const char *json_text, mock_profile *out)
 
 char *mock_profile_to_json_text(const mock_profile *p)
 {
-    json_t *latency =
-        p->latency_p50_ms == p->latency_p99_ms
-            ? json_real(p->latency_p50_ms)
-            : json_pack("{s:f, s:f}", "p50", p->latency_p50_ms, "p99", p->latency_p99_ms);
+    json_t *latency = p->latency_p50_ms == p->latency_p99_ms
+                          ? json_real(p->latency_p50_ms)
+                          : json_pack("{s:f, s:f}", "p50", p->latency_p50_ms, "p99", p->latency_p99_ms);
     /* "o" hands latency to the new object, or drops it if packing fails. */
-    json_t *obj = json_pack("{s:o, s:f, s:s, s:f, s:f, s:f, s:f, s:I, s:f, s:f}", "latency_ms", latency,
-                            "error_rate", p->error_rate, "error_code", fo_status_name(p->error_code), "hang_rate",
-                            p->hang_rate, "malformed_rate", p->malformed_rate, "crash_rate", p->crash_rate,
-                            "huge_rate", p->huge_rate, "huge_bytes", (json_int_t)p->huge_bytes, "slow_rate",
-                            p->slow_rate, "slow_ms", p->slow_ms);
+    json_t *obj = json_pack("{s:o, s:f, s:s, s:f, s:f, s:f, s:f, s:I, s:f, s:f}", "latency_ms", latency, "error_rate",
+                            p->error_rate, "error_code", fo_status_name(p->error_code), "hang_rate", p->hang_rate,
+                            "malformed_rate", p->malformed_rate, "crash_rate", p->crash_rate, "huge_rate", p->huge_rate,
+                            "huge_bytes", (json_int_t)p->huge_bytes, "slow_rate", p->slow_rate, "slow_ms", p->slow_ms);
     char *text = json_dumps(obj, JSON_COMPACT);
     json_decref(obj);
     return text;
@@ -282,12 +261,9 @@ void mock_profile_sample(const mock_profile *p, mock_rng *rng, mock_fault *out)
         mock_fault_kind kind;
         bool slow; /* an ordinary answer, after slow_ms instead of the latency draw */
     } faults[] = {
-        {p->error_rate, MOCK_FAULT_ERROR, false},
-        {p->hang_rate, MOCK_FAULT_HANG, false},
-        {p->malformed_rate, MOCK_FAULT_MALFORMED, false},
-        {p->crash_rate, MOCK_FAULT_CRASH, false},
-        {p->huge_rate, MOCK_FAULT_HUGE, false},
-        {p->slow_rate, MOCK_FAULT_NONE, true},
+        {p->error_rate, MOCK_FAULT_ERROR, false},         {p->hang_rate, MOCK_FAULT_HANG, false},
+        {p->malformed_rate, MOCK_FAULT_MALFORMED, false}, {p->crash_rate, MOCK_FAULT_CRASH, false},
+        {p->huge_rate, MOCK_FAULT_HUGE, false},           {p->slow_rate, MOCK_FAULT_NONE, true},
     };
     *out = (mock_fault){.delay_us = sample_delay_us(p, rng)};
     /* One draw picks at most one fault: each owns a slice of [0, 1) as wide as its rate. */

@@ -152,10 +152,7 @@ static void act(mock_call *mc)
     }
 }
 
-static void delay_elapsed(fo_timer *t)
-{
-    act(fo_container_of(t, mock_call, delay));
-}
+static void delay_elapsed(fo_timer *t) { act(fo_container_of(t, mock_call, delay)); }
 
 static void cancelled(void *ud)
 {

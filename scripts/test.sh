@@ -11,6 +11,9 @@ cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 
+# The C sources are as .clang-format has them (`clang-format -i FILE` fixes one).
+git ls-files '*.c' '*.h' | xargs clang-format --dry-run --Werror
+
 build=${FANOUT_TEST_BUILD_DIR:-build-asan}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DFANOUT_SANITIZE=ON -DFANOUT_WERROR=ON >/dev/null
 cmake --build "$build" -j "$(nproc)"

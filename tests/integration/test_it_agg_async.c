@@ -77,10 +77,7 @@ typedef struct loop_pause {
     bool over;
 } loop_pause;
 
-static void pause_over(fo_timer *t)
-{
-    fo_container_of(t, loop_pause, timer)->over = true;
-}
+static void pause_over(fo_timer *t) { fo_container_of(t, loop_pause, timer)->over = true; }
 
 static void run_loop_for(fo_loop *loop, int64_t ms)
 {
@@ -221,15 +218,9 @@ static int own_aggregator(void **state, const char *extra_json)
     return *state != NULL ? 0 : -1;
 }
 
-static int setup_plain_aggregator(void **state)
-{
-    return own_aggregator(state, NULL);
-}
+static int setup_plain_aggregator(void **state) { return own_aggregator(state, NULL); }
 
-static int setup_limited_aggregator(void **state)
-{
-    return own_aggregator(state, "{\"max_in_flight\": 1}");
-}
+static int setup_limited_aggregator(void **state) { return own_aggregator(state, "{\"max_in_flight\": 1}"); }
 
 static int teardown_aggregator(void **state)
 {

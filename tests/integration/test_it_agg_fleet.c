@@ -178,10 +178,7 @@ static int start(void **state, const char *path, char *owned_path)
     return 0;
 }
 
-static int setup_fast_fleet(void **state)
-{
-    return start(state, FLEET_FAST, NULL);
-}
+static int setup_fast_fleet(void **state) { return start(state, FLEET_FAST, NULL); }
 
 /* listings, and tours with "restart": true. */
 static int setup_restarting_fleet(void **state)

@@ -34,8 +34,8 @@
 
 /* The features of fleet-fast.json, in its (and so the configuration's) order. */
 static const char *const all_features[N_FEATURES + 1] = {
-    "listings", "searches", "saved_searches", "tours", "offers", "messages", "documents",
-    "collections", "campaigns", "open_houses", "valuations", "leads", NULL,
+    "listings",    "searches",  "saved_searches", "tours",      "offers", "messages", "documents",
+    "collections", "campaigns", "open_houses",    "valuations", "leads",  NULL,
 };
 
 typedef struct fixture {
@@ -169,8 +169,8 @@ static void assert_matches_direct_call(const Fanout__V1__AnalyticsResponse *resp
 {
     const char *feature = resp->results[i]->feature;
     testrpc_result direct;
-    testrpc_usage(testproc_fleet_address(fx.fleet, feature), CUSTOMER, WINDOW_START, WINDOW_END, CALL_DEADLINE_MS,
-                  NULL, &direct);
+    testrpc_usage(testproc_fleet_address(fx.fleet, feature), CUSTOMER, WINDOW_START, WINDOW_END, CALL_DEADLINE_MS, NULL,
+                  &direct);
     assert_int_equal(direct.status, FO_STATUS_OK);
     assert_non_null(direct.reply);
     assert_same_report(resp->results[i]->usage, testrpc_usage_reply(&direct));
@@ -460,16 +460,11 @@ static int group_setup(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_all_features_healthy),
-        cmocka_unit_test(test_subset_in_request_order),
-        cmocka_unit_test(test_features_run_concurrently),
-        cmocka_unit_test(test_slow_feature_hits_its_timeout),
-        cmocka_unit_test(test_malformed_reply),
-        cmocka_unit_test(test_unknown_feature),
-        cmocka_unit_test(test_invalid_requests),
-        cmocka_unit_test(test_fail_fast_stops_at_first_failure),
-        cmocka_unit_test(test_fail_fast_all_succeed),
-        cmocka_unit_test(test_client_deadline_wins),
+        cmocka_unit_test(test_all_features_healthy),      cmocka_unit_test(test_subset_in_request_order),
+        cmocka_unit_test(test_features_run_concurrently), cmocka_unit_test(test_slow_feature_hits_its_timeout),
+        cmocka_unit_test(test_malformed_reply),           cmocka_unit_test(test_unknown_feature),
+        cmocka_unit_test(test_invalid_requests),          cmocka_unit_test(test_fail_fast_stops_at_first_failure),
+        cmocka_unit_test(test_fail_fast_all_succeed),     cmocka_unit_test(test_client_deadline_wins),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

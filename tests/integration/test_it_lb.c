@@ -47,8 +47,8 @@ static void address_list(testproc *const *replicas, char *buf, size_t cap)
 {
     size_t used = (size_t)snprintf(buf, cap, "ipv4:");
     for (size_t i = 0; i < N_REPLICAS; i++) {
-        used += (size_t)snprintf(buf + used, cap - used, "%s%s", i > 0 ? "," : "",
-                                 testproc_field(replicas[i], "address"));
+        used +=
+            (size_t)snprintf(buf + used, cap - used, "%s%s", i > 0 ? "," : "", testproc_field(replicas[i], "address"));
         assert_true(used < cap);
     }
 }
@@ -96,7 +96,7 @@ static testproc *start_replica(const char *age)
 {
     if (age == NULL)
         return testproc_mock(FEATURE, NULL);
-    char *argv[] = {MOCK_SERVICES_BIN, "--feature", FEATURE, "--listen", "127.0.0.1:0",
+    char *argv[] = {MOCK_SERVICES_BIN,      "--feature", FEATURE, "--listen", "127.0.0.1:0",
                     "--max-connection-age", (char *)age, NULL};
     return testproc_start(argv, 15000);
 }

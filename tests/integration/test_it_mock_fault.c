@@ -64,8 +64,8 @@ static void test_delay_then_error(void **state)
 static void test_hang_until_deadline(void **state)
 {
     testrpc_result r;
-    testrpc_usage(testproc_field(*state, "address"), IT_CUSTOMER, IT_WINDOW_START, IT_WINDOW_END, 500,
-                  "listings=hang", &r);
+    testrpc_usage(testproc_field(*state, "address"), IT_CUSTOMER, IT_WINDOW_START, IT_WINDOW_END, 500, "listings=hang",
+                  &r);
     assert_int_equal(r.status, FO_STATUS_DEADLINE_EXCEEDED);
     if (r.elapsed_ms < 500 || r.elapsed_ms >= IT_SLOW_MS)
         fail_msg("hang with a 500 ms deadline took %lld ms", (long long)r.elapsed_ms);

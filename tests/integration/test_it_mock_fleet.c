@@ -53,10 +53,7 @@ static int start_restart_fleet(void **state)
     return *state == NULL ? -1 : 0;
 }
 
-static json_t *fleet_features(const testproc *fleet)
-{
-    return json_object_get(fleet->first, "features");
-}
+static json_t *fleet_features(const testproc *fleet) { return json_object_get(fleet->first, "features"); }
 
 static void expect_feature_report(const testproc *fleet, const char *feature)
 {
@@ -74,7 +71,8 @@ static void child_pids(const testproc *fleet, pid_t pids[FLEET_SIZE])
     size_t i = 0;
     const char *name;
     json_t *value;
-    json_object_foreach(fleet_features(fleet), name, value) {
+    json_object_foreach(fleet_features(fleet), name, value)
+    {
         pids[i] = testproc_fleet_pid(fleet, name);
         assert_true(pids[i] > 0);
         assert_int_equal(kill(pids[i], 0), 0);
@@ -109,7 +107,8 @@ static void test_every_feature_answers(void **state)
     size_t n = 0;
     const char *name;
     json_t *value;
-    json_object_foreach(fleet_features(fleet), name, value) {
+    json_object_foreach(fleet_features(fleet), name, value)
+    {
         const char *address = testproc_fleet_address(fleet, name);
         assert_non_null(address);
         ports[n] = atoi(strrchr(address, ':') + 1);
@@ -161,7 +160,8 @@ static void test_killed_child_is_reported(void **state)
 
     const char *name;
     json_t *value;
-    json_object_foreach(fleet_features(fleet), name, value) {
+    json_object_foreach(fleet_features(fleet), name, value)
+    {
         if (strcmp(name, "tours") != 0)
             expect_feature_report(fleet, name);
     }
@@ -226,8 +226,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sigterm_stops_every_child, start_shipped_fleet, it_mock_stop),
         cmocka_unit_test_setup_teardown(test_sigkill_fleet_kills_children, start_shipped_fleet, it_mock_stop),
         cmocka_unit_test_setup_teardown(test_killed_child_is_reported, start_shipped_fleet, it_mock_stop),
-        cmocka_unit_test_setup_teardown(test_crashed_child_restarts_on_its_address, start_restart_fleet,
-                                        it_mock_stop),
+        cmocka_unit_test_setup_teardown(test_crashed_child_restarts_on_its_address, start_restart_fleet, it_mock_stop),
     };
     return cmocka_run_group_tests(tests, it_mock_rpc_init, it_mock_rpc_shutdown);
 }

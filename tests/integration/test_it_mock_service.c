@@ -66,8 +66,8 @@ static void test_default_window(void **state)
 }
 
 /* Calls GetUsage and asserts INVALID_ARGUMENT with a message holding each of the words. */
-static void expect_invalid(const testproc *mock, const char *customer, int64_t start, int64_t end,
-                           const char *word1, const char *word2)
+static void expect_invalid(const testproc *mock, const char *customer, int64_t start, int64_t end, const char *word1,
+                           const char *word2)
 {
     testrpc_result r;
     testrpc_usage(testproc_field(mock, "address"), customer, start, end, IT_CALL_DEADLINE_MS, NULL, &r);
@@ -83,8 +83,7 @@ static void test_bad_requests_name_the_field(void **state)
     testproc *mock = *state;
     expect_invalid(mock, "", IT_WINDOW_START, IT_WINDOW_END, "customer_id", "empty");
     expect_invalid(mock, IT_CUSTOMER, IT_WINDOW_END, IT_WINDOW_START, "window_end_unix", "window_start_unix");
-    expect_invalid(mock, IT_CUSTOMER, IT_WINDOW_END - 366 * DAY - 1, IT_WINDOW_END, "window_start_unix",
-                   "366 days");
+    expect_invalid(mock, IT_CUSTOMER, IT_WINDOW_END - 366 * DAY - 1, IT_WINDOW_END, "window_start_unix", "366 days");
 
     /* Exactly 366 days is still allowed: the check is on the limit, not near it. */
     testrpc_result r;
@@ -152,8 +151,8 @@ static void test_profile_fixed_latency(void **state)
 /* A bad --profile stops the service before it listens: exit 2 and the reason on stderr. */
 static void expect_bad_profile(const char *profile, const char *word)
 {
-    char *argv[] = {MOCK_SERVICES_BIN, "--feature", "listings", "--listen", "127.0.0.1:0", "--profile",
-                    (char *)profile, NULL};
+    char *argv[] = {MOCK_SERVICES_BIN, "--feature", "listings",      "--listen",
+                    "127.0.0.1:0",     "--profile", (char *)profile, NULL};
     char *err = NULL;
     int status = testproc_run(argv, IT_EXIT_WAIT_MS, &err);
     assert_true(status != -1 && WIFEXITED(status));
@@ -178,10 +177,7 @@ typedef struct term_timer {
     pid_t pid;
 } term_timer;
 
-static void send_sigterm(fo_timer *t)
-{
-    kill(fo_container_of(t, term_timer, timer)->pid, SIGTERM);
-}
+static void send_sigterm(fo_timer *t) { kill(fo_container_of(t, term_timer, timer)->pid, SIGTERM); }
 
 static void call_done(fo_client_call *cc, void *ud)
 {
@@ -192,8 +188,10 @@ static void call_done(fo_client_call *cc, void *ud)
 /* A warm-up call makes sure the channel is connected before the timed call starts. */
 static void warm_up(fo_channel *ch, const fo_payload *request)
 {
-    fo_call_spec spec = {.channel = ch, .path = TESTRPC_GET_USAGE_PATH,
-                         .deadline_ns = fo_deadline_in_ms(IT_CALL_DEADLINE_MS), .request = request};
+    fo_call_spec spec = {.channel = ch,
+                         .path = TESTRPC_GET_USAGE_PATH,
+                         .deadline_ns = fo_deadline_in_ms(IT_CALL_DEADLINE_MS),
+                         .request = request};
     fo_client_call *cc = NULL;
     fo_error *err = fo_client_call_blocking(&spec, &cc);
     assert_null(err);
@@ -221,8 +219,12 @@ static void test_sigterm_with_call_in_flight(void **state)
     static const char fault[] = "listings=delay:1s";
     fo_md md = {.key = "x-mock-fault", .value = fault, .value_len = strlen(fault)};
     /* The deadline only keeps a broken shutdown from hanging the test. */
-    fo_call_spec spec = {.channel = ch, .path = TESTRPC_GET_USAGE_PATH, .loop = loop,
-                         .deadline_ns = fo_deadline_in_ms(IT_CALL_DEADLINE_MS), .md = &md, .nmd = 1,
+    fo_call_spec spec = {.channel = ch,
+                         .path = TESTRPC_GET_USAGE_PATH,
+                         .loop = loop,
+                         .deadline_ns = fo_deadline_in_ms(IT_CALL_DEADLINE_MS),
+                         .md = &md,
+                         .nmd = 1,
                          .request = request};
     bool done = false;
     fo_error *err = NULL;
@@ -267,8 +269,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reply_is_the_generated_report, it_mock_start_listings, it_mock_stop),
         cmocka_unit_test_setup_teardown(test_default_window, it_mock_start_listings, it_mock_stop),
         cmocka_unit_test_setup_teardown(test_bad_requests_name_the_field, it_mock_start_listings, it_mock_stop),
-        cmocka_unit_test_setup_teardown(test_unknown_method_is_unimplemented, it_mock_start_listings,
-                                        it_mock_stop),
+        cmocka_unit_test_setup_teardown(test_unknown_method_is_unimplemented, it_mock_start_listings, it_mock_stop),
         cmocka_unit_test_setup_teardown(test_profile_error_rate_one, start_always_aborted, it_mock_stop),
         cmocka_unit_test_setup_teardown(test_profile_fixed_latency, start_fixed_latency, it_mock_stop),
         cmocka_unit_test(test_bad_profile_exits_2),

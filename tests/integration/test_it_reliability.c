@@ -51,10 +51,7 @@ static bool stop_cleanly(testproc *p, const char *what)
     return status == 0;
 }
 
-bool rel_stop_fleet(rel_fixture *f)
-{
-    return stop_cleanly(f->fleet, "the fleet");
-}
+bool rel_stop_fleet(rel_fixture *f) { return stop_cleanly(f->fleet, "the fleet"); }
 
 int rel_stop(rel_fixture *f)
 {
@@ -72,15 +69,9 @@ int rel_stop(rel_fixture *f)
     return ok ? 0 : -1;
 }
 
-const char *rel_address(const rel_fixture *f)
-{
-    return testproc_field(f->agg, "address");
-}
+const char *rel_address(const rel_fixture *f) { return testproc_field(f->agg, "address"); }
 
-void rel_assert_serves(const rel_fixture *f)
-{
-    rel_assert_serves_within(f, REL_CALL_DEADLINE_MS);
-}
+void rel_assert_serves(const rel_fixture *f) { rel_assert_serves_within(f, REL_CALL_DEADLINE_MS); }
 
 int64_t rel_assert_serves_within(const rel_fixture *f, int64_t deadline_ms)
 {

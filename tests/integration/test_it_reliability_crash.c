@@ -152,10 +152,7 @@ static int setup(void **state)
     return *state == NULL ? -1 : 0;
 }
 
-static int teardown(void **state)
-{
-    return rel_stop(*state);
-}
+static int teardown(void **state) { return rel_stop(*state); }
 
 int main(void)
 {

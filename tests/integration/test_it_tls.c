@@ -80,8 +80,16 @@ static int setup(void **state)
     snprintf(cmd, sizeof cmd, "sh '%s/scripts/gen-certs.sh' '%s'", FANOUT_SOURCE_DIR, dir);
     if (system(cmd) != 0)
         return -1;
-    char *mock_argv[] = {MOCK_SERVICES_BIN, "--feature", FEATURE, "--listen", "127.0.0.1:0", "--tls-cert",
-                         (char *)at("server.pem"), "--tls-key", (char *)at("server.key"), NULL};
+    char *mock_argv[] = {MOCK_SERVICES_BIN,
+                         "--feature",
+                         FEATURE,
+                         "--listen",
+                         "127.0.0.1:0",
+                         "--tls-cert",
+                         (char *)at("server.pem"),
+                         "--tls-key",
+                         (char *)at("server.key"),
+                         NULL};
     mock = testproc_start(mock_argv, 30000);
     if (mock == NULL)
         return -1;

@@ -74,8 +74,8 @@ static bool stream_batch(stream *s, grpc_op *ops, size_t n)
     int tag;
     if (grpc_call_start_batch(s->call, ops, n, &tag, NULL) != GRPC_CALL_OK)
         fail_msg("grpc_call_start_batch refused a batch");
-    gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-                                         gpr_time_from_millis(OP_TIMEOUT_MS, GPR_TIMESPAN));
+    gpr_timespec deadline =
+        gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(OP_TIMEOUT_MS, GPR_TIMESPAN));
     grpc_event ev = grpc_completion_queue_pluck(s->cq, &tag, deadline, NULL);
     if (ev.type != GRPC_OP_COMPLETE)
         fail_msg("no completion within %d ms", OP_TIMEOUT_MS);
@@ -91,8 +91,7 @@ static void stream_open(stream *s, const char *target, const char *path)
     s->cq = grpc_completion_queue_create_for_pluck(NULL);
     grpc_slice method = grpc_slice_from_static_string(path);
     gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_seconds(60, GPR_TIMESPAN));
-    s->call = grpc_channel_create_call(s->channel, NULL, GRPC_PROPAGATE_DEFAULTS, s->cq, method, NULL, deadline,
-                                       NULL);
+    s->call = grpc_channel_create_call(s->channel, NULL, GRPC_PROPAGATE_DEFAULTS, s->cq, method, NULL, deadline, NULL);
     grpc_metadata_array_init(&s->initial_md);
     grpc_metadata_array_init(&s->trailing_md);
     grpc_op op = {.op = GRPC_OP_SEND_INITIAL_METADATA};
@@ -215,8 +214,7 @@ static refl_response *ask_list(stream *s)
 static refl_response *ask_symbol(stream *s, const char *symbol)
 {
     refl_request req = GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__INIT;
-    req.message_request_case =
-        GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_SYMBOL;
+    req.message_request_case = GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_SYMBOL;
     req.file_containing_symbol = (char *)symbol;
     refl_response *resp = ask(s, &req);
     assert_string_equal(resp->original_request->file_containing_symbol, symbol);
@@ -231,10 +229,7 @@ static refl_response *ask_file(stream *s, const char *filename)
     return ask(s, &req);
 }
 
-static void free_response(refl_response *resp)
-{
-    protobuf_c_message_free_unpacked(&resp->base, NULL);
-}
+static void free_response(refl_response *resp) { protobuf_c_message_free_unpacked(&resp->base, NULL); }
 
 static bool lists_service(const refl_response *resp, const char *name)
 {
@@ -268,7 +263,7 @@ static described decode_files(const refl_response *resp)
     assert_non_null(d.files);
     for (size_t i = 0; i < d.n; i++) {
         d.files[i] = google__protobuf__file_descriptor_proto__unpack(NULL, fdr->file_descriptor_proto[i].len,
-                                                                      fdr->file_descriptor_proto[i].data);
+                                                                     fdr->file_descriptor_proto[i].data);
         assert_non_null(d.files[i]);
     }
     return d;
@@ -344,15 +339,9 @@ static int teardown(void **state)
     return 0;
 }
 
-static const char *agg_address(void **state)
-{
-    return testproc_field(((fixture *)*state)->agg, "address");
-}
+static const char *agg_address(void **state) { return testproc_field(((fixture *)*state)->agg, "address"); }
 
-static const char *mock_address(void **state)
-{
-    return testproc_field(((fixture *)*state)->mock, "address");
-}
+static const char *mock_address(void **state) { return testproc_field(((fixture *)*state)->mock, "address"); }
 
 /* --- reflection tests -------------------------------------------------------------- */
 
@@ -461,8 +450,7 @@ static void v1alpha_messages_are_understood(void **state)
 {
     stream s;
     stream_open(&s, agg_address(state), V1ALPHA_PATH);
-    Grpc__Reflection__V1alpha__ServerReflectionRequest req =
-        GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_REQUEST__INIT;
+    Grpc__Reflection__V1alpha__ServerReflectionRequest req = GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_REQUEST__INIT;
     req.host = "h";
     req.message_request_case =
         GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_SYMBOL;
@@ -473,9 +461,8 @@ static void v1alpha_messages_are_understood(void **state)
             &s, &grpc__reflection__v1alpha__server_reflection_response__descriptor);
     assert_non_null(resp);
     assert_string_equal(resp->valid_host, "h");
-    assert_int_equal(
-        resp->message_response_case,
-        GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_FILE_DESCRIPTOR_RESPONSE);
+    assert_int_equal(resp->message_response_case,
+                     GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_FILE_DESCRIPTOR_RESPONSE);
     assert_int_equal(resp->file_descriptor_response->n_file_descriptor_proto, 1);
     protobuf_c_message_free_unpacked(&resp->base, NULL);
     stream_finish_ok(&s);
@@ -506,8 +493,7 @@ static void assert_check(const char *target, const char *service, fo_status code
     testrpc_result r;
     testrpc_call(target, CHECK_PATH, &req.base, &grpc__health__v1__health_check_response__descriptor, 5000, NULL, &r);
     if (r.status != code)
-        fail_msg("Check(\"%s\"): %s (%s), want %s", service, fo_status_name(r.status), r.message,
-                 fo_status_name(code));
+        fail_msg("Check(\"%s\"): %s (%s), want %s", service, fo_status_name(r.status), r.message, fo_status_name(code));
     if (code == FO_STATUS_OK) {
         assert_non_null(r.reply);
         assert_int_equal(((Grpc__Health__V1__HealthCheckResponse *)r.reply)->status, expected);
@@ -540,8 +526,8 @@ static void watch_open(stream *s, const char *target, const char *service)
 /* The next status the Watch streams, or -1 at the end of the stream. */
 static int watch_next(stream *s)
 {
-    Grpc__Health__V1__HealthCheckResponse *resp = (Grpc__Health__V1__HealthCheckResponse *)stream_recv(
-        s, &grpc__health__v1__health_check_response__descriptor);
+    Grpc__Health__V1__HealthCheckResponse *resp =
+        (Grpc__Health__V1__HealthCheckResponse *)stream_recv(s, &grpc__health__v1__health_check_response__descriptor);
     if (resp == NULL)
         return -1;
     int status = resp->status;
@@ -609,14 +595,10 @@ int main(void)
 {
     /* The drains come last: they stop the processes the other tests use. */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(aggregator_lists_its_services),
-        cmocka_unit_test(aggregator_describes_itself),
-        cmocka_unit_test(unknown_names_leave_the_stream_open),
-        cmocka_unit_test(v1alpha_messages_are_understood),
-        cmocka_unit_test(mock_reflects_its_service),
-        cmocka_unit_test(health_checks_answer),
-        cmocka_unit_test(aggregator_watch_sees_the_drain),
-        cmocka_unit_test(mock_watch_sees_the_drain),
+        cmocka_unit_test(aggregator_lists_its_services),       cmocka_unit_test(aggregator_describes_itself),
+        cmocka_unit_test(unknown_names_leave_the_stream_open), cmocka_unit_test(v1alpha_messages_are_understood),
+        cmocka_unit_test(mock_reflects_its_service),           cmocka_unit_test(health_checks_answer),
+        cmocka_unit_test(aggregator_watch_sees_the_drain),     cmocka_unit_test(mock_watch_sees_the_drain),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -231,10 +231,11 @@ char *testproc_write_agg_config(const testproc *fleet, int64_t timeout_ms, const
     json_t *features = json_array();
     const char *name;
     json_t *value;
-    json_object_foreach(json_object_get(fleet->first, "features"), name, value) {
-        json_array_append_new(features, json_pack("{s:s, s:O, s:I}", "name", name, "target",
-                                                  json_object_get(value, "address"), "timeout_ms",
-                                                  (json_int_t)timeout_ms));
+    json_object_foreach(json_object_get(fleet->first, "features"), name, value)
+    {
+        json_array_append_new(features,
+                              json_pack("{s:s, s:O, s:I}", "name", name, "target", json_object_get(value, "address"),
+                                        "timeout_ms", (json_int_t)timeout_ms));
     }
     json_t *cfg = json_pack("{s:s, s:i, s:[s], s:o}", "listen", "127.0.0.1:0", "workers", 2, "forward_metadata",
                             "x-mock-fault", "features", features);
@@ -365,8 +366,9 @@ testproc *testproc_aggregator_for(const testproc *fleet, int64_t timeout_ms, con
 
 testproc *testproc_mock(const char *feature, const char *profile_json)
 {
-    char *argv[] = {MOCK_SERVICES_BIN, "--feature", (char *)feature, "--listen", "127.0.0.1:0",
-                    profile_json ? "--profile" : NULL, (char *)profile_json, NULL};
+    char *argv[] = {MOCK_SERVICES_BIN,    "--feature",   (char *)feature,
+                    "--listen",           "127.0.0.1:0", profile_json ? "--profile" : NULL,
+                    (char *)profile_json, NULL};
     return testproc_start(argv, 15000);
 }
 

@@ -20,7 +20,7 @@ typedef struct testproc {
     char log_path[64]; /* its stdout */
     json_t *first;     /* its first stdout line, parsed */
     bool reaped;
-    int status;        /* waitpid status, once reaped */
+    int status; /* waitpid status, once reaped */
 } testproc;
 
 /*

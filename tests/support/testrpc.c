@@ -57,8 +57,8 @@ void testrpc_usage(const char *target, const char *customer, int64_t window_star
     req.customer_id = (char *)customer;
     req.window_start_unix = window_start_unix;
     req.window_end_unix = window_end_unix;
-    testrpc_call(target, TESTRPC_GET_USAGE_PATH, &req.base, &fanout__feature__v1__usage_report__descriptor,
-                 deadline_ms, mock_fault, out);
+    testrpc_call(target, TESTRPC_GET_USAGE_PATH, &req.base, &fanout__feature__v1__usage_report__descriptor, deadline_ms,
+                 mock_fault, out);
 }
 
 /* --- calls on the test's own loop ------------------------------------------ */
@@ -80,8 +80,8 @@ static void pending_cancel_due(fo_timer *t)
 }
 
 void testrpc_start(testrpc_pending *p, fo_loop *loop, const char *target, const char *path,
-                   const ProtobufCMessage *request, const ProtobufCMessageDescriptor *reply_desc,
-                   int64_t deadline_ms, const char *mock_fault)
+                   const ProtobufCMessage *request, const ProtobufCMessageDescriptor *reply_desc, int64_t deadline_ms,
+                   const char *mock_fault)
 {
     memset(p, 0, sizeof *p);
     p->loop = loop;
@@ -116,10 +116,7 @@ void testrpc_cancel_after(testrpc_pending *p, int64_t ms)
     fo_timer_start(p->loop, &p->cancel_timer, fo_now_ns() + ms * FO_NS_PER_MS);
 }
 
-void testrpc_wait(testrpc_pending *p)
-{
-    fo_loop_run(p->loop, &p->done);
-}
+void testrpc_wait(testrpc_pending *p) { fo_loop_run(p->loop, &p->done); }
 
 void testrpc_pending_release(testrpc_pending *p)
 {

@@ -13,8 +13,8 @@
 typedef struct testrpc_result {
     fo_status status;
     char *message;
-    char *failed_feature;     /* the fanout-failed-feature trailer, or NULL */
-    ProtobufCMessage *reply;  /* unpacked reply, or NULL */
+    char *failed_feature;    /* the fanout-failed-feature trailer, or NULL */
+    ProtobufCMessage *reply; /* unpacked reply, or NULL */
     int64_t elapsed_ms;
 } testrpc_result;
 
@@ -77,8 +77,8 @@ typedef struct testrpc_pending {
  * testrpc_pending_release once done.
  */
 void testrpc_start(testrpc_pending *p, fo_loop *loop, const char *target, const char *path,
-                   const ProtobufCMessage *request, const ProtobufCMessageDescriptor *reply_desc,
-                   int64_t deadline_ms, const char *mock_fault);
+                   const ProtobufCMessage *request, const ProtobufCMessageDescriptor *reply_desc, int64_t deadline_ms,
+                   const char *mock_fault);
 /* Cancels the call ms from now, while its loop runs (fo_client_call_cancel). */
 void testrpc_cancel_after(testrpc_pending *p, int64_t ms);
 /* Runs the loop until the call is done. */

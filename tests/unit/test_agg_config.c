@@ -74,21 +74,20 @@ static void full_file_is_read(void **state)
     (void)state;
     char dir[] = "/tmp/agg_config_dir_XXXXXX";
     assert_non_null(mkdtemp(dir));
-    char *path = write_file(
-        dir,
-        "{\"listen\": \"127.0.0.1:6000\", \"workers\": 3, \"default_policy\": \"FAIL_FAST\",\n"
-        " \"max_features_per_request\": 10, \"max_in_flight\": 99, \"max_message_bytes\": 2048,\n"
-        " \"forward_metadata\": [\"x-mock-fault\", \"x-request_id.v2\"],\n"
-        " \"log_level\": \"warn\", \"shutdown_grace_ms\": 0,\n"
-        " \"tls\": {\"cert\": \"server.pem\", \"key\": \"/etc/k/server.key\", \"client_ca\": "
-        "\"ca/ca.pem\"},\n"
-        " \"features\": [\n"
-        "  {\"name\": \"listings\", \"target\": \"127.0.0.1:50061\", \"timeout_ms\": 250,\n"
-        "   \"lb\": \"round_robin\",\n"
-        "   \"tls\": {\"ca\": \"ca.pem\", \"cert\": \"client.pem\", \"key\": \"client.key\"}},\n"
-        "  {\"name\": \"tour_s-2\", \"target\": \"ipv4:127.0.0.1:1,127.0.0.1:2\", \"lb\": "
-        "\"pick_first\",\n"
-        "   \"tls\": {\"ca\": \"/ca.pem\"}}]}\n");
+    char *path =
+        write_file(dir, "{\"listen\": \"127.0.0.1:6000\", \"workers\": 3, \"default_policy\": \"FAIL_FAST\",\n"
+                        " \"max_features_per_request\": 10, \"max_in_flight\": 99, \"max_message_bytes\": 2048,\n"
+                        " \"forward_metadata\": [\"x-mock-fault\", \"x-request_id.v2\"],\n"
+                        " \"log_level\": \"warn\", \"shutdown_grace_ms\": 0,\n"
+                        " \"tls\": {\"cert\": \"server.pem\", \"key\": \"/etc/k/server.key\", \"client_ca\": "
+                        "\"ca/ca.pem\"},\n"
+                        " \"features\": [\n"
+                        "  {\"name\": \"listings\", \"target\": \"127.0.0.1:50061\", \"timeout_ms\": 250,\n"
+                        "   \"lb\": \"round_robin\",\n"
+                        "   \"tls\": {\"ca\": \"ca.pem\", \"cert\": \"client.pem\", \"key\": \"client.key\"}},\n"
+                        "  {\"name\": \"tour_s-2\", \"target\": \"ipv4:127.0.0.1:1,127.0.0.1:2\", \"lb\": "
+                        "\"pick_first\",\n"
+                        "   \"tls\": {\"ca\": \"/ca.pem\"}}]}\n");
     agg_config c;
     fake_env = NULL;
     fo_error *err = agg_config_load(path, fake_getenv, &c);
@@ -275,8 +274,7 @@ static void unreadable_or_malformed_files_fail(void **state)
     fo_error *err = agg_config_load("/tmp/agg_no_such_dir/agg.json", NULL, &c);
     assert_non_null(err);
     assert_int_equal(err->code, FO_STATUS_INVALID_ARGUMENT);
-    assert_string_equal(err->message,
-                        "/tmp/agg_no_such_dir/agg.json: cannot open: No such file or directory");
+    assert_string_equal(err->message, "/tmp/agg_no_such_dir/agg.json: cannot open: No such file or directory");
     fo_error_free(err);
 
     char *path;
@@ -309,13 +307,11 @@ static void wrong_types_fail(void **state)
     expect_bad(WITH("\"workers\": 2.0"), "workers: must be an integer from 0 to 64, got 2.0");
     expect_bad(WITH("\"listen\": 5"), "listen: must be a non-empty string, got 5");
     expect_bad(WITH("\"listen\": \"\""), "listen: must be a non-empty string, got \"\"");
-    expect_bad(WITH("\"log_level\": null"),
-               "log_level: must be one of debug, info, warn, error, got null");
+    expect_bad(WITH("\"log_level\": null"), "log_level: must be one of debug, info, warn, error, got null");
     expect_bad(WITH("\"forward_metadata\": \"x-a\""),
                "forward_metadata: must be an array of header names, got \"x-a\"");
     expect_bad(WITH("\"tls\": []"), "tls: must be an object, got []");
-    expect_bad("{\"features\": {}}",
-               "features: must be a non-empty array of feature objects, got {}");
+    expect_bad("{\"features\": {}}", "features: must be a non-empty array of feature objects, got {}");
     expect_bad("{\"features\": [" FEATURE ", 3]}", "features[1]: must be an object, got 3");
     expect_bad("{\"features\": [{\"name\": \"a\", \"target\": \"x:1\", \"tls\": true}]}",
                "features[0].tls: must be an object, got true");
@@ -332,14 +328,12 @@ static void values_out_of_range_fail(void **state)
                "max_features_per_request: must be an integer from 1 to 4096, got 0");
     expect_bad(WITH("\"max_features_per_request\": 4097"),
                "max_features_per_request: must be an integer from 1 to 4096, got 4097");
-    expect_bad(WITH("\"max_in_flight\": 0"),
-               "max_in_flight: must be an integer of at least 1, got 0");
+    expect_bad(WITH("\"max_in_flight\": 0"), "max_in_flight: must be an integer of at least 1, got 0");
     expect_bad(WITH("\"max_message_bytes\": 1023"),
                "max_message_bytes: must be an integer from 1024 to 1073741824, got 1023");
     expect_bad(WITH("\"max_message_bytes\": 1073741825"),
                "max_message_bytes: must be an integer from 1024 to 1073741824, got 1073741825");
-    expect_bad(WITH("\"shutdown_grace_ms\": -1"),
-               "shutdown_grace_ms: must be an integer of at least 0, got -1");
+    expect_bad(WITH("\"shutdown_grace_ms\": -1"), "shutdown_grace_ms: must be an integer of at least 0, got -1");
     expect_bad("{\"features\": [{\"name\": \"a\", \"target\": \"x:1\"},"
                " {\"name\": \"b\", \"target\": \"x:1\"},"
                " {\"name\": \"c\", \"target\": \"x:1\", \"timeout_ms\": -5}]}",
@@ -347,11 +341,10 @@ static void values_out_of_range_fail(void **state)
     expect_bad("{\"features\": [{\"name\": \"a\", \"target\": \"x:1\", \"timeout_ms\": 3600001}]}",
                "features[0].timeout_ms: must be an integer from 1 to 3600000, got 3600001");
     /* A long value is cut in the message. */
-    expect_bad(
-        WITH("\"workers\": "
-             "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\""),
-        "workers: must be an integer from 0 to 64, got "
-        "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...");
+    expect_bad(WITH("\"workers\": "
+                    "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\""),
+               "workers: must be an integer from 0 to 64, got "
+               "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...");
 }
 
 static void unknown_keys_fail(void **state)
@@ -360,8 +353,7 @@ static void unknown_keys_fail(void **state)
     expect_bad(WITH("\"wrokers\": 2"), "wrokers: unknown key");
     expect_bad("{\"features\": [{\"name\": \"a\", \"target\": \"x:1\", \"timeot_ms\": 5}]}",
                "features[0].timeot_ms: unknown key");
-    expect_bad(WITH("\"tls\": {\"cert\": \"c\", \"key\": \"k\", \"ca\": \"x\"}"),
-               "tls.ca: unknown key");
+    expect_bad(WITH("\"tls\": {\"cert\": \"c\", \"key\": \"k\", \"ca\": \"x\"}"), "tls.ca: unknown key");
     expect_bad("{\"features\": [{\"name\": \"a\", \"target\": \"x:1\", \"tls\": {\"ca\": \"c\", "
                "\"client_ca\": \"x\"}}]}",
                "features[0].tls.client_ca: unknown key");
@@ -371,8 +363,7 @@ static void bad_features_fail(void **state)
 {
     (void)state;
     expect_bad("{\"workers\": 1}", "features: required (a non-empty array of feature objects)");
-    expect_bad("{\"features\": []}",
-               "features: must be a non-empty array of feature objects, got []");
+    expect_bad("{\"features\": []}", "features: must be a non-empty array of feature objects, got []");
     expect_bad("{\"features\": [{\"name\": \"tours\", \"target\": \"x:1\"}, " FEATURE
                ", {\"name\": \"tours\", \"target\": \"y:1\"}]}",
                "features[2].name: duplicate feature \"tours\" (also features[0])");
@@ -401,19 +392,15 @@ static void bad_choices_and_headers_fail(void **state)
     expect_bad(WITH("\"default_policy\": \"FAILURE_POLICY_UNSPECIFIED\""),
                "default_policy: must be one of ALLOW_PARTIAL, FAIL_FAST, got "
                "\"FAILURE_POLICY_UNSPECIFIED\"");
-    expect_bad(WITH("\"log_level\": \"INFO\""),
-               "log_level: must be one of debug, info, warn, error, got \"INFO\"");
-    expect_bad(
-        WITH("\"forward_metadata\": [\"x-a\", \"X-Foo\"]"),
-        "forward_metadata[1]: must be a lowercase header name of [a-z0-9-_.], got \"X-Foo\"");
+    expect_bad(WITH("\"log_level\": \"INFO\""), "log_level: must be one of debug, info, warn, error, got \"INFO\"");
+    expect_bad(WITH("\"forward_metadata\": [\"x-a\", \"X-Foo\"]"),
+               "forward_metadata[1]: must be a lowercase header name of [a-z0-9-_.], got \"X-Foo\"");
     expect_bad(WITH("\"forward_metadata\": [\"grpc-timeout\"]"),
                "forward_metadata[0]: must not start with \"grpc-\" (reserved by gRPC), got "
                "\"grpc-timeout\"");
-    expect_bad(
-        WITH("\"forward_metadata\": [\":authority\"]"),
-        "forward_metadata[0]: must not be a pseudo-header (\":\" prefix), got \":authority\"");
-    expect_bad(WITH("\"forward_metadata\": [\"\"]"),
-               "forward_metadata[0]: must be a non-empty string, got \"\"");
+    expect_bad(WITH("\"forward_metadata\": [\":authority\"]"),
+               "forward_metadata[0]: must not be a pseudo-header (\":\" prefix), got \":authority\"");
+    expect_bad(WITH("\"forward_metadata\": [\"\"]"), "forward_metadata[0]: must be a non-empty string, got \"\"");
     expect_bad(WITH("\"forward_metadata\": [\"x-a\", \"x-b\", \"x-a\"]"),
                "forward_metadata[2]: must not be listed twice, got \"x-a\"");
 }
@@ -424,12 +411,9 @@ static void bad_tls_combinations_fail(void **state)
     expect_bad(WITH("\"tls\": {\"cert\": \"c.pem\"}"), "tls.key: required together with cert");
     expect_bad(WITH("\"tls\": {\"key\": \"k.pem\"}"), "tls.cert: required together with key");
     expect_bad(WITH("\"tls\": {}"), "tls: cert and key are required when tls is on");
-    expect_bad(WITH("\"tls\": {\"client_ca\": \"ca.pem\"}"),
-               "tls: cert and key are required when tls is on");
-    expect_bad(WITH("\"tls\": {\"cert\": \"\", \"key\": \"k\"}"),
-               "tls.cert: must be a non-empty string, got \"\"");
-    expect_bad("{\"features\": [{\"name\": \"a\", \"target\": \"x:1\", \"tls\": {}}]}",
-               "features[0].tls.ca: required");
+    expect_bad(WITH("\"tls\": {\"client_ca\": \"ca.pem\"}"), "tls: cert and key are required when tls is on");
+    expect_bad(WITH("\"tls\": {\"cert\": \"\", \"key\": \"k\"}"), "tls.cert: must be a non-empty string, got \"\"");
+    expect_bad("{\"features\": [{\"name\": \"a\", \"target\": \"x:1\", \"tls\": {}}]}", "features[0].tls.ca: required");
     expect_bad("{\"features\": [{\"name\": \"a\", \"target\": \"x:1\","
                " \"tls\": {\"ca\": \"ca\", \"cert\": \"c\"}}]}",
                "features[0].tls.key: required together with cert");
@@ -444,21 +428,17 @@ static void bad_environment_values_fail(void **state)
 {
     (void)state;
     static const char *const workers[] = {"FANOUT_WORKERS=abc", NULL};
-    expect_bad_env(WITH("\"workers\": 2"), workers,
-                   "FANOUT_WORKERS: must be an integer from 0 to 64, got \"abc\"");
+    expect_bad_env(WITH("\"workers\": 2"), workers, "FANOUT_WORKERS: must be an integer from 0 to 64, got \"abc\"");
     static const char *const spaced[] = {"FANOUT_WORKERS= 5", NULL};
-    expect_bad_env(WITH("\"workers\": 2"), spaced,
-                   "FANOUT_WORKERS: must be an integer from 0 to 64, got \" 5\"");
+    expect_bad_env(WITH("\"workers\": 2"), spaced, "FANOUT_WORKERS: must be an integer from 0 to 64, got \" 5\"");
     static const char *const many[] = {"FANOUT_WORKERS=65", NULL};
-    expect_bad_env(WITH("\"workers\": 2"), many,
-                   "FANOUT_WORKERS: must be an integer from 0 to 64, got 65");
+    expect_bad_env(WITH("\"workers\": 2"), many, "FANOUT_WORKERS: must be an integer from 0 to 64, got 65");
     static const char *const huge[] = {"FANOUT_MAX_IN_FLIGHT=99999999999999999999", NULL};
     expect_bad_env(WITH("\"workers\": 2"), huge,
                    "FANOUT_MAX_IN_FLIGHT: must be an integer of at least 1, got "
                    "\"99999999999999999999\"");
     static const char *const grace[] = {"FANOUT_SHUTDOWN_GRACE_MS=-1", NULL};
-    expect_bad_env(WITH("\"workers\": 2"), grace,
-                   "FANOUT_SHUTDOWN_GRACE_MS: must be an integer of at least 0, got -1");
+    expect_bad_env(WITH("\"workers\": 2"), grace, "FANOUT_SHUTDOWN_GRACE_MS: must be an integer of at least 0, got -1");
     static const char *const level[] = {"FANOUT_LOG_LEVEL=loud", NULL};
     expect_bad_env(WITH("\"workers\": 2"), level,
                    "FANOUT_LOG_LEVEL: must be one of debug, info, warn, error, got \"loud\"");

@@ -21,8 +21,8 @@ typedef struct report {
 } report;
 
 /* days: {day number, events} pairs. */
-static void make_report(report *r, const char *feature, int64_t users, int64_t last,
-                        const int64_t days[][2], size_t n_days)
+static void make_report(report *r, const char *feature, int64_t users, int64_t last, const int64_t days[][2],
+                        size_t n_days)
 {
     fanout__feature__v1__usage_report__init(&r->msg);
     r->msg.feature = (char *)feature;
@@ -42,11 +42,8 @@ static void make_report(report *r, const char *feature, int64_t users, int64_t l
 
 static agg_outcome succeeded(const char *feature, int32_t index, report *r)
 {
-    return (agg_outcome){.feature = feature,
-                         .index = index,
-                         .usage = &r->msg,
-                         .latency_us = 100 + index,
-                         .attempts = 1};
+    return (agg_outcome){
+        .feature = feature, .index = index, .usage = &r->msg, .latency_us = 100 + index, .attempts = 1};
 }
 
 static agg_outcome failed(const char *feature, int32_t index, fo_status code, const char *message,
@@ -75,8 +72,8 @@ static Fanout__V1__AnalyticsResponse *round_trip(const Fanout__V1__AnalyticsResp
     return back;
 }
 
-static void assert_error(const Fanout__V1__FeatureError *e, int32_t index, const char *feature,
-                         fo_status code, const char *message, Fanout__V1__ErrorKind kind)
+static void assert_error(const Fanout__V1__FeatureError *e, int32_t index, const char *feature, fo_status code,
+                         const char *message, Fanout__V1__ErrorKind kind)
 {
     assert_int_equal(e->index, index);
     assert_string_equal(e->feature, feature);
@@ -98,8 +95,7 @@ static void totals_sum_maxima_and_merged_days(void **state)
     make_report(&a, "listings", 3, 500, (const int64_t[][2]){{10, 4}, {11, 6}}, 2);
     make_report(&b, "searches", 9, 300, (const int64_t[][2]){{11, 5}, {12, 1}, {14, 2}}, 3);
     make_report(&c, "tours", 2, 700, (const int64_t[][2]){{8, 3}, {14, 1}}, 2);
-    agg_outcome o[] = {succeeded("listings", 0, &a), succeeded("searches", 1, &b),
-                       succeeded("tours", 2, &c)};
+    agg_outcome o[] = {succeeded("listings", 0, &a), succeeded("searches", 1, &b), succeeded("tours", 2, &c)};
     agg_response r;
     agg_reduce(o, 3, "cust-1", 1234, &r);
     const Fanout__V1__Totals *t = r.msg.totals;
@@ -151,8 +147,7 @@ static void mixed_outcomes_keep_request_order(void **state)
     make_report(&b, "searches", 1, 20, (const int64_t[][2]){{2, 3}}, 1);
     agg_outcome o[] = {
         succeeded("listings", 0, &a),
-        failed("tours", 1, FO_STATUS_DEADLINE_EXCEEDED, "deadline exceeded",
-               FANOUT__V1__ERROR_KIND__DEADLINE),
+        failed("tours", 1, FO_STATUS_DEADLINE_EXCEEDED, "deadline exceeded", FANOUT__V1__ERROR_KIND__DEADLINE),
         succeeded("searches", 2, &b),
         failed("bogus", 3, FO_STATUS_NOT_FOUND, "feature bogus is not configured",
                FANOUT__V1__ERROR_KIND__UNKNOWN_FEATURE),
@@ -191,8 +186,8 @@ static void mixed_outcomes_keep_request_order(void **state)
     assert_string_equal(back->results[0]->usage->feature, "listings");
     assert_int_equal(back->results[0]->usage->events, 2);
     assert_int_equal(back->results[3]->outcome_case, FANOUT__V1__FEATURE_RESULT__OUTCOME_ERROR);
-    assert_error(back->results[3]->error, 3, "bogus", FO_STATUS_NOT_FOUND,
-                 "feature bogus is not configured", FANOUT__V1__ERROR_KIND__UNKNOWN_FEATURE);
+    assert_error(back->results[3]->error, 3, "bogus", FO_STATUS_NOT_FOUND, "feature bogus is not configured",
+                 FANOUT__V1__ERROR_KIND__UNKNOWN_FEATURE);
     assert_int_equal(back->n_errors, 2);
     assert_error(back->errors[0], 1, "tours", FO_STATUS_DEADLINE_EXCEEDED, "deadline exceeded",
                  FANOUT__V1__ERROR_KIND__DEADLINE);
@@ -213,9 +208,8 @@ static void top_feature_ties_go_to_the_first(void **state)
     make_report(&a, "a", 1, 1, (const int64_t[][2]){{1, 5}}, 1);
     make_report(&b, "b", 1, 1, (const int64_t[][2]){{1, 7}}, 1);
     make_report(&c, "c", 1, 1, (const int64_t[][2]){{2, 7}}, 1);
-    agg_outcome o[] = {
-        failed("z", 0, FO_STATUS_INTERNAL, "boom", FANOUT__V1__ERROR_KIND__BACKEND_ERROR),
-        succeeded("a", 1, &a), succeeded("b", 2, &b), succeeded("c", 3, &c)};
+    agg_outcome o[] = {failed("z", 0, FO_STATUS_INTERNAL, "boom", FANOUT__V1__ERROR_KIND__BACKEND_ERROR),
+                       succeeded("a", 1, &a), succeeded("b", 2, &b), succeeded("c", 3, &c)};
     agg_response r;
     agg_reduce(o, 4, "cust-1", 0, &r);
     assert_string_equal(r.totals.top_feature, "b");
@@ -274,8 +268,7 @@ static void all_failed_gives_zero_totals(void **state)
     assert_string_equal(t->top_feature, "");
     Fanout__V1__AnalyticsResponse *back = round_trip(&r.msg);
     assert_int_equal(back->n_errors, 2);
-    assert_error(back->errors[0], 0, "a", FO_STATUS_UNAVAILABLE, "down",
-                 FANOUT__V1__ERROR_KIND__UNAVAILABLE);
+    assert_error(back->errors[0], 0, "a", FO_STATUS_UNAVAILABLE, "down", FANOUT__V1__ERROR_KIND__UNAVAILABLE);
     assert_non_null(back->totals);
     fanout__v1__analytics_response__free_unpacked(back, NULL);
     agg_response_release(&r);
@@ -295,13 +288,11 @@ static void one_result_is_filled_without_allocating(void **state)
     assert_int_equal(res.index, 4);
     assert_true(protobuf_c_message_check(&res.base));
 
-    agg_outcome bad = failed("b", 2, FO_STATUS_DATA_LOSS, "bad reply",
-                             FANOUT__V1__ERROR_KIND__MALFORMED_RESPONSE);
+    agg_outcome bad = failed("b", 2, FO_STATUS_DATA_LOSS, "bad reply", FANOUT__V1__ERROR_KIND__MALFORMED_RESPONSE);
     agg_result_fill(&bad, &res, &err);
     assert_int_equal(res.outcome_case, FANOUT__V1__FEATURE_RESULT__OUTCOME_ERROR);
     assert_ptr_equal(res.error, &err);
-    assert_error(&err, 2, "b", FO_STATUS_DATA_LOSS, "bad reply",
-                 FANOUT__V1__ERROR_KIND__MALFORMED_RESPONSE);
+    assert_error(&err, 2, "b", FO_STATUS_DATA_LOSS, "bad reply", FANOUT__V1__ERROR_KIND__MALFORMED_RESPONSE);
     uint8_t buf[256];
     size_t size = fanout__v1__feature_result__pack(&res, buf);
     Fanout__V1__FeatureResult *back = fanout__v1__feature_result__unpack(NULL, size, buf);
@@ -314,18 +305,12 @@ static void one_result_is_filled_without_allocating(void **state)
 static void statuses_map_to_kinds(void **state)
 {
     (void)state;
-    assert_int_equal(agg_error_kind_for_status(FO_STATUS_DEADLINE_EXCEEDED),
-                     FANOUT__V1__ERROR_KIND__DEADLINE);
-    assert_int_equal(agg_error_kind_for_status(FO_STATUS_UNAVAILABLE),
-                     FANOUT__V1__ERROR_KIND__UNAVAILABLE);
-    assert_int_equal(agg_error_kind_for_status(FO_STATUS_CANCELLED),
-                     FANOUT__V1__ERROR_KIND__CANCELLED);
-    assert_int_equal(agg_error_kind_for_status(FO_STATUS_NOT_FOUND),
-                     FANOUT__V1__ERROR_KIND__BACKEND_ERROR);
-    assert_int_equal(agg_error_kind_for_status(FO_STATUS_INTERNAL),
-                     FANOUT__V1__ERROR_KIND__BACKEND_ERROR);
-    assert_int_equal(agg_error_kind_for_status(FO_STATUS_RESOURCE_EXHAUSTED),
-                     FANOUT__V1__ERROR_KIND__BACKEND_ERROR);
+    assert_int_equal(agg_error_kind_for_status(FO_STATUS_DEADLINE_EXCEEDED), FANOUT__V1__ERROR_KIND__DEADLINE);
+    assert_int_equal(agg_error_kind_for_status(FO_STATUS_UNAVAILABLE), FANOUT__V1__ERROR_KIND__UNAVAILABLE);
+    assert_int_equal(agg_error_kind_for_status(FO_STATUS_CANCELLED), FANOUT__V1__ERROR_KIND__CANCELLED);
+    assert_int_equal(agg_error_kind_for_status(FO_STATUS_NOT_FOUND), FANOUT__V1__ERROR_KIND__BACKEND_ERROR);
+    assert_int_equal(agg_error_kind_for_status(FO_STATUS_INTERNAL), FANOUT__V1__ERROR_KIND__BACKEND_ERROR);
+    assert_int_equal(agg_error_kind_for_status(FO_STATUS_RESOURCE_EXHAUSTED), FANOUT__V1__ERROR_KIND__BACKEND_ERROR);
 }
 
 /* Packs msg with protobuf-c into a new buffer; *len gets its size. */

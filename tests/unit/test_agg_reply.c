@@ -19,8 +19,7 @@ static void plain_and_unknown_fields_pass(void **state)
 {
     (void)state;
     /* feature "a", events 5, daily {day_unix 1, events 2}, and unknown field 99 = 7. */
-    static const uint8_t bytes[] = {0x0a, 0x01, 'a', 0x18, 0x05, 0x32, 0x04, 0x08,
-                                    0x01, 0x10, 0x02, 0x98, 0x06, 0x07};
+    static const uint8_t bytes[] = {0x0a, 0x01, 'a', 0x18, 0x05, 0x32, 0x04, 0x08, 0x01, 0x10, 0x02, 0x98, 0x06, 0x07};
     Fanout__Feature__V1__UsageReport *r = decode(bytes, sizeof bytes);
     assert_true(agg_reply_ok(r));
     fanout__feature__v1__usage_report__free_unpacked(r, NULL);

@@ -37,8 +37,7 @@ static Fanout__V1__AnalyticsRequest request(char **features, size_t n)
     return req;
 }
 
-static void expect_invalid(const Fanout__V1__AnalyticsRequest *req, const agg_config *cfg,
-                           const char *message)
+static void expect_invalid(const Fanout__V1__AnalyticsRequest *req, const agg_config *cfg, const char *message)
 {
     agg_plan plan;
     fo_error *err = agg_validate_request(req, cfg, &plan);
@@ -187,9 +186,7 @@ static void windows_are_checked(void **state)
     expect_invalid(&req, &cfg, "window_end_unix: must not be negative, got -7");
     req.window_start_unix = 1000;
     req.window_end_unix = 1000 + 366 * DAY + 1;
-    expect_invalid(
-        &req, &cfg,
-        "window_end_unix (31623401) is more than 366 days after window_start_unix (1000)");
+    expect_invalid(&req, &cfg, "window_end_unix (31623401) is more than 366 days after window_start_unix (1000)");
 
     agg_plan plan;
     req.window_end_unix = 1000 + 366 * DAY;

@@ -45,8 +45,7 @@ static void expect_load_error(const char *path, const char *fragment1, const cha
     assert_int_equal(err->code, FO_STATUS_INVALID_ARGUMENT);
     if (strstr(err->message, path) == NULL || strstr(err->message, fragment1) == NULL ||
         strstr(err->message, fragment2) == NULL)
-        fail_msg("message \"%s\" lacks the path, \"%s\" or \"%s\"", err->message, fragment1,
-                 fragment2);
+        fail_msg("message \"%s\" lacks the path, \"%s\" or \"%s\"", err->message, fragment1, fragment2);
     assert_int_equal(fleet.count, 0);
     assert_null(fleet.entries);
     fo_error_free(err);
@@ -69,8 +68,8 @@ static void check_default_dozen(const mock_fleet *fleet)
         assert_string_equal(e->name, default_dozen[i]);
         assert_string_equal(e->listen, "127.0.0.1:0");
         assert_false(e->restart);
-        assert_true(e->profile.error_rate == 0 && e->profile.hang_rate == 0 &&
-                    e->profile.malformed_rate == 0 && e->profile.crash_rate == 0);
+        assert_true(e->profile.error_rate == 0 && e->profile.hang_rate == 0 && e->profile.malformed_rate == 0 &&
+                    e->profile.crash_rate == 0);
     }
 }
 
@@ -140,8 +139,7 @@ static void invalid_json(void **state)
 {
     (void)state;
     expect_bad("{\n  \"features\": [\n    {\"name\": \"tours\",}\n  ]\n}", ":3:", "");
-    expect_bad("{\"features\": [\n{\"name\": \"a\", \"name\": \"b\"}]}",
-               ":2:", "duplicate object key");
+    expect_bad("{\"features\": [\n{\"name\": \"a\", \"name\": \"b\"}]}", ":2:", "duplicate object key");
     expect_bad("", ":1:", "");
     expect_bad("{\"features\": [{\"name\": \"a\\u0000b\"}]}", ":1:", "\\u0000");
 }
@@ -159,33 +157,25 @@ static void bad_top_level(void **state)
 static void bad_entries(void **state)
 {
     (void)state;
-    expect_bad("{\"features\": [{\"name\": \"a\"}, 7]}", "features[1]: expected an object",
-               "got 7");
+    expect_bad("{\"features\": [{\"name\": \"a\"}, 7]}", "features[1]: expected an object", "got 7");
     expect_bad("{\"features\": [{\"listen\": \"x:1\"}]}", "features[0]: missing key", "\"name\"");
     expect_bad("{\"features\": [{\"name\": \"\"}]}", "features[0].name: \"\"", "1 to 64");
     expect_bad("{\"features\": [{\"name\": 5}]}", "features[0].name: expected a string", "5");
-    expect_bad("{\"features\": [{\"name\": \"Tours\"}]}", "features[0].name: \"Tours\"",
-               "a-z, 0-9");
+    expect_bad("{\"features\": [{\"name\": \"Tours\"}]}", "features[0].name: \"Tours\"", "a-z, 0-9");
     expect_bad("{\"features\": [{\"name\": \"to urs\"}]}", "features[0].name", "\"to urs\"");
-    expect_bad(
-        "{\"features\": [{\"name\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-        "aaaaaaaa\"}]}",
-        "features[0].name", "1 to 64");
+    expect_bad("{\"features\": [{\"name\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+               "aaaaaaaa\"}]}",
+               "features[0].name", "1 to 64");
     expect_bad("{\"features\": [{\"name\": \"tours\"}, {\"name\": \"offers\"},"
                " {\"name\": \"tours\"}]}",
                "features[2].name", "duplicate feature name \"tours\"");
-    expect_bad("{\"features\": [{\"name\": \"a\", \"listen\": 8080}]}", "features[0].listen",
-               "got 8080");
-    expect_bad("{\"features\": [{\"name\": \"a\", \"listen\": \"\"}]}", "features[0].listen",
-               "got \"\"");
-    expect_bad("{\"features\": [{\"name\": \"a\", \"restart\": \"yes\"}]}", "features[0].restart",
-               "\"yes\"");
-    expect_bad("{\"features\": [{\"name\": \"a\", \"restrat\": true}]}", "features[0]",
-               "unknown key \"restrat\"");
+    expect_bad("{\"features\": [{\"name\": \"a\", \"listen\": 8080}]}", "features[0].listen", "got 8080");
+    expect_bad("{\"features\": [{\"name\": \"a\", \"listen\": \"\"}]}", "features[0].listen", "got \"\"");
+    expect_bad("{\"features\": [{\"name\": \"a\", \"restart\": \"yes\"}]}", "features[0].restart", "\"yes\"");
+    expect_bad("{\"features\": [{\"name\": \"a\", \"restrat\": true}]}", "features[0]", "unknown key \"restrat\"");
     expect_bad("{\"features\": [{\"name\": \"a\", \"profile\": {\"error_rate\": 2}}]}",
                "features[0].profile.error_rate", "2");
-    expect_bad("{\"features\": [{\"name\": \"a\", \"profile\": 3}]}", "features[0].profile",
-               "got 3");
+    expect_bad("{\"features\": [{\"name\": \"a\", \"profile\": 3}]}", "features[0].profile", "got 3");
 }
 
 static void name_length_limit(void **state)
@@ -208,14 +198,10 @@ static void name_length_limit(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(shipped_fleet_loads),
-        cmocka_unit_test(shipped_fast_fleet_loads),
-        cmocka_unit_test(explicit_values),
-        cmocka_unit_test(unreadable_files),
-        cmocka_unit_test(invalid_json),
-        cmocka_unit_test(bad_top_level),
-        cmocka_unit_test(bad_entries),
-        cmocka_unit_test(name_length_limit),
+        cmocka_unit_test(shipped_fleet_loads), cmocka_unit_test(shipped_fast_fleet_loads),
+        cmocka_unit_test(explicit_values),     cmocka_unit_test(unreadable_files),
+        cmocka_unit_test(invalid_json),        cmocka_unit_test(bad_top_level),
+        cmocka_unit_test(bad_entries),         cmocka_unit_test(name_length_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -75,8 +75,7 @@ static void test_protobuf_unpack_into_the_arena(void **state)
 
     fo_arena a;
     fo_arena_init(&a);
-    Fanout__Feature__V1__UsageReport *got =
-        fanout__feature__v1__usage_report__unpack(fo_arena_protobuf(&a), len, buf);
+    Fanout__Feature__V1__UsageReport *got = fanout__feature__v1__usage_report__unpack(fo_arena_protobuf(&a), len, buf);
     assert_non_null(got);
     assert_string_equal(got->feature, "tours");
     assert_string_equal(got->customer_id, "c-42");

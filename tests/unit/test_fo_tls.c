@@ -92,9 +92,8 @@ static void make_cert(const char *name, const char *key_name, const char *signer
     assert_int_equal(X509_set_version(x, 2), 1);
     assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), 4242), 1);
     X509_NAME *subject = X509_get_subject_name(x);
-    assert_int_equal(X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC, (const unsigned char *)"fanout test",
-                                                -1, -1, 0),
-                     1);
+    assert_int_equal(
+        X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC, (const unsigned char *)"fanout test", -1, -1, 0), 1);
     assert_int_equal(X509_set_issuer_name(x, subject), 1);
     assert_int_equal(ASN1_TIME_set_string_X509(X509_getm_notBefore(x), not_before), 1);
     assert_int_equal(ASN1_TIME_set_string_X509(X509_getm_notAfter(x), not_after), 1);
@@ -238,8 +237,7 @@ static void test_not_pem(void **state)
 static void test_no_certificate(void **state)
 {
     (void)state;
-    expect_refused(fo_tls_check_pair(at("server.key"), at("server.key")), at("server.key"),
-                   "no certificate in it");
+    expect_refused(fo_tls_check_pair(at("server.key"), at("server.key")), at("server.key"), "no certificate in it");
     expect_refused(fo_tls_check_ca(at("ca.key")), at("ca.key"), "no CA certificate in it");
 }
 
@@ -249,15 +247,13 @@ static void test_certificate_does_not_parse(void **state)
     expect_refused(fo_tls_check_pair(at("broken.pem"), at("server.key")), at("broken.pem"),
                    "certificate does not parse");
     expect_refused(fo_tls_check_ca(at("broken.pem")), at("broken.pem"), "CA certificate does not parse");
-    expect_refused(fo_tls_check_ca(at("bundle-broken.pem")), at("bundle-broken.pem"),
-                   "certificate 2 does not parse");
+    expect_refused(fo_tls_check_ca(at("bundle-broken.pem")), at("bundle-broken.pem"), "certificate 2 does not parse");
 }
 
 static void test_no_private_key(void **state)
 {
     (void)state;
-    expect_refused(fo_tls_check_pair(at("server.pem"), at("server.pem")), at("server.pem"),
-                   "no private key in it");
+    expect_refused(fo_tls_check_pair(at("server.pem"), at("server.pem")), at("server.pem"), "no private key in it");
 }
 
 static void test_encrypted_key(void **state)
@@ -316,20 +312,13 @@ static void test_half_pair(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_good_files_pass),
-        cmocka_unit_test(test_cert_after_other_blocks_passes),
-        cmocka_unit_test(test_missing_file),
-        cmocka_unit_test(test_unreadable),
-        cmocka_unit_test(test_directory),
-        cmocka_unit_test(test_not_pem),
-        cmocka_unit_test(test_no_certificate),
-        cmocka_unit_test(test_certificate_does_not_parse),
-        cmocka_unit_test(test_no_private_key),
-        cmocka_unit_test(test_encrypted_key),
-        cmocka_unit_test(test_key_does_not_match),
-        cmocka_unit_test(test_expired),
-        cmocka_unit_test(test_not_yet_valid),
-        cmocka_unit_test(test_ca_bundle),
+        cmocka_unit_test(test_good_files_pass),    cmocka_unit_test(test_cert_after_other_blocks_passes),
+        cmocka_unit_test(test_missing_file),       cmocka_unit_test(test_unreadable),
+        cmocka_unit_test(test_directory),          cmocka_unit_test(test_not_pem),
+        cmocka_unit_test(test_no_certificate),     cmocka_unit_test(test_certificate_does_not_parse),
+        cmocka_unit_test(test_no_private_key),     cmocka_unit_test(test_encrypted_key),
+        cmocka_unit_test(test_key_does_not_match), cmocka_unit_test(test_expired),
+        cmocka_unit_test(test_not_yet_valid),      cmocka_unit_test(test_ca_bundle),
         cmocka_unit_test(test_half_pair),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

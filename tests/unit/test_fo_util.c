@@ -89,13 +89,15 @@ static void utf8_is_checked_and_mended(void **state)
     } cases[] = {
         {"plain ascii", true},
         {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", true}, /* 2, 3 and 4 bytes */
-        {"\xc3", false},                                         /* cut short */
-        {"\xc0\xaf", false},                                     /* overlong */
-        {"\xe0\x80\xaf", false},                                 /* overlong */
-        {"\xed\xa0\x80", false},                                 /* a surrogate */
-        {"\xf4\x90\x80\x80", false},                             /* past U+10FFFF */
+        {"\xc3", false},                                     /* cut short */
+        {"\xc0\xaf", false},                                 /* overlong */
+        {"\xe0\x80\xaf", false},                             /* overlong */
+        {"\xed\xa0\x80", false},                             /* a surrogate */
+        {"\xf4\x90\x80\x80", false},                         /* past U+10FFFF */
         {"\xff", false},
-        {"a\x80" "b", false}, /* a lone continuation byte */
+        {"a\x80"
+         "b",
+         false}, /* a lone continuation byte */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (fo_utf8_valid(cases[i].s, strlen(cases[i].s)) != cases[i].valid)

@@ -29,8 +29,7 @@ static uint8_t *pack(const mock_report *r, size_t *len)
 }
 
 /* Asserts every documented invariant of a report for [start, end). */
-static void check_report(const mock_report *r, const char *feature, const char *customer,
-                         int64_t start, int64_t end)
+static void check_report(const mock_report *r, const char *feature, const char *customer, int64_t start, int64_t end)
 {
     const Fanout__Feature__V1__UsageReport *m = &r->msg;
     assert_string_equal(m->feature, feature);
@@ -103,8 +102,7 @@ static void expect_invalid(const char *customer, int64_t start, int64_t end, con
     req.window_end_unix = end;
     fo_error *err = mock_request_validate(&req);
     if (err == NULL)
-        fail_msg("expected an error for (%s, %lld, %lld)", customer, (long long)start,
-                 (long long)end);
+        fail_msg("expected an error for (%s, %lld, %lld)", customer, (long long)start, (long long)end);
     assert_int_equal(err->code, FO_STATUS_INVALID_ARGUMENT);
     if (strstr(err->message, fragment1) == NULL || strstr(err->message, fragment2) == NULL)
         fail_msg("message \"%s\" lacks \"%s\" or \"%s\"", err->message, fragment1, fragment2);
@@ -127,8 +125,7 @@ static void validation(void **state)
     expect_invalid("acme", 200, 100, "window_end_unix (100)", "window_start_unix (200)");
     expect_invalid("acme", -5, 100, "window_start_unix", "-5");
     expect_invalid("acme", 0, -1, "window_end_unix", "-1");
-    expect_invalid("acme", MIDNIGHT, MIDNIGHT + MOCK_WINDOW_MAX_S + 1, "window_start_unix",
-                   "366 days");
+    expect_invalid("acme", MIDNIGHT, MIDNIGHT + MOCK_WINDOW_MAX_S + 1, "window_start_unix", "366 days");
 }
 
 static void same_input_same_bytes(void **state)
@@ -146,8 +143,7 @@ static void same_input_same_bytes(void **state)
         assert_int_equal(na, nb);
         assert_memory_equal(pa, pb, na);
         /* The bytes are a valid UsageReport. */
-        Fanout__Feature__V1__UsageReport *u =
-            fanout__feature__v1__usage_report__unpack(NULL, na, pa);
+        Fanout__Feature__V1__UsageReport *u = fanout__feature__v1__usage_report__unpack(NULL, na, pa);
         assert_non_null(u);
         assert_int_equal(u->events, a.msg.events);
         fanout__feature__v1__usage_report__free_unpacked(u, NULL);

@@ -20,8 +20,7 @@ static mock_fault parse_ok(const char *header, const char *feature)
 }
 
 /* Asserts that header is rejected with a message containing each of the given fragments. */
-static void expect_bad_n(const char *header, size_t len, const char *fragment1,
-                         const char *fragment2)
+static void expect_bad_n(const char *header, size_t len, const char *fragment1, const char *fragment2)
 {
     mock_fault f = {.delay_us = 1, .kind = MOCK_FAULT_CRASH};
     fo_error *err = mock_fault_parse(header, len, "tours", &f);
@@ -152,8 +151,7 @@ static void bad_items_are_quoted(void **state)
     expect_bad("tours=error", "\"tours=error\"", "needs a status code");
     expect_bad("tours=delay:fast", "\"tours=delay:fast\"", "bad duration \"fast\"");
     expect_bad("tours=delay:-5ms", "\"tours=delay:-5ms\"", "bad duration \"-5ms\"");
-    expect_bad("tours=error:SOMETIMES", "\"tours=error:SOMETIMES\"",
-               "unknown status code \"SOMETIMES\"");
+    expect_bad("tours=error:SOMETIMES", "\"tours=error:SOMETIMES\"", "unknown status code \"SOMETIMES\"");
     expect_bad("tours=error:99", "\"tours=error:99\"", "unknown status code \"99\"");
     expect_bad("tours=error:OK", "\"tours=error:OK\"", "\"OK\" is not an error");
     expect_bad("tours=error:0", "\"tours=error:0\"", "\"0\" is not an error");
@@ -177,8 +175,7 @@ static void duplicates_are_rejected(void **state)
     (void)state;
     expect_bad("tours=delay:1s,tours=delay:2s", "\"tours=delay:2s\"", "second delay");
     expect_bad("tours=hang,tours=crash", "\"tours=crash\"", "second terminal fault");
-    expect_bad("tours=error:INTERNAL, tours=error:INTERNAL", "\"tours=error:INTERNAL\"",
-               "second terminal fault");
+    expect_bad("tours=error:INTERNAL, tours=error:INTERNAL", "\"tours=error:INTERNAL\"", "second terminal fault");
 }
 
 static void other_features_are_still_checked(void **state)

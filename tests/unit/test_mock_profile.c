@@ -50,8 +50,7 @@ static void defaults(void **state)
     (void)state;
     mock_profile p = parse_ok("{}");
     assert_true(p.latency_p50_ms == 0 && p.latency_p99_ms == 0);
-    assert_true(p.error_rate == 0 && p.hang_rate == 0 && p.malformed_rate == 0 &&
-                p.crash_rate == 0);
+    assert_true(p.error_rate == 0 && p.hang_rate == 0 && p.malformed_rate == 0 && p.crash_rate == 0);
     assert_int_equal(p.error_code, FO_STATUS_UNAVAILABLE);
 }
 
@@ -62,8 +61,7 @@ static void good_profiles(void **state)
                               " \"error_code\": \"INTERNAL\", \"hang_rate\": 0.02,"
                               " \"malformed_rate\": 0.03, \"crash_rate\": 0.04}");
     assert_true(p.latency_p50_ms == 2 && p.latency_p99_ms == 40);
-    assert_true(p.error_rate == 0.01 && p.hang_rate == 0.02 && p.malformed_rate == 0.03 &&
-                p.crash_rate == 0.04);
+    assert_true(p.error_rate == 0.01 && p.hang_rate == 0.02 && p.malformed_rate == 0.03 && p.crash_rate == 0.04);
     assert_int_equal(p.error_code, FO_STATUS_INTERNAL);
     p = parse_ok("{\"latency_ms\": 7.5}");
     assert_true(p.latency_p50_ms == 7.5 && p.latency_p99_ms == 7.5);
@@ -87,11 +85,9 @@ static void bad_profiles(void **state)
     expect_bad("{\"latency_ms\": -1}", ".latency_ms", "-1");
     expect_bad("{\"latency_ms\": 1e9}", ".latency_ms", "1e+09");
     expect_bad("{\"latency_ms\": \"2ms\"}", ".latency_ms", "\"2ms\"");
-    expect_bad("{\"latency_ms\": {\"p50\": 40, \"p99\": 2}}", "p99 (2) is less than p50 (40)",
-               ".latency_ms");
+    expect_bad("{\"latency_ms\": {\"p50\": 40, \"p99\": 2}}", "p99 (2) is less than p50 (40)", ".latency_ms");
     expect_bad("{\"latency_ms\": {\"p50\": 4}}", ".latency_ms", "\"p99\"");
-    expect_bad("{\"latency_ms\": {\"p50\": 1, \"p99\": 2, \"p75\": 1}}", ".latency_ms",
-               "unknown key \"p75\"");
+    expect_bad("{\"latency_ms\": {\"p50\": 1, \"p99\": 2, \"p75\": 1}}", ".latency_ms", "unknown key \"p75\"");
     expect_bad("{\"latency_ms\": {\"p50\": -1, \"p99\": 2}}", ".latency_ms.p50", "-1");
     expect_bad("{\"latency_ms\": {\"p50\": 1, \"p99\": null}}", ".latency_ms.p99", "null");
     expect_bad("{\"error_code\": \"SOMETIMES\"}", ".error_code", "\"SOMETIMES\"");

@@ -167,7 +167,8 @@ static const char sample_json[] =
     "\"daily\":[{\"dayUnix\":\"1700006400\",\"events\":\"12\"},{\"dayUnix\":\"1700092800\"}],"
     "\"topFeature\":\"listings\"},"
     "\"partial\":true,\"succeeded\":1,\"failed\":1,"
-    "\"errors\":[{\"index\":1,\"feature\":\"tours\",\"code\":4,\"message\":\"deadline exceeded\",\"kind\":\"DEADLINE\"}],"
+    "\"errors\":[{\"index\":1,\"feature\":\"tours\",\"code\":4,\"message\":\"deadline "
+    "exceeded\",\"kind\":\"DEADLINE\"}],"
     "\"elapsedUs\":\"1000250\"}";
 
 static void response_maps_to_canonical_json(void **state)
@@ -270,8 +271,10 @@ static void invalid_utf8_is_replaced(void **state)
 {
     (void)state;
     Fanout__V1__AnalyticsRequest req = FANOUT__V1__ANALYTICS_REQUEST__INIT;
-    req.customer_id = "ab\xff" "c";
-    assert_json(&req.base, "{\"customerId\":\"ab\xEF\xBF\xBD" "c\"}");
+    req.customer_id = "ab\xff"
+                      "c";
+    assert_json(&req.base, "{\"customerId\":\"ab\xEF\xBF\xBD"
+                           "c\"}");
 }
 
 static void repeated_scalars_are_arrays(void **state)
@@ -400,8 +403,7 @@ static void errors_name_the_json_path(void **state)
     const ProtobufCMessageDescriptor *req = &fanout__v1__analytics_request__descriptor;
     const ProtobufCMessageDescriptor *resp = &fanout__v1__analytics_response__descriptor;
     assert_parse_error("{\"features\":[\"a\",\"b\",3]}", req, "features[2]: expected a string");
-    assert_parse_error("{\"customerId\":\"x\",\"bogus\":1}", req,
-                       "bogus: unknown field of fanout.v1.AnalyticsRequest");
+    assert_parse_error("{\"customerId\":\"x\",\"bogus\":1}", req, "bogus: unknown field of fanout.v1.AnalyticsRequest");
     assert_parse_error("{\"results\":[{},{\"usage\":{\"bogus\":1}}]}", resp,
                        "results[1].usage.bogus: unknown field of fanout.feature.v1.UsageReport");
     assert_parse_error("{\"results\":[{\"usage\":{\"daily\":[{\"dayUnix\":\"x1\"}]}}]}", resp,

@@ -108,8 +108,9 @@ static void unknown_names_are_not_found(void **state)
 {
     (void)state;
     fo_reflection_index *ix = embedded_index();
-    const char *symbols[] = {"fanout.v1.Nope", "fanout.v1", "", ".fanout.v1.Aggregator", "Aggregator",
-                             "fanout.v1.Aggregator.Nope", "fanout.v1.aggregator"};
+    const char *symbols[] = {"fanout.v1.Nope",        "fanout.v1",  "",
+                             ".fanout.v1.Aggregator", "Aggregator", "fanout.v1.Aggregator.Nope",
+                             "fanout.v1.aggregator"};
     for (size_t i = 0; i < sizeof symbols / sizeof *symbols; i++) {
         size_t n = 99;
         assert_null(fo_reflection_index_symbol(ix, symbols[i], &n));
@@ -240,12 +241,9 @@ static void service_lists_only_declared_services(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(files_come_with_their_imports),
-        cmocka_unit_test(symbols_find_their_file),
-        cmocka_unit_test(unknown_names_are_not_found),
-        cmocka_unit_test(diamond_imports_come_once),
-        cmocka_unit_test(bad_sets_are_refused),
-        cmocka_unit_test(service_lists_only_declared_services),
+        cmocka_unit_test(files_come_with_their_imports), cmocka_unit_test(symbols_find_their_file),
+        cmocka_unit_test(unknown_names_are_not_found),   cmocka_unit_test(diamond_imports_come_once),
+        cmocka_unit_test(bad_sets_are_refused),          cmocka_unit_test(service_lists_only_declared_services),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,8 +26,8 @@ typedef struct fake {
     fo_error *finish_err; /* copy of what on_finish got */
     size_t done_order[MAX_TASKS];
     size_t ndone;
-    bool report_on_start;   /* tasks succeed inside start() */
-    bool report_on_cancel;  /* cancelled tasks report CANCELLED inside cancel() */
+    bool report_on_start;  /* tasks succeed inside start() */
+    bool report_on_cancel; /* cancelled tasks report CANCELLED inside cancel() */
     runner *r;
 } fake;
 
