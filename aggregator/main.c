@@ -18,11 +18,11 @@
 #include "agg_config.h"
 #include "agg_service.h"
 #include "fo_health.h"
+#include "fo_host.h"
 #include "fo_log.h"
 #include "fo_process.h"
 #include "fo_reflection.h"
 #include "fo_rpc.h"
-#include "fo_server.h"
 
 /* What health checks and reflection answer for. */
 static const char *const served_services[] = {"fanout.v1.Aggregator", FO_HEALTH_SERVICE, FO_REFLECTION_V1ALPHA_SERVICE,
@@ -100,55 +100,47 @@ static int apply_log_level(const options *o, const agg_config *cfg)
     return 0;
 }
 
+static void add_methods(fo_server *server, void *svc) { agg_service_register(svc, server); }
+
 static int serve(const options *o, agg_config *cfg)
 {
     fo_rpc_init();
     agg_service svc;
-    fo_server *server = NULL;
-    fo_health *health = fo_health_create(served_services, N_SERVED);
-    fo_reflection *reflection = NULL;
-    int rc = 1;
+    fo_host *host = NULL;
     fo_error *err = agg_service_init(&svc, cfg);
-    if (err == NULL)
-        err = fo_reflection_create(served_services, N_SERVED, &reflection);
-    if (err != NULL)
-        goto out;
-    server = fo_server_create(
-        &(fo_server_opts){.workers = cfg->workers, .max_message_bytes = (size_t)cfg->max_message_bytes});
-    agg_service_register(&svc, server);
-    fo_health_register(health, server);
-    fo_reflection_register(reflection, server);
-    fo_server_tls tls = {.cert = cfg->tls.cert, .key = cfg->tls.key, .client_ca = cfg->tls.client_ca};
-    const char *listen = o->listen ? o->listen : cfg->listen;
-    int port = 0;
-    err = fo_server_listen(server, listen, cfg->tls.enabled ? &tls : NULL, &port);
-    if (err != NULL)
-        goto out;
-    fo_server_start(server);
-    fo_health_set_all(health, FO_HEALTH_SERVING);
-
-    char address[256];
-    fo_address_with_port(listen, port, address, sizeof address);
-    fo_log_event(json_pack("{s:s, s:s, s:i}", "event", "listening", "address", address, "pid", (int)getpid()));
-    int sig = fo_signals_wait();
-    fo_log(FO_LOG_INFO, json_pack("{s:s, s:i, s:I}", "event", "draining", "signal", sig, "grace_ms",
-                                  (json_int_t)cfg->shutdown_grace_ms));
-    fo_health_drain(health);
-    fo_server_shutdown(server, cfg->shutdown_grace_ms);
-    rc = 0;
-out:
+    if (err == NULL) {
+        fo_server_tls tls = {.cert = cfg->tls.cert, .key = cfg->tls.key, .client_ca = cfg->tls.client_ca};
+        fo_host_opts opts = {
+            .services = served_services,
+            .n_services = N_SERVED,
+            .server = {.workers = cfg->workers, .max_message_bytes = (size_t)cfg->max_message_bytes},
+            .listen = o->listen ? o->listen : cfg->listen,
+            .tls = cfg->tls.enabled ? &tls : NULL,
+            .add_methods = add_methods,
+            .ud = &svc,
+        };
+        char address[256];
+        err = fo_host_start(&opts, address, sizeof address, &host);
+        if (err == NULL)
+            fo_log_event(json_pack("{s:s, s:s, s:i}", "event", "listening", "address", address, "pid", (int)getpid()));
+    }
+    if (host != NULL) {
+        int sig = fo_signals_wait();
+        fo_log(FO_LOG_INFO, json_pack("{s:s, s:i, s:I}", "event", "draining", "signal", sig, "grace_ms",
+                                      (json_int_t)cfg->shutdown_grace_ms));
+        fo_host_drain(host, cfg->shutdown_grace_ms);
+    }
     if (err != NULL) {
         fprintf(stderr, "aggregator: %s\n", err->message);
         fo_error_free(err);
     }
-    fo_server_destroy(server);
-    fo_reflection_destroy(reflection);
-    fo_health_destroy(health);
+    fo_host_destroy(host);
     agg_service_release(&svc);
     fo_rpc_shutdown();
-    if (rc == 0)
-        fo_log(FO_LOG_INFO, json_pack("{s:s}", "event", "stopped"));
-    return rc;
+    if (host == NULL)
+        return 1;
+    fo_log(FO_LOG_INFO, json_pack("{s:s}", "event", "stopped"));
+    return 0;
 }
 
 int main(int argc, char **argv)

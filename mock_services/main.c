@@ -16,10 +16,11 @@
 #include <unistd.h>
 
 #include "fo_health.h"
+#include "fo_host.h"
+#include "fo_log.h"
 #include "fo_process.h"
 #include "fo_reflection.h"
 #include "fo_rpc.h"
-#include "fo_server.h"
 #include "fo_time.h"
 #include "mock_fleet.h"
 #include "mock_service.h"
@@ -129,6 +130,8 @@ static int parse_options(int argc, char **argv, options *o)
     return 0;
 }
 
+static void add_methods(fo_server *server, void *svc) { mock_service_register(svc, server); }
+
 static int serve_one(const options *o)
 {
     mock_service svc = {.feature = o->feature};
@@ -143,51 +146,34 @@ static int serve_one(const options *o)
     }
 
     fo_rpc_init();
-    fo_reflection *reflection = NULL;
-    fo_error *err = fo_reflection_create(served_services, N_SERVED, &reflection);
-    if (err != NULL) {
-        fprintf(stderr, "mock_services: %s\n", err->message);
-        fo_error_free(err);
-        fo_rpc_shutdown();
-        return 1;
-    }
-    fo_health *health = fo_health_create(served_services, N_SERVED);
-    fo_server *server =
-        fo_server_create(&(fo_server_opts){.workers = o->workers, .max_connection_age_ms = o->max_connection_age_ms});
-    mock_service_register(&svc, server);
-    fo_health_register(health, server);
-    fo_reflection_register(reflection, server);
     fo_server_tls tls = {.cert = o->tls_cert, .key = o->tls_key};
-    int port = 0;
-    err = fo_server_listen(server, o->listen, o->tls_cert ? &tls : NULL, &port);
+    fo_host_opts opts = {
+        .services = served_services,
+        .n_services = N_SERVED,
+        .server = {.workers = o->workers, .max_connection_age_ms = o->max_connection_age_ms},
+        .listen = o->listen,
+        .tls = o->tls_cert ? &tls : NULL,
+        .add_methods = add_methods,
+        .ud = &svc,
+    };
+    char address[256];
+    fo_host *host;
+    fo_error *err = fo_host_start(&opts, address, sizeof address, &host);
     if (err != NULL) {
         fprintf(stderr, "mock_services: %s\n", err->message);
         fo_error_free(err);
-        fo_server_destroy(server);
-        fo_health_destroy(health);
-        fo_reflection_destroy(reflection);
         fo_rpc_shutdown();
         return 1;
     }
-    fo_server_start(server);
-    fo_health_set_all(health, FO_HEALTH_SERVING);
-
-    char address[256];
-    fo_address_with_port(o->listen, port, address, sizeof address);
-    printf("{\"event\":\"listening\",\"feature\":\"%s\",\"address\":\"%s\",\"pid\":%d}\n", o->feature, address,
-           (int)getpid());
-    fflush(stdout);
-
+    fo_log_event(json_pack("{s:s, s:s, s:s, s:i}", "event", "listening", "feature", o->feature, "address", address,
+                           "pid", (int)getpid()));
     int sig = fo_signals_wait();
-    fo_health_drain(health);
-    fo_server_shutdown(server, SHUTDOWN_GRACE_MS);
-    fo_server_destroy(server);
-    fo_health_destroy(health);
-    fo_reflection_destroy(reflection);
+    fo_host_drain(host, SHUTDOWN_GRACE_MS);
+    fo_host_destroy(host);
     fo_rpc_shutdown();
     /* After the shutdown, so that the calls it cancelled are counted too. */
     mock_service_write_stats(&svc, stdout);
-    printf("{\"event\":\"stopped\",\"feature\":\"%s\",\"signal\":%d}\n", o->feature, sig);
+    fo_log_event(json_pack("{s:s, s:s, s:i}", "event", "stopped", "feature", o->feature, "signal", sig));
     return 0;
 }
 
