@@ -1,5 +1,6 @@
 /* agg_config: reads, overrides and checks the aggregator's configuration (see agg_config.h). */
 #include "agg_config.h"
+#include "fo_alloc.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -82,8 +83,6 @@ static void *check_alloc(void *p)
         abort();
     return p;
 }
-
-static char *xstrdup(const char *s) { return check_alloc(strdup(s)); }
 
 static const char *real_getenv(const char *name) { return getenv(name); }
 
@@ -194,7 +193,7 @@ static fo_error *read_int(const reader *r, const json_t *obj, const char *parent
 static char *resolve(const reader *r, const char *path)
 {
     if (r->dir == NULL || path[0] == '/')
-        return xstrdup(path);
+        return fo_xstrdup(path);
     size_t dl = strlen(r->dir), pl = strlen(path);
     char *joined = check_alloc(malloc(dl + pl + 1));
     memcpy(joined, r->dir, dl);
@@ -213,7 +212,7 @@ static fo_error *read_string(const reader *r, const json_t *obj, const char *par
     } else if (s.value != NULL) {
         const char *text = json_string_value(s.value);
         free(*out);
-        *out = is_path && !s.from_env ? resolve(r, text) : xstrdup(text);
+        *out = is_path && !s.from_env ? resolve(r, text) : fo_xstrdup(text);
     }
     json_decref(s.value);
     return err;
@@ -304,7 +303,7 @@ static fo_error *read_forward_metadata(const reader *r, const json_t *root, agg_
         }
         if (rule != NULL)
             return invalid(r, where, rule, name);
-        c->forward_metadata[c->n_forward_metadata++] = xstrdup(json_string_value(name));
+        c->forward_metadata[c->n_forward_metadata++] = fo_xstrdup(json_string_value(name));
     }
     return NULL;
 }
@@ -399,7 +398,7 @@ static fo_error *read_feature_name(const reader *r, const json_t *feature, const
         return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s: %s: duplicate feature \"%s\" (also features[%d])", r->file,
                         where, json_string_value(name), other);
     }
-    *out = xstrdup(json_string_value(name));
+    *out = fo_xstrdup(json_string_value(name));
     return NULL;
 }
 
@@ -492,7 +491,7 @@ static fo_error *read_scalars(const reader *r, const json_t *root, agg_config *c
 
 static fo_error *read_config(const reader *r, const json_t *root, agg_config *c)
 {
-    c->listen = xstrdup("0.0.0.0:50051");
+    c->listen = fo_xstrdup("0.0.0.0:50051");
     c->default_policy = FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL;
     c->max_features_per_request = 64;
     c->max_in_flight = 10000;

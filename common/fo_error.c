@@ -1,5 +1,6 @@
 /* fo_error: status codes, their names, and errors that remember their origin. */
 #include "fo_error.h"
+#include "fo_alloc.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,22 +15,14 @@ static const char *const status_names[FO_STATUS_COUNT] = {
     "DATA_LOSS", "UNAUTHENTICATED",
 };
 
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n);
-    if (p == NULL)
-        abort(); /* out of memory is not an error we can report through an error */
-    return p;
-}
-
 fo_error *fo_error_new_at(fo_status code, const char *file, int line, const char *fmt, ...)
 {
-    fo_error *e = xmalloc(sizeof *e);
+    fo_error *e = fo_xmalloc(sizeof *e);
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    e->message = xmalloc((size_t)(n < 0 ? 0 : n) + 1);
+    e->message = fo_xmalloc((size_t)(n < 0 ? 0 : n) + 1);
     va_start(ap, fmt);
     vsnprintf(e->message, (size_t)(n < 0 ? 0 : n) + 1, fmt, ap);
     va_end(ap);

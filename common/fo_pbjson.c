@@ -1,5 +1,6 @@
 /* fo_pbjson: proto3 JSON to and from protobuf-c messages, generically from descriptors. */
 #include "fo_pbjson.h"
+#include "fo_alloc.h"
 
 #include <errno.h>
 #include <float.h>
@@ -20,14 +21,6 @@ static json_t *must(json_t *j)
     return j;
 }
 
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (p == NULL)
-        abort();
-    return p;
-}
-
 static const void *cmember(const ProtobufCMessage *msg, unsigned offset) { return (const char *)msg + offset; }
 
 static void *member(ProtobufCMessage *msg, unsigned offset) { return (char *)msg + offset; }
@@ -43,7 +36,7 @@ static void *member(ProtobufCMessage *msg, unsigned offset) { return (char *)msg
 static char *camel_case(const char *name, bool upper_first, const char *suffix)
 {
     size_t n = strlen(name), nsuffix = strlen(suffix);
-    char *out = xmalloc(n + nsuffix + 1);
+    char *out = fo_xmalloc(n + nsuffix + 1);
     size_t len = 0;
     bool upper = upper_first;
     for (const char *c = name; *c != '\0'; c++) {
@@ -190,7 +183,7 @@ static size_t utf8_char_len(const unsigned char *s, size_t left)
 static char *utf8_repair(const char *s)
 {
     size_t n = strlen(s), o = 0;
-    char *out = xmalloc(3 * n + 1);
+    char *out = fo_xmalloc(3 * n + 1);
     for (size_t i = 0; i < n;) {
         size_t len = utf8_char_len((const unsigned char *)s + i, n - i);
         if (len == 0) {
@@ -211,7 +204,7 @@ static const char b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqr
 
 static char *base64_encode(const uint8_t *data, size_t len)
 {
-    char *out = xmalloc((len + 2) / 3 * 4 + 1);
+    char *out = fo_xmalloc((len + 2) / 3 * 4 + 1);
     size_t o = 0;
     for (size_t i = 0; i < len; i += 3) {
         uint32_t group = (uint32_t)data[i] << 16;
@@ -254,7 +247,7 @@ static bool base64_decode(const char *text, size_t n, ProtobufCBinaryData *out)
     }
     if ((pad > 0 && (n + pad) % 4 != 0) || n % 4 == 1)
         return false;
-    uint8_t *buf = xmalloc(n / 4 * 3 + 2);
+    uint8_t *buf = fo_xmalloc(n / 4 * 3 + 2);
     size_t len = 0;
     uint32_t acc = 0;
     int bits = 0;
@@ -754,7 +747,7 @@ static fo_error *map_key_from_text(json_path *p, const ProtobufCFieldDescriptor 
 
 static ProtobufCMessage *new_message(const ProtobufCMessageDescriptor *desc)
 {
-    ProtobufCMessage *msg = xmalloc(desc->sizeof_message);
+    ProtobufCMessage *msg = fo_xmalloc(desc->sizeof_message);
     desc->message_init(msg);
     return msg;
 }

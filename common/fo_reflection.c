@@ -1,5 +1,6 @@
 /* fo_reflection: the descriptor index and the ServerReflectionInfo streams. */
 #include "fo_reflection.h"
+#include "fo_alloc.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -42,29 +43,13 @@ struct fo_reflection_index {
     size_t nsymbols, capsymbols;
 };
 
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n ? n : 1, size);
-    if (p == NULL)
-        abort();
-    return p;
-}
-
-static char *xstrdup(const char *s)
-{
-    char *d = strdup(s ? s : "");
-    if (d == NULL)
-        abort();
-    return d;
-}
-
 /* "scope.name", or just "name" at the top of a file without a package. */
 static char *qualify(const char *scope, const char *name)
 {
     if (name == NULL)
         name = "";
     if (scope == NULL || *scope == '\0')
-        return xstrdup(name);
+        return fo_xstrdup(name);
     size_t len = strlen(scope) + 1 + strlen(name) + 1;
     char *q = malloc(len);
     if (q == NULL)
@@ -156,10 +141,10 @@ static fo_error *collect_closure(fo_reflection_index *ix, const Google__Protobuf
 static fo_error *index_closures(fo_reflection_index *ix, const Google__Protobuf__FileDescriptorSet *set)
 {
     fo_error *err = NULL;
-    bool *seen = xcalloc(ix->nfiles, sizeof *seen);
+    bool *seen = fo_xcalloc(ix->nfiles, sizeof *seen);
     for (size_t i = 0; i < ix->nfiles && err == NULL; i++) {
         memset(seen, 0, ix->nfiles * sizeof *seen);
-        ix->files[i].closure = xcalloc(ix->nfiles, sizeof *ix->files[i].closure);
+        ix->files[i].closure = fo_xcalloc(ix->nfiles, sizeof *ix->files[i].closure);
         err = collect_closure(ix, set, i, seen, &ix->files[i]);
     }
     free(seen);
@@ -169,9 +154,9 @@ static fo_error *index_closures(fo_reflection_index *ix, const Google__Protobuf_
 static void index_file(fo_reflection_index *ix, const Google__Protobuf__FileDescriptorProto *fd, size_t i)
 {
     ix_file *f = &ix->files[i];
-    f->name = xstrdup(fd->name);
+    f->name = fo_xstrdup(fd->name);
     f->bytes.len = protobuf_c_message_get_packed_size(&fd->base);
-    f->bytes.data = xcalloc(f->bytes.len, 1);
+    f->bytes.data = fo_xcalloc(f->bytes.len, 1);
     protobuf_c_message_pack(&fd->base, f->bytes.data);
     add_file_symbols(ix, fd, i);
 }
@@ -185,14 +170,14 @@ fo_error *fo_reflection_index_create(const unsigned char *set, size_t len, fo_re
 {
     *out = NULL;
     fo_error *err = NULL;
-    fo_reflection_index *ix = xcalloc(1, sizeof *ix);
+    fo_reflection_index *ix = fo_xcalloc(1, sizeof *ix);
     Google__Protobuf__FileDescriptorSet *fds = google__protobuf__file_descriptor_set__unpack(NULL, len, set);
     if (fds == NULL) {
         err = FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "descriptor set: not a valid FileDescriptorSet");
         goto cleanup;
     }
     ix->nfiles = fds->n_file;
-    ix->files = xcalloc(ix->nfiles, sizeof *ix->files);
+    ix->files = fo_xcalloc(ix->nfiles, sizeof *ix->files);
     for (size_t i = 0; i < ix->nfiles; i++)
         index_file(ix, fds->file[i], i);
     err = index_closures(ix, fds);
@@ -264,12 +249,12 @@ struct fo_reflection {
 fo_error *fo_reflection_create(const char *const *services, size_t n, fo_reflection **out)
 {
     *out = NULL;
-    fo_reflection *r = xcalloc(1, sizeof *r);
+    fo_reflection *r = fo_xcalloc(1, sizeof *r);
     fo_error *err = fo_reflection_index_create(fo_descriptor_set, fo_descriptor_set_len, &r->index);
     if (err != NULL)
         goto cleanup;
-    r->services = xcalloc(n, sizeof *r->services);
-    r->service_list = xcalloc(n, sizeof *r->service_list);
+    r->services = fo_xcalloc(n, sizeof *r->services);
+    r->service_list = fo_xcalloc(n, sizeof *r->service_list);
     for (size_t i = 0; i < n; i++) {
         size_t nfiles;
         if (fo_reflection_index_symbol(r->index, services[i], &nfiles) == NULL) {
@@ -277,7 +262,7 @@ fo_error *fo_reflection_create(const char *const *services, size_t n, fo_reflect
             goto cleanup;
         }
         grpc__reflection__v1__service_response__init(&r->services[i]);
-        r->services[i].name = xstrdup(services[i]);
+        r->services[i].name = fo_xstrdup(services[i]);
         r->service_list[i] = &r->services[i];
         r->nservices = i + 1;
     }
@@ -449,7 +434,7 @@ static void stream_step(fo_tag *tag, bool ok)
 
 static void stream_start(fo_server_call *call, void *ctx)
 {
-    refl_stream *st = xcalloc(1, sizeof *st);
+    refl_stream *st = fo_xcalloc(1, sizeof *st);
     st->tag.fn = stream_step;
     st->call = call;
     st->r = ctx;

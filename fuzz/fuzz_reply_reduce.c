@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "agg_reduce.h"
+#include "fo_alloc.h"
 #include "agg_reply.h"
 #include "agg_wire.h"
 #include "fanout/feature/v1/feature.pb-c.h"
@@ -29,14 +30,6 @@
 
 static const char *const names[] = {"listings", "searches", "tours", "offers", "leads", "documents"};
 #define N_NAMES (sizeof names / sizeof names[0])
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n > 0 ? n : 1);
-    if (p == NULL)
-        abort();
-    return p;
-}
 
 /*
  * Decodes one record into o, as agg_fanout.c's call_done and task_start would: the report in
@@ -63,7 +56,7 @@ static void classify(unsigned tag, const uint8_t *bytes, size_t len, int32_t ind
         }
         return;
     case 2:
-        *message = xmalloc(len + 1);
+        *message = fo_xmalloc(len + 1);
         memcpy(*message, bytes, len);
         (*message)[len] = '\0';
         o->code = (fo_status)((tag / 4) % FO_STATUS_COUNT);
@@ -85,7 +78,7 @@ static void classify(unsigned tag, const uint8_t *bytes, size_t len, int32_t ind
 static uint8_t *pack(const ProtobufCMessage *msg, size_t *n)
 {
     *n = protobuf_c_message_get_packed_size(msg);
-    uint8_t *buf = xmalloc(*n);
+    uint8_t *buf = fo_xmalloc(*n);
     if (protobuf_c_message_pack(msg, buf) != *n)
         abort();
     return buf;
@@ -109,7 +102,7 @@ static void check_result(const agg_outcome *o)
     Fanout__V1__FeatureError err_storage;
     agg_result_fill(o, &res, &err_storage);
     size_t n = agg_wire_pack_result(&res, o, NULL);
-    uint8_t *buf = xmalloc(n);
+    uint8_t *buf = fo_xmalloc(n);
     if (agg_wire_pack_result(&res, o, buf) != n)
         abort();
     Fanout__V1__FeatureResult *back = fanout__v1__feature_result__unpack(NULL, n, buf);
@@ -169,7 +162,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     agg_response resp;
     agg_reduce(outcomes, n, "c-42", 12345, &resp);
     size_t packed = agg_wire_pack_response(&resp, outcomes, NULL);
-    uint8_t *buf = xmalloc(packed);
+    uint8_t *buf = fo_xmalloc(packed);
     if (agg_wire_pack_response(&resp, outcomes, buf) != packed)
         abort();
     Fanout__V1__AnalyticsResponse *back = fanout__v1__analytics_response__unpack(NULL, packed, buf);

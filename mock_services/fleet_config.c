@@ -1,5 +1,6 @@
 /* fleet_config: reading and checking the fleet file. */
 #include "fleet_config.h"
+#include "fo_alloc.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -8,23 +9,6 @@
 
 /* Room for a value quoted in a message. */
 #define DESCRIBE_MAX 80
-
-/* Out of memory while reading a config is not worth a message; give up. */
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n > 0 ? n : 1, size);
-    if (p == NULL)
-        abort();
-    return p;
-}
-
-static char *xstrdup(const char *s)
-{
-    char *p = strdup(s);
-    if (p == NULL)
-        abort();
-    return p;
-}
 
 static bool is_name_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'; }
 
@@ -52,7 +36,7 @@ static fo_error *read_name(const json_t *v, const char *path, size_t i, const mo
             return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s: features[%zu].name: duplicate feature name %s", path, i,
                             got);
     }
-    *out = xstrdup(name);
+    *out = fo_xstrdup(name);
     return NULL;
 }
 
@@ -60,7 +44,7 @@ static fo_error *read_listen(const json_t *v, const char *path, size_t i, char *
 {
     char got[DESCRIBE_MAX];
     if (v == NULL) {
-        *out = xstrdup(MOCK_FLEET_DEFAULT_LISTEN);
+        *out = fo_xstrdup(MOCK_FLEET_DEFAULT_LISTEN);
         return NULL;
     }
     mock_json_describe(v, got, sizeof got);
@@ -68,7 +52,7 @@ static fo_error *read_listen(const json_t *v, const char *path, size_t i, char *
         return FO_ERROR(FO_STATUS_INVALID_ARGUMENT,
                         "%s: features[%zu].listen: expected an address such as \"%s\", got %s", path, i,
                         MOCK_FLEET_DEFAULT_LISTEN, got);
-    *out = xstrdup(json_string_value(v));
+    *out = fo_xstrdup(json_string_value(v));
     return NULL;
 }
 
@@ -142,7 +126,7 @@ static fo_error *read_fleet(const json_t *root, const char *path, mock_fleet *fl
     size_t n = json_array_size(features);
     if (n == 0)
         return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s: features: is empty, a fleet needs at least one feature", path);
-    fleet->entries = xcalloc(n, sizeof *fleet->entries);
+    fleet->entries = fo_xcalloc(n, sizeof *fleet->entries);
     fleet->count = n;
     for (size_t i = 0; i < n; i++) {
         fo_error *err = read_entry(json_array_get(features, i), path, i, fleet);

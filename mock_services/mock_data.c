@@ -1,5 +1,6 @@
 /* mock_data: window resolution, request checks and deterministic usage reports. */
 #include "mock_data.h"
+#include "fo_alloc.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -54,23 +55,6 @@ typedef struct habit {
     int64_t level; /* typical events on a busy day; 0 when the feature is never used */
     int64_t seats; /* users who could use it */
 } habit;
-
-/* Out of memory is not something a mock service can report, so it aborts. */
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n > 0 ? n : 1, size);
-    if (p == NULL)
-        abort();
-    return p;
-}
-
-static char *xstrdup(const char *s)
-{
-    char *p = strdup(s);
-    if (p == NULL)
-        abort();
-    return p;
-}
 
 /* Midnight UTC of the day holding t; floors towards minus infinity. */
 static int64_t day_floor(int64_t t)
@@ -170,8 +154,8 @@ static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static void fill_days(mock_report *r, const habit *h, int64_t start, int64_t end)
 {
     size_t n = end > start ? (size_t)((day_floor(end - 1) - day_floor(start)) / MOCK_DAY_S + 1) : 0;
-    r->days = xcalloc(n, sizeof *r->days);
-    r->msg.daily = xcalloc(n, sizeof *r->msg.daily);
+    r->days = fo_xcalloc(n, sizeof *r->days);
+    r->msg.daily = fo_xcalloc(n, sizeof *r->msg.daily);
     r->msg.n_daily = n;
     int64_t day = day_floor(start);
     for (size_t i = 0; i < n; i++, day += MOCK_DAY_S) {
@@ -215,8 +199,8 @@ static void fill_metrics(mock_report *r, const char *feature, mock_rng *rng)
     size_t n = 0;
     while (n < METRICS_MAX && spec[n].name != NULL)
         n++;
-    r->metrics = xcalloc(n, sizeof *r->metrics);
-    r->msg.metrics = xcalloc(n, sizeof *r->msg.metrics);
+    r->metrics = fo_xcalloc(n, sizeof *r->metrics);
+    r->msg.metrics = fo_xcalloc(n, sizeof *r->msg.metrics);
     r->msg.n_metrics = n;
     for (size_t i = 0; i < n; i++) {
         metric_entry *e = &r->metrics[i];
@@ -238,8 +222,8 @@ void mock_report_generate(mock_report *r, const char *feature, const char *custo
 
     *r = (mock_report){0};
     fanout__feature__v1__usage_report__init(&r->msg);
-    r->msg.feature = xstrdup(feature);
-    r->msg.customer_id = xstrdup(customer_id);
+    r->msg.feature = fo_xstrdup(feature);
+    r->msg.customer_id = fo_xstrdup(customer_id);
     fill_days(r, &h, start, end);
     if (r->msg.events > 0) {
         int64_t users = 1 + (int64_t)(mock_rng_next(&rng) % (uint64_t)h.seats);

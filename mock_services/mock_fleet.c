@@ -1,5 +1,6 @@
 /* mock_fleet: starting, watching, restarting and stopping the fleet's children. */
 #include "mock_fleet.h"
+#include "fo_alloc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -59,15 +60,6 @@ typedef struct fleet_run {
 } fleet_run;
 
 static void begin_stop(fleet_run *run);
-
-/* These allocations are small and made once; without them there is no fleet to run. */
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n, size);
-    if (p == NULL)
-        abort();
-    return p;
-}
 
 /*
  * Writes all of text to stdout. A reader that went away (EPIPE; SIGPIPE is
@@ -534,8 +526,8 @@ int mock_fleet_run(const char *fleet_path, const char *argv0)
         fprintf(stderr, "mock_services: fleet: signalfd: %s\n", strerror(errno));
         goto out;
     }
-    run.children = xcalloc(run.fleet.count, sizeof *run.children);
-    run.pfds = xcalloc(run.fleet.count + 1, sizeof *run.pfds);
+    run.children = fo_xcalloc(run.fleet.count, sizeof *run.children);
+    run.pfds = fo_xcalloc(run.fleet.count + 1, sizeof *run.pfds);
     for (size_t i = 0; i < run.fleet.count; i++) {
         run.children[i] = (fleet_child){
             .entry = &run.fleet.entries[i], .state = CHILD_DEAD, .fd = -1, .start_deadline = FO_DEADLINE_NONE};
