@@ -200,17 +200,25 @@ static health_loop *loop_of(fo_health *h, fo_loop *loop)
     abort(); /* every call runs on one of the registered server's workers */
 }
 
-static void watch_start(fo_server_call *call, void *ctx)
+/* The call's HealthCheckRequest; NULL when it does not parse, and the call is then answered. */
+static Grpc__Health__V1__HealthCheckRequest *read_request(fo_server_call *call)
 {
-    fo_health *h = ctx;
     fo_error *err = NULL;
     Grpc__Health__V1__HealthCheckRequest *req = (Grpc__Health__V1__HealthCheckRequest *)fo_server_call_request(
         call, &grpc__health__v1__health_check_request__descriptor, &err);
     if (req == NULL) {
         fo_server_call_finish(call, err->code, err->message, NULL, NULL, 0);
         fo_error_free(err);
-        return;
     }
+    return req;
+}
+
+static void watch_start(fo_server_call *call, void *ctx)
+{
+    fo_health *h = ctx;
+    Grpc__Health__V1__HealthCheckRequest *req = read_request(call);
+    if (req == NULL)
+        return;
     health_watch *w = calloc(1, sizeof *w);
     if (w == NULL)
         abort();
@@ -252,14 +260,9 @@ static void notify_loops(fo_health *h)
 static void check(fo_server_call *call, void *ctx)
 {
     fo_health *h = ctx;
-    fo_error *err = NULL;
-    Grpc__Health__V1__HealthCheckRequest *req = (Grpc__Health__V1__HealthCheckRequest *)fo_server_call_request(
-        call, &grpc__health__v1__health_check_request__descriptor, &err);
-    if (req == NULL) {
-        fo_server_call_finish(call, err->code, err->message, NULL, NULL, 0);
-        fo_error_free(err);
+    Grpc__Health__V1__HealthCheckRequest *req = read_request(call);
+    if (req == NULL)
         return;
-    }
     const health_entry *e = find_entry(h, req->service);
     if (e == NULL) {
         char message[300];
