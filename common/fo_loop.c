@@ -211,6 +211,13 @@ void fo_loop_run(fo_loop *loop, const bool *done)
         if (done && *done)
             break;
         int64_t wait_ns = wake - fo_now_ns();
+        /*
+         * gRPC rounds a deadline up to its millisecond clock and sleeps whole
+         * milliseconds, so a timer would fire 1-2 ms late: aim one early,
+         * and let the short wait that follows land the rest.
+         */
+        if (wait_ns > FO_NS_PER_MS)
+            wait_ns -= FO_NS_PER_MS;
         gpr_timespec deadline =
             gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_nanos(wait_ns > 0 ? wait_ns : 0, GPR_TIMESPAN));
         grpc_event ev = grpc_completion_queue_next(loop->cq, deadline, NULL);
