@@ -16,7 +16,7 @@
 #define MAX_WORKERS 64
 /*
  * One completion-queue thread unless the config says otherwise: on a 2-core
- * machine shared with other processes a second one cost 1.5 times the CPU per
+ * machine shared with other processes a second one cost 1.4 times the CPU per
  * aggregate and added latency (README, Performance). 0 asks for one per core.
  */
 #define DEFAULT_WORKERS 1
