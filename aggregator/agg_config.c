@@ -471,11 +471,12 @@ static fo_error *read_scalars(const reader *r, const json_t *root, agg_config *c
     if (err == NULL)
         err = read_choice(r, root, "", "default_policy", "FANOUT_DEFAULT_POLICY", policies, &policy);
     if (err == NULL)
-        err = read_int(r, root, "", "max_features_per_request", NULL, 1, 4096, &max_features);
+        err = read_int(r, root, "", "max_features_per_request", "FANOUT_MAX_FEATURES_PER_REQUEST", 1, 4096,
+                       &max_features);
     if (err == NULL)
         err = read_int(r, root, "", "max_in_flight", "FANOUT_MAX_IN_FLIGHT", 1, INT64_MAX, &c->max_in_flight);
     if (err == NULL)
-        err = read_int(r, root, "", "max_message_bytes", NULL, 1024, 1 << 30, &max_bytes);
+        err = read_int(r, root, "", "max_message_bytes", "FANOUT_MAX_MESSAGE_BYTES", 1024, 1 << 30, &max_bytes);
     if (err == NULL)
         err = read_choice(r, root, "", "log_level", "FANOUT_LOG_LEVEL", log_levels, &level);
     if (err == NULL)

@@ -11,7 +11,8 @@
  *
  * Environment variables override the file (containers rely on them):
  * FANOUT_LISTEN, FANOUT_WORKERS, FANOUT_LOG_LEVEL, FANOUT_DEFAULT_POLICY,
- * FANOUT_MAX_IN_FLIGHT, FANOUT_SHUTDOWN_GRACE_MS, FANOUT_TLS_CERT,
+ * FANOUT_MAX_FEATURES_PER_REQUEST, FANOUT_MAX_IN_FLIGHT,
+ * FANOUT_MAX_MESSAGE_BYTES, FANOUT_SHUTDOWN_GRACE_MS, FANOUT_TLS_CERT,
  * FANOUT_TLS_KEY and FANOUT_TLS_CLIENT_CA. They are checked by the same rules
  * as the keys they replace; an empty variable counts as unset. Any FANOUT_TLS_*
  * variable turns server TLS on.

@@ -206,11 +206,18 @@ static void environment_overrides_the_file(void **state)
 {
     (void)state;
     static const char *const env[] = {
-        "FANOUT_LISTEN=:7000",          "FANOUT_WORKERS=5",
-        "FANOUT_LOG_LEVEL=debug",       "FANOUT_DEFAULT_POLICY=FAIL_FAST",
-        "FANOUT_MAX_IN_FLIGHT=7",       "FANOUT_SHUTDOWN_GRACE_MS=12",
-        "FANOUT_TLS_KEY=keys/k.pem",    "FANOUT_TLS_CLIENT_CA=",
-        "FANOUT_MAX_MESSAGE_BYTES=bad", NULL,
+        "FANOUT_LISTEN=:7000",
+        "FANOUT_WORKERS=5",
+        "FANOUT_LOG_LEVEL=debug",
+        "FANOUT_DEFAULT_POLICY=FAIL_FAST",
+        "FANOUT_MAX_IN_FLIGHT=7",
+        "FANOUT_SHUTDOWN_GRACE_MS=12",
+        "FANOUT_TLS_KEY=keys/k.pem",
+        "FANOUT_TLS_CLIENT_CA=",
+        "FANOUT_MAX_MESSAGE_BYTES=65536",
+        "FANOUT_MAX_FEATURES_PER_REQUEST=9",
+        "FANOUT_FEATURES=not-a-key",
+        NULL,
     };
     char *path;
     agg_config c;
@@ -229,9 +236,11 @@ static void environment_overrides_the_file(void **state)
     assert_string_equal(c.tls.cert, "/c.pem");
     /* Paths from the environment are relative to the working directory, as given. */
     assert_string_equal(c.tls.key, "keys/k.pem");
-    /* Empty counts as unset; a variable that is not an override is not read. */
+    assert_int_equal(c.max_message_bytes, 65536);
+    assert_int_equal(c.max_features_per_request, 9);
+    /* Empty counts as unset; a variable that is not an override (FANOUT_FEATURES) is not read. */
     assert_null(c.tls.client_ca);
-    assert_int_equal(c.max_message_bytes, 4194304);
+    assert_int_equal(c.n_features, 1);
     agg_config_release(&c);
     unlink(path);
     free(path);
@@ -433,6 +442,9 @@ static void bad_environment_values_fail(void **state)
     expect_bad_env(WITH("\"workers\": 2"), spaced, "FANOUT_WORKERS: must be an integer from 0 to 64, got \" 5\"");
     static const char *const many[] = {"FANOUT_WORKERS=65", NULL};
     expect_bad_env(WITH("\"workers\": 2"), many, "FANOUT_WORKERS: must be an integer from 0 to 64, got 65");
+    static const char *const small[] = {"FANOUT_MAX_MESSAGE_BYTES=10", NULL};
+    expect_bad_env(WITH("\"workers\": 2"), small,
+                   "FANOUT_MAX_MESSAGE_BYTES: must be an integer from 1024 to 1073741824, got 10");
     static const char *const huge[] = {"FANOUT_MAX_IN_FLIGHT=99999999999999999999", NULL};
     expect_bad_env(WITH("\"workers\": 2"), huge,
                    "FANOUT_MAX_IN_FLIGHT: must be an integer of at least 1, got "
