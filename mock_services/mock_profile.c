@@ -62,19 +62,25 @@ const char *mock_json_unknown_key(const json_t *obj, const char *const *allowed)
     return NULL;
 }
 
-/* Reads milliseconds in [0, MOCK_LATENCY_MAX_MS]; key names the value in messages. */
-static fo_error *read_ms(const json_t *v, const char *where, const char *key, double *out)
+/* Reads a number in [lo, hi] into *out; key names it and expected says what it should be, in messages. */
+static fo_error *read_number(const json_t *v, const char *where, const char *key, const char *expected, double lo,
+                             double hi, double *out)
 {
     char got[DESCRIBE_MAX];
     if (!json_is_number(v)) {
         mock_json_describe(v, got, sizeof got);
-        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s.%s: expected milliseconds, got %s", where, key, got);
+        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s.%s: expected %s, got %s", where, key, expected, got);
     }
-    double ms = json_number_value(v);
-    if (ms < 0 || ms > MOCK_LATENCY_MAX_MS)
-        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s.%s: %g is not in [0, %g]", where, key, ms, MOCK_LATENCY_MAX_MS);
-    *out = ms;
+    double x = json_number_value(v);
+    if (x < lo || x > hi)
+        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s.%s: %g is not in [%g, %g]", where, key, x, lo, hi);
+    *out = x;
     return NULL;
+}
+
+static fo_error *read_ms(const json_t *v, const char *where, const char *key, double *out)
+{
+    return read_number(v, where, key, "milliseconds", 0, MOCK_LATENCY_MAX_MS, out);
 }
 
 /* latency_ms: a fixed number, or {"p50": ms, "p99": ms} with p99 >= p50. */
@@ -110,16 +116,7 @@ static fo_error *read_latency(const json_t *v, const char *where, mock_profile *
 
 static fo_error *read_rate(const json_t *v, const char *where, const char *key, double *out)
 {
-    char got[DESCRIBE_MAX];
-    if (!json_is_number(v)) {
-        mock_json_describe(v, got, sizeof got);
-        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s.%s: expected a number in [0, 1], got %s", where, key, got);
-    }
-    double rate = json_number_value(v);
-    if (rate < 0 || rate > 1)
-        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s.%s: %g is not in [0, 1]", where, key, rate);
-    *out = rate;
-    return NULL;
+    return read_number(v, where, key, "a number in [0, 1]", 0, 1, out);
 }
 
 static fo_error *read_code(const json_t *v, const char *where, fo_status *out)
