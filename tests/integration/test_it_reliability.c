@@ -40,6 +40,14 @@ rel_fixture *rel_start_fleet(const char *entry_json, int64_t timeout_ms, const c
     return rel_start(testproc_write_fleet_with(rel_features, REL_N_FEATURES, entry_json), true, timeout_ms, extra_json);
 }
 
+rel_fixture *rel_group_start(int64_t timeout_ms, int max_message_bytes)
+{
+    fo_rpc_init();
+    char extra[64];
+    snprintf(extra, sizeof extra, "{\"max_message_bytes\": %d}", max_message_bytes);
+    return rel_start_fleet(NULL, timeout_ms, extra);
+}
+
 /* Stops p on SIGTERM unless it is gone already; false when it did not exit with status 0. */
 static bool stop_cleanly(testproc *p, const char *what)
 {
@@ -67,6 +75,13 @@ int rel_stop(rel_fixture *f)
     }
     free(f);
     return ok ? 0 : -1;
+}
+
+int rel_group_stop(rel_fixture *f)
+{
+    int rc = rel_stop(f);
+    fo_rpc_shutdown();
+    return rc;
 }
 
 const char *rel_address(const rel_fixture *f) { return testproc_field(f->agg, "address"); }

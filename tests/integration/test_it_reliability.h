@@ -51,6 +51,13 @@ rel_fixture *rel_start(char *fleet_path, bool owned, int64_t timeout_ms, const c
  * of them did not exit with status 0.
  */
 int rel_stop(rel_fixture *f);
+/*
+ * For cmocka group set-ups: gRPC initialised, then rel_start_fleet with plain
+ * entries and an aggregator whose max_message_bytes is given. NULL on failure.
+ */
+rel_fixture *rel_group_start(int64_t timeout_ms, int max_message_bytes);
+/* Its tear-down: rel_stop, then gRPC shut down; returns rel_stop's result. */
+int rel_group_stop(rel_fixture *f);
 /* Stops the fleet alone (its children print their stats lines); true when it exited with status 0. */
 bool rel_stop_fleet(rel_fixture *f);
 

@@ -113,19 +113,14 @@ static void test_all_at_once(void **state)
 static int setup(void **state)
 {
     (void)state;
-    fo_rpc_init();
-    char extra[64];
-    snprintf(extra, sizeof extra, "{\"max_message_bytes\": %d}", MAX_MESSAGE_BYTES);
-    fx = rel_start_fleet(NULL, FEATURE_TIMEOUT_MS, extra);
+    fx = rel_group_start(FEATURE_TIMEOUT_MS, MAX_MESSAGE_BYTES);
     return fx == NULL ? -1 : 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    int rc = rel_stop(fx);
-    fo_rpc_shutdown();
-    return rc;
+    return rel_group_stop(fx);
 }
 
 int main(void)
