@@ -19,7 +19,6 @@
 /* What every feature call of one request shares. */
 typedef struct agg_fanout {
     fo_loop *loop;
-    fo_server_call *parent;
     int64_t deadline_ns; /* the incoming call's */
     const fo_md *md;     /* forwarded metadata */
     size_t nmd;

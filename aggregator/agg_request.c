@@ -323,7 +323,6 @@ static void start_run(agg_request *rq)
 {
     size_t n = rq->plan.n_features;
     rq->fanout.loop = fo_server_call_loop(rq->call);
-    rq->fanout.parent = rq->call;
     rq->fanout.deadline_ns = fo_server_call_deadline(rq->call);
     rq->fanout.request = pack_usage_request(rq->msg);
     fo_arena_init(&rq->replies);

@@ -149,14 +149,12 @@ static void status_done(fo_tag *tag, bool ok)
 
 static grpc_call *create_call(const fo_call_spec *spec)
 {
-    grpc_call *parent = spec->parent ? fo_server_call_grpc(spec->parent) : NULL;
-    uint32_t mask = parent ? GRPC_PROPAGATE_DEFAULTS : 0;
     gpr_timespec deadline = fo_deadline_to_gpr(spec->deadline_ns);
     grpc_completion_queue *cq = fo_loop_cq(spec->loop);
     if (spec->method != NULL)
-        return grpc_channel_create_registered_call(fo_channel_grpc(spec->channel), parent, mask, cq, spec->method,
-                                                   deadline, NULL);
-    return grpc_channel_create_call(fo_channel_grpc(spec->channel), parent, mask, cq,
+        return grpc_channel_create_registered_call(fo_channel_grpc(spec->channel), NULL, 0, cq, spec->method, deadline,
+                                                   NULL);
+    return grpc_channel_create_call(fo_channel_grpc(spec->channel), NULL, 0, cq,
                                     grpc_slice_from_static_string(spec->path), NULL, deadline, NULL);
 }
 

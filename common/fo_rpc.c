@@ -339,14 +339,12 @@ fo_client_call *fo_client_call_start(const fo_call_spec *spec, fo_client_call_fn
     grpc_metadata_array_init(&cc->initial_md);
     grpc_metadata_array_init(&cc->trailing_md);
 
-    grpc_call *parent = spec->parent ? fo_server_call_grpc(spec->parent) : NULL;
-    uint32_t mask = parent ? GRPC_PROPAGATE_DEFAULTS : 0;
     gpr_timespec deadline = fo_deadline_to_gpr(spec->deadline_ns);
     if (spec->method != NULL) {
-        cc->call = grpc_channel_create_registered_call(spec->channel->ch, parent, mask, fo_loop_cq(spec->loop),
-                                                       spec->method, deadline, NULL);
+        cc->call = grpc_channel_create_registered_call(spec->channel->ch, NULL, 0, fo_loop_cq(spec->loop), spec->method,
+                                                       deadline, NULL);
     } else {
-        cc->call = grpc_channel_create_call(spec->channel->ch, parent, mask, fo_loop_cq(spec->loop),
+        cc->call = grpc_channel_create_call(spec->channel->ch, NULL, 0, fo_loop_cq(spec->loop),
                                             grpc_slice_from_static_string(spec->path), NULL, deadline, NULL);
     }
     cc->request = fo_payload_buffer(spec->request);

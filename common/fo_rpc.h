@@ -63,11 +63,10 @@ typedef void (*fo_client_call_fn)(fo_client_call *cc, void *ud);
 
 typedef struct fo_call_spec {
     fo_channel *channel;
-    void *method;           /* from fo_channel_method, or NULL to use path */
-    const char *path;       /* "/pkg.Service/Method" when method is NULL */
-    fo_loop *loop;          /* where on_done runs */
-    fo_server_call *parent; /* optional: propagate its deadline and cancellation */
-    int64_t deadline_ns;    /* FO_DEADLINE_NONE for none */
+    void *method;        /* from fo_channel_method, or NULL to use path */
+    const char *path;    /* "/pkg.Service/Method" when method is NULL */
+    fo_loop *loop;       /* where on_done runs */
+    int64_t deadline_ns; /* FO_DEADLINE_NONE for none */
     const fo_md *md;
     size_t nmd;
     const fo_payload *request;

@@ -22,7 +22,6 @@ grpc_metadata *fo_md_to_grpc(const fo_md *md, size_t n);
 /* The whole file, NUL-terminated, in *out (malloc'd). */
 fo_error *fo_read_file(const char *path, char **out);
 
-grpc_call *fo_server_call_grpc(fo_server_call *call);
 grpc_channel *fo_channel_grpc(fo_channel *channel);
 
 #endif

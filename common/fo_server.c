@@ -181,8 +181,6 @@ size_t fo_server_call_request_size(const fo_server_call *c)
     return c->payload ? grpc_byte_buffer_length(c->payload) : 0;
 }
 
-grpc_call *fo_server_call_grpc(fo_server_call *c) { return c->call; }
-
 void fo_server_call_on_cancel(fo_server_call *c, void (*fn)(void *ud), void *ud)
 {
     c->on_cancel = fn;

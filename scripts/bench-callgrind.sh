@@ -10,8 +10,8 @@
 #   A: warm-up + requests aggregates;   B: warm-up aggregates only.
 # Instructions per aggregate = (Ir(A) - Ir(B)) / requests: start-up, connection
 # set-up and shutdown cancel out. Ir(A) / (warm-up + requests) is printed too.
-# --top N lists the N functions with most instructions (self) in run A, whose
-# profile is kept in build-bench/callgrind.A.out. Callgrind counts user-space
+# --top N lists the N functions with most instructions (self) per aggregate,
+# (A - B) / requests; run A's profile is kept in build-bench/callgrind.A.out. Callgrind counts user-space
 # instructions only: system calls and the kernel's network stack are not in it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -96,7 +96,19 @@ jq -rn --argjson a "$a" --argjson b "$b" --argjson n "$requests" '
 cp "$work/A.out" "$bin/callgrind.A.out"
 echo "  run A's profile: $bin/callgrind.A.out (callgrind_annotate --inclusive=yes $bin/callgrind.A.out)"
 if ((top > 0)); then
+  # Per function, own instructions of A minus B, per measured aggregate: what
+  # one aggregate costs, without start-up and shutdown.
+  own() {
+    if [[ -f $1 ]]; then
+      callgrind_annotate --inclusive=no --threshold=100 "$1" 2>/dev/null |
+        sed -nE 's/^ *([0-9,]+) \([ 0-9.]+%\)  (.*)$/\1\t\2/p' | grep -v 'PROGRAM TOTALS' | tr -d ,
+    fi
+  }
   echo
-  echo "top $top functions by own instructions, run A:"
-  callgrind_annotate --inclusive=no "$work/A.out" 2>/dev/null | grep -E '^ *[0-9,]+ \(' | head -n "$top"
+  echo "top $top functions by own instructions per aggregate, (A - B) / $requests:"
+  awk -F'\t' -v n="$requests" '
+    FNR == 1 { file++ }
+    file == 1 { a[$2] = $1 } file == 2 { b[$2] = $1 }
+    END { for (f in a) { d = (a[f] - b[f]) / n; if (d > 0) printf "%9.0f  %s\n", d, f } }' \
+    <(own "$work/A.out") <(own "$work/B.out") | sort -rn | head -n "$top"
 fi
