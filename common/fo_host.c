@@ -6,6 +6,7 @@
 #include "fo_health.h"
 #include "fo_process.h"
 #include "fo_reflection.h"
+#include "fo_time.h"
 
 struct fo_host {
     fo_server *server;
@@ -42,11 +43,18 @@ fo_error *fo_host_start(const fo_host_opts *opts, char *address, size_t address_
     return NULL;
 }
 
-void fo_host_drain(fo_host *h, int64_t grace_ms)
+void fo_host_drain_all(fo_host *const *hosts, size_t n, int64_t grace_ms)
 {
-    fo_health_drain(h->health);
-    fo_server_shutdown(h->server, grace_ms);
+    for (size_t i = 0; i < n; i++)
+        fo_health_drain(hosts[i]->health);
+    int64_t deadline = fo_deadline_in_ms(grace_ms);
+    for (size_t i = 0; i < n; i++)
+        fo_server_shutdown_begin(hosts[i]->server);
+    for (size_t i = 0; i < n; i++)
+        fo_server_shutdown_end(hosts[i]->server, deadline);
 }
+
+void fo_host_drain(fo_host *h, int64_t grace_ms) { fo_host_drain_all(&h, 1, grace_ms); }
 
 void fo_host_destroy(fo_host *h)
 {

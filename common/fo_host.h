@@ -39,6 +39,12 @@ typedef struct fo_host fo_host;
 fo_error *fo_host_start(const fo_host_opts *opts, char *address, size_t address_len, fo_host **out);
 /* NOT_SERVING, no new calls, calls in flight get grace_ms to finish, then are cancelled. */
 void fo_host_drain(fo_host *h, int64_t grace_ms);
+/*
+ * The same for n hosts at once, so that draining many costs one grace
+ * period, not n: all go NOT_SERVING and stop taking calls first, then their
+ * calls in flight share the one grace period.
+ */
+void fo_host_drain_all(fo_host *const *hosts, size_t n, int64_t grace_ms);
 void fo_host_destroy(fo_host *h);
 
 #endif

@@ -48,9 +48,18 @@ typedef struct fo_slot {
 struct fo_worker {
     fo_server *server;
     fo_loop *loop;
-    pthread_t thread;
+    pthread_t thread; /* own workers only */
     fo_slot *slots;
     size_t nslots;
+    /*
+     * What of the server is still on the loop's queue: requests posted and
+     * not back for good, and calls not yet freed. On a borrowed loop the
+     * shutdown waits for both to reach 0 (see fo_server.h).
+     */
+    atomic_size_t slots_out; /* the main thread posts the first requests */
+    size_t calls;            /* this loop's thread only, as the two flags below */
+    bool awaited;            /* a borrowed loop: the shutdown waits for settled */
+    bool settle_posted;
 };
 
 struct fo_server {
@@ -59,8 +68,15 @@ struct fo_server {
     int nmethods;
     fo_worker *workers;
     int nworkers;
+    bool borrowed; /* workers[0].loop is the caller's, run by the caller's thread */
     bool started;
     atomic_bool shutting_down;
+    grpc_completion_queue *shutdown_cq; /* from fo_server_shutdown_begin to _end */
+
+    /* A borrowed loop's word to fo_server_shutdown_end that nothing of the server is left on it. */
+    pthread_mutex_t settle_mu;
+    pthread_cond_t settle_cv;
+    bool settled;
 };
 
 struct fo_server_call {
@@ -92,7 +108,8 @@ struct fo_server_call {
     bool finished;
 };
 
-static void slot_post(fo_slot *slot);
+static bool slot_post(fo_slot *slot);
+static void worker_check_settled(fo_worker *w);
 
 /* --- server calls ---------------------------------------------------------- */
 
@@ -106,8 +123,11 @@ static void call_unref(fo_server_call *c)
     grpc_byte_buffer_destroy(c->send_buf);
     grpc_byte_buffer_destroy(c->recv_buf);
     grpc_byte_buffer_destroy(c->finish_buf);
-    fo_loop_release(c->worker->loop);
+    fo_worker *w = c->worker;
+    fo_loop_release(w->loop);
     free(c);
+    w->calls--;
+    worker_check_settled(w);
 }
 
 static void call_closed(fo_tag *tag, bool ok)
@@ -144,6 +164,7 @@ static fo_server_call *call_create(fo_slot *slot)
     c->payload = slot->payload;
     c->refs = 2;
     fo_loop_hold(c->worker->loop);
+    c->worker->calls++;
 
     c->close_tag.fn = call_closed;
     grpc_op op = {.op = GRPC_OP_RECV_CLOSE_ON_SERVER};
@@ -297,6 +318,7 @@ void fo_server_call_finish(fo_server_call *c, fo_status code, const char *messag
 
 typedef struct fo_unknown_call {
     fo_tag tag;
+    fo_worker *worker;
     grpc_call *call;
     grpc_slice details;
     int cancelled;
@@ -306,9 +328,12 @@ static void unknown_call_done(fo_tag *tag, bool ok)
 {
     (void)ok;
     fo_unknown_call *u = fo_container_of(tag, fo_unknown_call, tag);
+    fo_worker *w = u->worker;
     grpc_call_unref(u->call);
     grpc_slice_unref(u->details);
     free(u);
+    w->calls--;
+    worker_check_settled(w);
 }
 
 static void answer_unimplemented(fo_slot *slot)
@@ -317,6 +342,8 @@ static void answer_unimplemented(fo_slot *slot)
     if (u == NULL)
         abort();
     u->tag.fn = unknown_call_done;
+    u->worker = slot->worker;
+    u->worker->calls++;
     u->call = slot->call;
     char msg[300];
     snprintf(msg, sizeof msg, "unknown method %.*s", (int)GRPC_SLICE_LENGTH(slot->details.method),
@@ -336,12 +363,20 @@ static void answer_unimplemented(fo_slot *slot)
 
 /* --- request slots -------------------------------------------------------- */
 
+/* The slot came back and is not posted again: nothing of it is on the queue any more. */
+static void slot_retire(fo_slot *slot)
+{
+    atomic_fetch_sub(&slot->worker->slots_out, 1);
+    worker_check_settled(slot->worker);
+}
+
 static void slot_arrived(fo_tag *tag, bool ok)
 {
     fo_slot *slot = fo_container_of(tag, fo_slot, tag);
     fo_server *s = slot->worker->server;
     if (!ok) {
         /* The server is shutting down: the slot is not posted again. */
+        slot_retire(slot);
         return;
     }
     if (slot->method == NULL) {
@@ -356,11 +391,12 @@ static void slot_arrived(fo_tag *tag, bool ok)
         grpc_metadata_array_init(&slot->md);
         slot->method->fn(c, slot->method->ctx);
     }
-    if (!atomic_load(&s->shutting_down))
-        slot_post(slot);
+    if (atomic_load(&s->shutting_down) || !slot_post(slot))
+        slot_retire(slot);
 }
 
-static void slot_post(fo_slot *slot)
+/* Posts the slot's request; false when gRPC refused it, so no completion will come. */
+static bool slot_post(fo_slot *slot)
 {
     fo_server *s = slot->worker->server;
     grpc_completion_queue *cq = fo_loop_cq(slot->worker->loop);
@@ -376,6 +412,55 @@ static void slot_post(fo_slot *slot)
     }
     if (rc != GRPC_CALL_OK)
         fprintf(stderr, "{\"event\":\"error\",\"what\":\"request_call: %s\"}\n", grpc_call_error_to_string(rc));
+    return rc == GRPC_CALL_OK;
+}
+
+/* --- the end of a server on a borrowed loop ------------------------------- */
+
+/* On the loop's thread, its last use of the server: fo_server_shutdown_end may go on. */
+static void worker_settled(void *arg)
+{
+    fo_server *s = ((fo_worker *)arg)->server;
+    pthread_mutex_lock(&s->settle_mu);
+    s->settled = true;
+    pthread_cond_signal(&s->settle_cv);
+    pthread_mutex_unlock(&s->settle_mu);
+}
+
+/*
+ * On the loop's thread, after each request that came back for good and each
+ * call freed. Once the shutdown awaits it and neither is left, nothing of
+ * the server remains on the queue; the word goes through a post, which runs
+ * at the start of the loop's next turn, after every post queued before it.
+ */
+static void worker_check_settled(fo_worker *w)
+{
+    if (!w->awaited || w->settle_posted)
+        return;
+    if (atomic_load(&w->slots_out) > 0 || w->calls > 0)
+        return;
+    w->settle_posted = true;
+    fo_loop_post(w->loop, worker_settled, w);
+}
+
+/*
+ * Posted by fo_server_shutdown_begin: from now on the loop reports when the
+ * server has settled. Only after this post has run can worker_settled be
+ * posted, so no post of ours is left on the loop once the shutdown returns.
+ */
+static void worker_await(void *arg)
+{
+    fo_worker *w = arg;
+    w->awaited = true;
+    worker_check_settled(w); /* it may have settled already */
+}
+
+static void wait_settled(fo_server *s)
+{
+    pthread_mutex_lock(&s->settle_mu);
+    while (!s->settled)
+        pthread_cond_wait(&s->settle_cv, &s->settle_mu);
+    pthread_mutex_unlock(&s->settle_mu);
 }
 
 /* --- server lifetime ------------------------------------------------------ */
@@ -407,16 +492,21 @@ fo_server *fo_server_create(const fo_server_opts *opts)
     }
     grpc_channel_args chargs = {.num_args = nargs, .args = args};
     s->server = grpc_server_create(&chargs, NULL);
-    s->nworkers = opts->workers > 0 ? opts->workers : 1;
+    s->borrowed = opts->loop != NULL;
+    s->nworkers = s->borrowed ? 1 : opts->workers > 0 ? opts->workers : 1;
     s->workers = calloc((size_t)s->nworkers, sizeof *s->workers);
     if (s->workers == NULL)
         abort();
     for (int i = 0; i < s->nworkers; i++) {
         s->workers[i].server = s;
-        s->workers[i].loop = fo_loop_create();
+        /* One queue may serve several servers: each finds its own calls by their tags. */
+        s->workers[i].loop = s->borrowed ? opts->loop : fo_loop_create();
+        atomic_init(&s->workers[i].slots_out, 0);
         grpc_server_register_completion_queue(s->server, fo_loop_cq(s->workers[i].loop), NULL);
     }
     atomic_init(&s->shutting_down, false);
+    pthread_mutex_init(&s->settle_mu, NULL);
+    pthread_cond_init(&s->settle_cv, NULL);
     return s;
 }
 
@@ -500,7 +590,10 @@ static void worker_post_slots(fo_worker *w)
         slot->method = i + 1 < w->nslots ? &s->methods[i / SLOTS_PER_METHOD] : NULL;
         grpc_metadata_array_init(&slot->md);
         grpc_call_details_init(&slot->details);
-        slot_post(slot);
+        /* Counted first: on a running borrowed loop it may come back before slot_post returns. */
+        atomic_fetch_add(&w->slots_out, 1);
+        if (!slot_post(slot))
+            atomic_fetch_sub(&w->slots_out, 1);
     }
 }
 
@@ -510,6 +603,8 @@ void fo_server_start(fo_server *s)
     s->started = true;
     for (int i = 0; i < s->nworkers; i++)
         worker_post_slots(&s->workers[i]);
+    if (s->borrowed)
+        return; /* the caller's thread runs the loop */
     for (int i = 0; i < s->nworkers; i++) {
         if (pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i]) != 0)
             abort();
@@ -520,27 +615,50 @@ int fo_server_worker_count(const fo_server *s) { return s->nworkers; }
 
 fo_loop *fo_server_worker_loop(fo_server *s, int i) { return s->workers[i].loop; }
 
-void fo_server_shutdown(fo_server *s, int64_t grace_ms)
+/* The tag of grpc_server_shutdown_and_notify; each server has its own queue for it. */
+static int shutdown_tag;
+
+void fo_server_shutdown_begin(fo_server *s)
+{
+    if (!s->started || s->shutdown_cq != NULL)
+        return;
+    atomic_store(&s->shutting_down, true);
+    s->shutdown_cq = grpc_completion_queue_create_for_pluck(NULL);
+    grpc_server_shutdown_and_notify(s->server, s->shutdown_cq, &shutdown_tag);
+    if (s->borrowed)
+        fo_loop_post(s->workers[0].loop, worker_await, &s->workers[0]);
+}
+
+void fo_server_shutdown_end(fo_server *s, int64_t deadline_ns)
 {
     if (!s->started)
         return;
-    atomic_store(&s->shutting_down, true);
-    grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
-    static int shutdown_tag;
-    grpc_server_shutdown_and_notify(s->server, cq, &shutdown_tag);
-    grpc_event ev =
-        grpc_completion_queue_pluck(cq, &shutdown_tag, fo_deadline_to_gpr(fo_deadline_in_ms(grace_ms)), NULL);
+    fo_server_shutdown_begin(s);
+    grpc_completion_queue *cq = s->shutdown_cq;
+    grpc_event ev = grpc_completion_queue_pluck(cq, &shutdown_tag, fo_deadline_to_gpr(deadline_ns), NULL);
     if (ev.type == GRPC_QUEUE_TIMEOUT) {
         grpc_server_cancel_all_calls(s->server);
         grpc_completion_queue_pluck(cq, &shutdown_tag, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
     }
     grpc_completion_queue_shutdown(cq);
     grpc_completion_queue_destroy(cq);
-    for (int i = 0; i < s->nworkers; i++)
-        fo_loop_stop(s->workers[i].loop);
-    for (int i = 0; i < s->nworkers; i++)
-        pthread_join(s->workers[i].thread, NULL);
+    s->shutdown_cq = NULL;
+    if (s->borrowed) {
+        /* The loop goes on for its other servers; it has dispatched our last completion once this returns. */
+        wait_settled(s);
+    } else {
+        for (int i = 0; i < s->nworkers; i++)
+            fo_loop_stop(s->workers[i].loop);
+        for (int i = 0; i < s->nworkers; i++)
+            pthread_join(s->workers[i].thread, NULL);
+    }
     s->started = false;
+}
+
+void fo_server_shutdown(fo_server *s, int64_t grace_ms)
+{
+    fo_server_shutdown_begin(s);
+    fo_server_shutdown_end(s, fo_deadline_in_ms(grace_ms));
 }
 
 static void slot_release(fo_slot *slot)
@@ -557,11 +675,15 @@ void fo_server_destroy(fo_server *s)
     fo_server_shutdown(s, 0);
     grpc_server_destroy(s->server);
     for (int i = 0; i < s->nworkers; i++) {
-        fo_loop_destroy(s->workers[i].loop);
+        /* Own loops dispatch what is still queued as they go, before the slots go; a borrowed one did already. */
+        if (!s->borrowed)
+            fo_loop_destroy(s->workers[i].loop);
         for (size_t j = 0; j < s->workers[i].nslots; j++)
             slot_release(&s->workers[i].slots[j]);
         free(s->workers[i].slots);
     }
     free(s->workers);
+    pthread_mutex_destroy(&s->settle_mu);
+    pthread_cond_destroy(&s->settle_cv);
     free(s);
 }

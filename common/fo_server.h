@@ -7,6 +7,10 @@
  * an incoming call, and all the work it starts, stays on one thread: no lock
  * per request. Calls to methods nobody registered get UNIMPLEMENTED.
  *
+ * Instead of its own workers a server may borrow one loop that the caller
+ * runs (fo_server_opts.loop). Several servers may share that loop, so that
+ * one thread, in one poll, serves all their connections.
+ *
  * A handler receives an fo_server_call and owns it until it calls
  * fo_server_call_finish() exactly once (also after a cancellation). The layer
  * frees the call when the status has been sent and the client is gone.
@@ -38,7 +42,7 @@ typedef struct fo_server_tls {
 } fo_server_tls;
 
 typedef struct fo_server_opts {
-    int workers;              /* threads, each with its own queue; at least 1 */
+    int workers;              /* threads, each with its own queue; at least 1; ignored with loop */
     size_t max_message_bytes; /* larger requests get RESOURCE_EXHAUSTED; 0: gRPC default */
     /*
      * 0: connections live as long as the client keeps them. Else each is
@@ -46,6 +50,13 @@ typedef struct fo_server_opts {
      * clients re-resolve the server's name and find replicas added since.
      */
     int64_t max_connection_age_ms;
+    /*
+     * NULL: the server runs its own workers. Else the server's calls run on
+     * this loop, borrowed: the caller runs it on a thread of its own (already,
+     * or from fo_server_start on), keeps it running until fo_server_shutdown
+     * has returned (see there), and destroys it only after the server.
+     */
+    fo_loop *loop;
 } fo_server_opts;
 
 typedef struct fo_server fo_server;
@@ -55,16 +66,42 @@ fo_server *fo_server_create(const fo_server_opts *opts);
 void fo_server_add_method(fo_server *s, const char *path, fo_rpc_kind kind, fo_handler_fn fn, void *ctx);
 /* Before fo_server_start; *port receives the bound port (useful with port 0). */
 fo_error *fo_server_listen(fo_server *s, const char *addr, const fo_server_tls *tls, int *port);
-/* Starts the workers; calls are accepted from now on. */
+/*
+ * Posts the requests for calls on every worker's queue and starts the own
+ * workers; calls are accepted from now on (on a borrowed loop, served while
+ * its thread runs it).
+ */
 void fo_server_start(fo_server *s);
+/* The loops calls run on: the own workers', or the one borrowed loop. */
 int fo_server_worker_count(const fo_server *s);
 fo_loop *fo_server_worker_loop(fo_server *s, int i);
 /*
  * Stops accepting calls, lets calls in flight finish for up to grace_ms,
- * cancels the rest, then stops and joins the workers. Blocking; call it from
- * the main thread, not from a worker.
+ * cancels the rest, and returns once nothing of the server is left to run on
+ * its loops. Blocking; call it from the main thread, never from a loop's
+ * thread. In two steps, so that several servers drain at once: _begin stops
+ * accepting calls and returns; _end waits for the calls until deadline_ns (on
+ * the fo_time clock), then cancels the rest.
+ *
+ * What is left after gRPC's own shutdown completes: the posted requests for
+ * calls come back with ok=false, and cancelled calls still have their last
+ * batches to complete, on the loops' queues. They point into the server, so
+ * they must be dispatched before fo_server_destroy frees it:
+ *   - own workers: _end stops the workers (each returns once no call holds
+ *     its loop) and joins them; fo_server_destroy then destroys their loops,
+ *     which dispatches what is still queued, before it frees the requests.
+ *   - a borrowed loop: _end does not stop it (other servers may live on it),
+ *     and it must keep running meanwhile: it is what dispatches those
+ *     completions. _end returns once it has dispatched the last of them
+ *     (every request back, every call freed) and then every fo_loop_post made
+ *     before _begin (the health service's last notification, say), so the
+ *     server's owners may go too. Stop the loop after destroying its last
+ *     server.
  */
 void fo_server_shutdown(fo_server *s, int64_t grace_ms);
+void fo_server_shutdown_begin(fo_server *s);
+void fo_server_shutdown_end(fo_server *s, int64_t deadline_ns);
+/* Shuts down first if needed (grace 0); a borrowed loop must still run then. */
 void fo_server_destroy(fo_server *s);
 
 /* --- calls ---------------------------------------------------------------- */
