@@ -166,6 +166,18 @@ done:
     return err;
 }
 
+fo_error *mock_fleet_check_unsupervised(const mock_fleet *f, const char *path)
+{
+    for (size_t i = 0; i < f->count; i++) {
+        if (f->entries[i].restart)
+            return FO_ERROR(FO_STATUS_INVALID_ARGUMENT,
+                            "%s: features[%zu].restart: feature \"%s\" asks to be restarted, but in one process "
+                            "nothing supervises it (remove the key, or run each feature in its own process)",
+                            path, i, f->entries[i].name);
+    }
+    return NULL;
+}
+
 void mock_fleet_release(mock_fleet *f)
 {
     for (size_t i = 0; i < f->count; i++) {

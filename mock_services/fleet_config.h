@@ -40,6 +40,13 @@ typedef struct mock_fleet {
  */
 fo_error *mock_fleet_load(const char *path, mock_fleet *out);
 
+/*
+ * For a layout without a supervisor (mock_services --one-process): an entry
+ * with "restart": true is an error (FO_STATUS_INVALID_ARGUMENT, naming path,
+ * the entry, its feature and the key), since nothing could restart it.
+ */
+fo_error *mock_fleet_check_unsupervised(const mock_fleet *f, const char *path);
+
 /* Frees what f owns and zeroes it. */
 void mock_fleet_release(mock_fleet *f);
 

@@ -3,40 +3,41 @@
  *
  *   mock_services --feature NAME [--listen ADDR] [--profile JSON] [--workers N]
  *                 [--tls-cert PEM --tls-key PEM] [--max-connection-age DURATION]
- *   mock_services --fleet FILE
+ *   mock_services --fleet FILE [--one-process]
+ *
+ * --fleet runs one child process per feature of the file (mock_fleet);
+ * with --one-process every feature gets its own server in this one process,
+ * all on one completion-queue thread (mock_one_process): no restarts there
+ * ("restart": true is refused) and a crash fault ends the whole process.
  *
  * The first stdout line, printed once calls are accepted, is one JSON object;
  * later log lines are JSON objects too. On SIGTERM or SIGINT a service
  * prints its call counts (mock_service_write_stats) before "stopped".
  */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "fo_health.h"
 #include "fo_host.h"
 #include "fo_log.h"
 #include "fo_process.h"
-#include "fo_reflection.h"
 #include "fo_rpc.h"
 #include "fo_time.h"
 #include "mock_fleet.h"
+#include "mock_one_process.h"
 #include "mock_service.h"
 
 #define SHUTDOWN_GRACE_MS 2000
-
-/* What health checks and reflection answer for. */
-static const char *const served_services[] = {"fanout.feature.v1.FeatureService", FO_HEALTH_SERVICE,
-                                              FO_REFLECTION_V1ALPHA_SERVICE, FO_REFLECTION_V1_SERVICE};
-#define N_SERVED (sizeof served_services / sizeof *served_services)
 
 typedef struct options {
     const char *feature;
     const char *listen;
     const char *profile;
     const char *fleet;
+    bool one_process; /* the fleet's servers in this process, on one thread */
     const char *tls_cert;
     const char *tls_key;
     int workers;
@@ -47,7 +48,10 @@ static void usage(FILE *to)
 {
     fprintf(to, "usage: mock_services --feature NAME [--listen ADDR] [--profile JSON] [--workers N]\n"
                 "                     [--tls-cert PEM --tls-key PEM] [--max-connection-age DURATION]\n"
-                "       mock_services --fleet FILE\n");
+                "       mock_services --fleet FILE [--one-process]\n"
+                "  --fleet FILE     one child process per feature of FILE, restarted if its entry says so\n"
+                "  --one-process    every feature of FILE in this one process, on one thread: no restarts\n"
+                "                   (\"restart\": true is an error), and a crash fault ends the whole process\n");
 }
 
 static int parse_options(int argc, char **argv, options *o)
@@ -62,6 +66,7 @@ static int parse_options(int argc, char **argv, options *o)
         {"tls-key", required_argument, NULL, 'k'},
         {"help", no_argument, NULL, 'h'},
         {"max-connection-age", required_argument, NULL, 'A'},
+        {"one-process", no_argument, NULL, 'O'},
         {NULL, 0, NULL, 0},
     };
     *o = (options){.listen = "127.0.0.1:0", .workers = 1};
@@ -79,6 +84,9 @@ static int parse_options(int argc, char **argv, options *o)
             break;
         case 'F':
             o->fleet = optarg;
+            break;
+        case 'O':
+            o->one_process = true;
             break;
         case 'c':
             o->tls_cert = optarg;
@@ -123,14 +131,16 @@ static int parse_options(int argc, char **argv, options *o)
         usage(stderr);
         return 2;
     }
+    if (o->one_process && o->fleet == NULL) {
+        fprintf(stderr, "mock_services: --one-process goes with --fleet FILE\n");
+        return 2;
+    }
     if ((o->tls_cert == NULL) != (o->tls_key == NULL)) {
         fprintf(stderr, "mock_services: --tls-cert and --tls-key go together\n");
         return 2;
     }
     return 0;
 }
-
-static void add_methods(fo_server *server, void *svc) { mock_service_register(svc, server); }
 
 static int serve_one(const options *o)
 {
@@ -147,15 +157,10 @@ static int serve_one(const options *o)
 
     fo_rpc_init();
     fo_server_tls tls = {.cert = o->tls_cert, .key = o->tls_key};
-    fo_host_opts opts = {
-        .services = served_services,
-        .n_services = N_SERVED,
-        .server = {.workers = o->workers, .max_connection_age_ms = o->max_connection_age_ms},
-        .listen = o->listen,
-        .tls = o->tls_cert ? &tls : NULL,
-        .add_methods = add_methods,
-        .ud = &svc,
-    };
+    fo_host_opts opts = mock_service_host_opts(&svc);
+    opts.server = (fo_server_opts){.workers = o->workers, .max_connection_age_ms = o->max_connection_age_ms};
+    opts.listen = o->listen;
+    opts.tls = o->tls_cert ? &tls : NULL;
     char address[256];
     fo_host *host;
     fo_error *err = fo_host_start(&opts, address, sizeof address, &host);
@@ -184,6 +189,8 @@ int main(int argc, char **argv)
     int rc = parse_options(argc, argv, &o);
     if (rc != 0)
         return rc;
+    if (o.fleet != NULL && o.one_process)
+        return mock_one_process_run(o.fleet, SHUTDOWN_GRACE_MS);
     if (o.fleet != NULL)
         return mock_fleet_run(o.fleet, argv[0]);
     return serve_one(&o);

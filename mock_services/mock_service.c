@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "fanout/feature/v1/feature.pb-c.h"
+#include "fo_health.h"
+#include "fo_reflection.h"
 #include "fo_time.h"
 #include "mock_data.h"
 #include "mock_fault.h"
@@ -205,6 +207,22 @@ static void get_usage(fo_server_call *call, void *ctx)
 void mock_service_register(mock_service *svc, fo_server *s)
 {
     fo_server_add_method(s, MOCK_GET_USAGE_PATH, FO_RPC_UNARY, get_usage, svc);
+}
+
+/* What health checks and reflection answer for. */
+static const char *const served_services[] = {"fanout.feature.v1.FeatureService", FO_HEALTH_SERVICE,
+                                              FO_REFLECTION_V1ALPHA_SERVICE, FO_REFLECTION_V1_SERVICE};
+
+static void add_methods(fo_server *server, void *svc) { mock_service_register(svc, server); }
+
+fo_host_opts mock_service_host_opts(mock_service *svc)
+{
+    return (fo_host_opts){
+        .services = served_services,
+        .n_services = sizeof served_services / sizeof *served_services,
+        .add_methods = add_methods,
+        .ud = svc,
+    };
 }
 
 void mock_service_write_stats(mock_service *svc, FILE *to)

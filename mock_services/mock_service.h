@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "fo_host.h"
 #include "fo_server.h"
 #include "mock_profile.h"
 
@@ -48,6 +49,12 @@ typedef struct mock_service {
 
 /* Registers GetUsage on s; svc must outlive the server. */
 void mock_service_register(mock_service *svc, fo_server *s);
+
+/*
+ * The fo_host options of svc's server: its service, health checking and
+ * reflection for them. The caller fills in listen, server and tls.
+ */
+fo_host_opts mock_service_host_opts(mock_service *svc);
 
 /* Writes the stats line (see above) to `to` and flushes it. */
 void mock_service_write_stats(mock_service *svc, FILE *to);

@@ -8,3 +8,6 @@ fanout_integration_test(it_mock_fault SOURCES test_it_mock_fault.c ${IT_MOCK_SHA
 fanout_integration_test(it_mock_fleet SOURCES test_it_mock_fleet.c ${IT_MOCK_SHARED} LIBS fanout_mock_logic)
 # The fleet tests run the shipped fleet file from the source tree.
 target_compile_definitions(it_mock_fleet PRIVATE FANOUT_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+# The fleet in one process (--one-process): its own name, so `ctest -R it_mock_fleet` runs both layouts.
+fanout_integration_test(it_mock_fleet_one_process SOURCES test_it_mock_fleet_one_process.c ${IT_MOCK_SHARED}
+                        LIBS fanout_mock_logic)

@@ -195,13 +195,44 @@ static void name_length_limit(void **state)
     mock_fleet_release(&fleet);
 }
 
+/* Without a supervisor (--one-process) an entry asking for a restart is refused, by name; restart: false is fine. */
+static void unsupervised_refuses_restart(void **state)
+{
+    (void)state;
+    char path[PATH_LEN];
+    write_temp("{\"features\": [{\"name\": \"listings\", \"restart\": false},"
+               " {\"name\": \"tours\", \"restart\": true}, {\"name\": \"leads\", \"restart\": true}]}",
+               path);
+    mock_fleet fleet;
+    load_ok(path, &fleet);
+    unlink(path);
+    fo_error *err = mock_fleet_check_unsupervised(&fleet, path);
+    assert_non_null(err);
+    assert_int_equal(err->code, FO_STATUS_INVALID_ARGUMENT);
+    /* The first offender: the file, the entry and its key, the feature. */
+    if (strstr(err->message, path) == NULL || strstr(err->message, "features[1].restart") == NULL ||
+        strstr(err->message, "\"tours\"") == NULL)
+        fail_msg("message \"%s\" lacks the path, the key or the feature", err->message);
+    fo_error_free(err);
+    mock_fleet_release(&fleet);
+
+    load_ok(MOCK_FLEET_DIR "/fleet-fast.json", &fleet);
+    assert_null(mock_fleet_check_unsupervised(&fleet, "fleet-fast.json"));
+    mock_fleet_release(&fleet);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(shipped_fleet_loads), cmocka_unit_test(shipped_fast_fleet_loads),
-        cmocka_unit_test(explicit_values),     cmocka_unit_test(unreadable_files),
-        cmocka_unit_test(invalid_json),        cmocka_unit_test(bad_top_level),
-        cmocka_unit_test(bad_entries),         cmocka_unit_test(name_length_limit),
+        cmocka_unit_test(shipped_fleet_loads),
+        cmocka_unit_test(shipped_fast_fleet_loads),
+        cmocka_unit_test(explicit_values),
+        cmocka_unit_test(unreadable_files),
+        cmocka_unit_test(invalid_json),
+        cmocka_unit_test(bad_top_level),
+        cmocka_unit_test(bad_entries),
+        cmocka_unit_test(name_length_limit),
+        cmocka_unit_test(unsupervised_refuses_restart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
