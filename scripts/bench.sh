@@ -10,12 +10,16 @@
 #
 #   scripts/bench.sh [-c 1,32] [--duration 10s] [--warmup 2s] [--reps 3] [--workers N]
 #                    [--connections K] [--log-level LEVEL] [--delay 20ms] [--workers-sweep]
-#                    [--width-sweep] [--memory] [--no-build]
+#                    [--width-sweep] [--memory] [--mock-layout one-process|per-feature] [--no-build]
 #
 # --delay D        also the aggregate with every feature delayed by D (x-mock-fault header)
 # --workers-sweep  also the aggregate on aggregators with 1 and with 2 workers
 # --width-sweep    also the aggregate over fleets of 1, 4, 12, 48 and 96 features
 # --memory         also RSS with 1,000 aggregates in flight (features delayed 1 s): per aggregate
+# --mock-layout    one-process (default): the fleet's services share one process and one
+#                  completion-queue thread, each on its own port, so that the backends cost what
+#                  fast backends on other hosts would; per-feature: one process per service, as
+#                  the fault-testing fleet runs, where 12 processes on 2 cores wake in turn
 #
 # Everything started is stopped at the end, whatever happens. Raw JSON lines
 # are kept in build-bench/bench-results.jsonl.
@@ -33,10 +37,11 @@ delay=""
 workers_sweep=0
 width_sweep=0
 memory=0
+layout=one-process
 build=1
 
 usage() {
-  sed -n '10,18p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '10,22p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -53,11 +58,17 @@ while (($#)); do
     --workers-sweep) workers_sweep=1; shift ;;
     --width-sweep) width_sweep=1; shift ;;
     --memory) memory=1; shift ;;
+    --mock-layout) layout=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     -h | --help) usage ;;
     *) echo "bench: unknown option $1" >&2; usage ;;
   esac
 done
+case "$layout" in
+  one-process) fleet_flags=(--one-process) ;;
+  per-feature) fleet_flags=() ;;
+  *) echo "bench: --mock-layout is one-process or per-feature, not $layout" >&2; usage ;;
+esac
 IFS=, read -r -a conc_list <<<"$conc"
 
 bin="build-bench"
@@ -74,10 +85,10 @@ watched=() # fleet children: the fleet stops them
 
 # start_fleet NAME FILE: starts a fleet; its "fleet" line goes to $work/NAME.fleet.
 start_fleet() {
-  procs_start "$1" "$bin/mock_services/mock_services" --fleet "$2"
+  procs_start "$1" "$bin/mock_services/mock_services" --fleet "$2" "${fleet_flags[@]}"
   echo "$first" >"$work/$1.fleet"
   # The children too: a mock that dies would turn every later figure into a partial failure.
-  read -r -a children <<<"$(jq -r '[.features[].pid] | join(" ")' "$work/$1.fleet")"
+  read -r -a children <<<"$(jq -r '[.features[].pid] | unique | join(" ")' "$work/$1.fleet")"
   watched+=("${children[@]}")
 }
 
@@ -113,7 +124,8 @@ start_aggregator() {
 
 # agg_args NAME: fanout-bench arguments that target aggregator NAME and measure its CPU.
 agg_args() { echo "--target $(cat "$work/$1.addr") --pid aggregator=$(cat "$work/$1.pid")"; }
-mock_pids() { jq -r '[.features[].pid | tostring] | join(",")' "$work/$1.fleet"; }
+# mock_pids FLEET: its service processes, each once (one-process: a single one).
+mock_pids() { jq -r '[.features[].pid] | unique | map(tostring) | join(",")' "$work/$1.fleet"; }
 # delay_header FLEET DURATION: x-mock-fault value that delays every feature of the fleet.
 delay_header() { jq -r --arg d "$2" '[.features | keys[] | "\(.)=delay:\($d)"] | join(",")' "$work/$1.fleet"; }
 
@@ -202,7 +214,7 @@ cp "$work/results.jsonl" "$bin/bench-results.jsonl"
 
 # The table: per case, in case order, median and min-max over the repetitions.
 echo
-echo "fanout benchmark, $reps repetitions interleaved, median (min-max); $warmup warm-up + $duration each"
+echo "fanout benchmark, $reps repetitions interleaved, median (min-max); $warmup warm-up + $duration each; mocks: $layout"
 echo "load average before: ${uptime_before##*average: }   after: ${uptime_after##*average: }   ($(nproc) cores)"
 cut -f1 "$work/cases" | jq -R . >"$work/labels.json"
 jq -rs --slurpfile labels "$work/labels.json" '
