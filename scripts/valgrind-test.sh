@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Memcheck of the real processes: builds a Debug tree without sanitizers (build-valgrind), starts
-# the mock fleet natively plus two feature services (listings, tours) and the aggregator under
-# valgrind, sends real queries through them with fanout-cli (normal, injected errors, a malformed
+# the mock fleet in one process (--one-process), two feature services (listings, tours) and the
+# aggregator, all under valgrind, sends real queries through them with fanout-cli (normal, injected errors, a malformed
 # reply, hangs cut by the feature timeout and by the client's deadline, streaming, a rejected
 # request), stops everything with SIGTERM and checks that every valgrind run reports no errors and
 # no definite leaks. gRPC's global state and its threads may stay "still reachable" or "possibly
@@ -9,8 +9,8 @@
 #
 #   scripts/valgrind-test.sh
 #
-# The fleet itself runs without valgrind: its children re-execute /proc/self/exe, which under
-# valgrind is valgrind's own binary.
+# The per-process fleet would not do under valgrind: its children re-execute /proc/self/exe, which
+# there is valgrind's own binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,12 +46,10 @@ start_vg() {
 }
 
 build_mock=$build/mock_services/mock_services
-"$build_mock" --fleet mock_services/fleet.json >"$work/fleet.log" &
-fleet_pid=$!
-procs_add $fleet_pid
+start_vg fleet "$build_mock" --fleet mock_services/fleet.json --one-process
 start_vg listings "$build_mock" --feature listings --listen 127.0.0.1:0
 start_vg tours "$build_mock" --feature tours --listen 127.0.0.1:0
-fleet=$(wait_first_line "$work/fleet.log" "$fleet_pid")
+fleet=$(wait_first_line "$work/fleet.out" "${vg_pid[fleet]}")
 listings=$(wait_first_line "$work/listings.out" "${vg_pid[listings]}" | jq -r .address)
 tours=$(wait_first_line "$work/tours.out" "${vg_pid[tours]}" | jq -r .address)
 
@@ -107,7 +105,7 @@ query invalid-request 1 'INVALID_ARGUMENT' --timeout 30s --features listings,lis
 query unknown-feature 0 '.[0].errors[0].kind == "UNKNOWN_FEATURE"' --timeout 30s --features listings,nope
 
 # SIGTERM: the aggregator drains first, then the services it called.
-for name in aggregator listings tours; do
+for name in aggregator listings tours fleet; do
   kill -TERM "${vg_pid[$name]}"
   rc=0
   wait "${vg_pid[$name]}" || rc=$?
