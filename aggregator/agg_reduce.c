@@ -2,6 +2,7 @@
 #include "agg_reduce.h"
 
 #include <stdalign.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,17 +77,75 @@ void agg_result_fill(const agg_outcome *o, Fanout__V1__FeatureResult *res, Fanou
     res->error = err_storage;
 }
 
-/*
- * Sorts the days gathered from every report and sums equal days in place;
- * returns how many distinct days remain at the front of `days`.
- */
-static size_t merge_days(Fanout__Feature__V1__DailyCount *days, size_t n)
+/* A fresh message: copying the report's would carry its unknown fields along. */
+static void copy_day(Fanout__Feature__V1__DailyCount *to, const Fanout__Feature__V1__DailyCount *from)
 {
-    if (n == 0)
+    fanout__feature__v1__daily_count__init(to);
+    to->day_unix = from->day_unix;
+    to->events = from->events;
+}
+
+static bool days_ascending(const Fanout__Feature__V1__UsageReport *u)
+{
+    for (size_t j = 1; j < u->n_daily; j++) {
+        if (u->daily[j]->day_unix <= u->daily[j - 1]->day_unix)
+            return false;
+    }
+    return true;
+}
+
+/*
+ * Merges a report's days, strictly ascending, into days[0..n), sorted and
+ * distinct: in place, from the back, once the merged length is known.
+ * Returns that length.
+ */
+static size_t merge_report_days(Fanout__Feature__V1__DailyCount *days, size_t n,
+                                const Fanout__Feature__V1__UsageReport *u)
+{
+    size_t r = u->n_daily, shared = 0;
+    for (size_t i = 0, j = 0; i < n && j < r;) {
+        int64_t a = days[i].day_unix, b = u->daily[j]->day_unix;
+        shared += a == b;
+        i += a <= b;
+        j += b <= a;
+    }
+    size_t merged = n + r - shared;
+    size_t i = n, j = r, k = merged;
+    /* k - i is how many of the report's days still to place are new days: days[i..k) is free. */
+    while (j > 0) {
+        const Fanout__Feature__V1__DailyCount *d = u->daily[j - 1];
+        if (i > 0 && days[i - 1].day_unix > d->day_unix) {
+            days[--k] = days[--i];
+        } else if (i > 0 && days[i - 1].day_unix == d->day_unix) {
+            days[--k] = days[--i];
+            days[k].events = add_saturating(days[k].events, d->events);
+            j--;
+        } else {
+            copy_day(&days[--k], d);
+            j--;
+        }
+    }
+    return merged;
+}
+
+/*
+ * The slow way, for reports whose days are out of order or repeated: gathers
+ * every day, sorts them and sums equal days in place. Returns how many
+ * distinct days remain.
+ */
+static size_t sort_days(const agg_outcome *outcomes, size_t n, Fanout__Feature__V1__DailyCount *days)
+{
+    size_t n_days = 0;
+    for (size_t i = 0; i < n; i++) {
+        const Fanout__Feature__V1__UsageReport *u = outcomes[i].usage;
+        for (size_t j = 0; u != NULL && j < u->n_daily; j++)
+            copy_day(&days[n_days++], u->daily[j]);
+    }
+    if (n_days == 0)
         return 0;
-    qsort(days, n, sizeof *days, by_day);
+    qsort(days, n_days, sizeof *days, by_day);
     size_t kept = 1;
-    for (size_t i = 1; i < n; i++) {
+    for (size_t i = 1; i < n_days; i++) {
         if (days[i].day_unix == days[kept - 1].day_unix)
             days[kept - 1].events = add_saturating(days[kept - 1].events, days[i].events);
         else
@@ -95,12 +154,30 @@ static size_t merge_days(Fanout__Feature__V1__DailyCount *days, size_t n)
     return kept;
 }
 
+/*
+ * The days of every report, summed per day and in day order. Reports list
+ * their days in order (feature.proto), so merging them one after another is
+ * linear; one that does not sends all through the sort.
+ */
+static size_t merge_days(const agg_outcome *outcomes, size_t n, Fanout__Feature__V1__DailyCount *days)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (outcomes[i].usage != NULL && !days_ascending(outcomes[i].usage))
+            return sort_days(outcomes, n, days);
+    }
+    size_t n_days = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (outcomes[i].usage != NULL)
+            n_days = merge_report_days(days, n_days, outcomes[i].usage);
+    }
+    return n_days;
+}
+
 /* days has room for every daily entry of every report; daily for as many pointers. */
 static void fill_totals(const agg_outcome *outcomes, size_t n, Fanout__V1__Totals *t,
                         Fanout__Feature__V1__DailyCount *days, Fanout__Feature__V1__DailyCount **daily)
 {
     const agg_outcome *top = NULL;
-    size_t n_days = 0;
     for (size_t i = 0; i < n; i++) {
         const Fanout__Feature__V1__UsageReport *u = outcomes[i].usage;
         if (u == NULL)
@@ -111,15 +188,8 @@ static void fill_totals(const agg_outcome *outcomes, size_t n, Fanout__V1__Total
         /* Strictly more: a tie keeps the earlier feature. */
         if (top == NULL || u->events > top->usage->events)
             top = &outcomes[i];
-        for (size_t j = 0; j < u->n_daily; j++) {
-            /* Fresh messages: copying the report's would carry its unknown fields along. */
-            Fanout__Feature__V1__DailyCount *d = &days[n_days++];
-            fanout__feature__v1__daily_count__init(d);
-            d->day_unix = u->daily[j]->day_unix;
-            d->events = u->daily[j]->events;
-        }
     }
-    t->n_daily = merge_days(days, n_days);
+    t->n_daily = merge_days(outcomes, n, days);
     for (size_t i = 0; i < t->n_daily; i++)
         daily[i] = &days[i];
     t->daily = t->n_daily > 0 ? daily : NULL;

@@ -14,6 +14,7 @@
  * response that does not unpack again, a report that reads back other than it was decoded, or a
  * broken promise of agg_reduce.h is a finding.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +116,44 @@ static void check_result(const agg_outcome *o)
     free(buf);
 }
 
+/* A day's total: every report's events on that day, and whether their plain sum overflowed. */
+static int64_t day_sum(const agg_outcome *outcomes, size_t n, int64_t day, bool *seen, bool *overflowed)
+{
+    int64_t sum = 0;
+    *seen = *overflowed = false;
+    for (size_t i = 0; i < n; i++) {
+        const Fanout__Feature__V1__UsageReport *u = outcomes[i].usage;
+        for (size_t j = 0; u != NULL && j < u->n_daily; j++) {
+            if (u->daily[j]->day_unix != day)
+                continue;
+            *seen = true;
+            *overflowed |= __builtin_add_overflow(sum, u->daily[j]->events, &sum);
+        }
+    }
+    return sum;
+}
+
+/* Every report's day is in the totals once, with the sum of its events (exact unless it overflowed). */
+static void check_days(const Fanout__V1__Totals *t, const agg_outcome *outcomes, size_t n)
+{
+    for (size_t k = 0; k < t->n_daily; k++) {
+        bool seen, overflowed;
+        int64_t sum = day_sum(outcomes, n, t->daily[k]->day_unix, &seen, &overflowed);
+        if (!seen || (!overflowed && t->daily[k]->events != sum))
+            abort();
+    }
+    for (size_t i = 0; i < n; i++) {
+        const Fanout__Feature__V1__UsageReport *u = outcomes[i].usage;
+        for (size_t j = 0; u != NULL && j < u->n_daily; j++) {
+            size_t k = 0;
+            while (k < t->n_daily && t->daily[k]->day_unix != u->daily[j]->day_unix)
+                k++;
+            if (k == t->n_daily)
+                abort();
+        }
+    }
+}
+
 /* What agg_reduce.h promises, checked on the response as a client would read it. */
 static void check_response(const Fanout__V1__AnalyticsResponse *r, const agg_outcome *outcomes, size_t n)
 {
@@ -136,6 +175,7 @@ static void check_response(const Fanout__V1__AnalyticsResponse *r, const agg_out
         if (t->daily[i - 1]->day_unix >= t->daily[i]->day_unix)
             abort(); /* days are merged and in order */
     }
+    check_days(t, outcomes, n);
     if ((failed == n) != (t->top_feature[0] == '\0'))
         abort();
 }

@@ -124,6 +124,47 @@ static void totals_sum_maxima_and_merged_days(void **state)
     assert_null(r.storage);
 }
 
+/* Reports should list their days in order, once each; those that do not are summed all the same. */
+static void days_out_of_order_or_repeated_are_summed_too(void **state)
+{
+    (void)state;
+    report a, b, c;
+    make_report(&a, "listings", 1, 1, (const int64_t[][2]){{12, 1}, {10, 2}}, 2);
+    make_report(&b, "searches", 1, 1, (const int64_t[][2]){{11, 4}, {11, 8}}, 2);
+    make_report(&c, "tours", 1, 1, (const int64_t[][2]){{9, 16}, {12, 32}}, 2);
+    agg_outcome o[] = {succeeded("listings", 0, &a), succeeded("searches", 1, &b), succeeded("tours", 2, &c)};
+    agg_response r;
+    agg_reduce(o, 3, "cust-1", 1, &r);
+    const Fanout__V1__Totals *t = r.msg.totals;
+    assert_int_equal(t->n_daily, 4);
+    assert_day(t->daily[0], 9, 16);
+    assert_day(t->daily[1], 10, 2);
+    assert_day(t->daily[2], 11, 12);
+    assert_day(t->daily[3], 12, 33);
+    agg_response_release(&r);
+}
+
+/* In-order reports merge: before, between and after the days so far, with failures and empty reports between. */
+static void ordered_days_merge_around_each_other(void **state)
+{
+    (void)state;
+    report a, b, c, d;
+    make_report(&a, "listings", 1, 1, (const int64_t[][2]){{5, 1}, {7, 2}}, 2);
+    make_report(&b, "offers", 1, 1, NULL, 0);
+    make_report(&c, "searches", 1, 1, (const int64_t[][2]){{1, 4}, {6, 8}, {7, 16}, {9, 32}}, 4);
+    make_report(&d, "tours", 1, 1, (const int64_t[][2]){{2, 64}, {9, 128}, {10, 256}}, 3);
+    agg_outcome o[] = {succeeded("listings", 0, &a), succeeded("offers", 1, &b),
+                       failed("reviews", 2, FO_STATUS_UNAVAILABLE, "down", FANOUT__V1__ERROR_KIND__UNAVAILABLE),
+                       succeeded("searches", 3, &c), succeeded("tours", 4, &d)};
+    agg_response r;
+    agg_reduce(o, 5, "cust-1", 1, &r);
+    const Fanout__V1__Totals *t = r.msg.totals;
+    const int64_t want[][2] = {{1, 4}, {2, 64}, {5, 1}, {6, 8}, {7, 18}, {9, 160}, {10, 256}};
+    assert_int_equal(t->n_daily, 7);
+    for (size_t i = 0; i < 7; i++)
+        assert_day(t->daily[i], want[i][0], want[i][1]);
+    agg_response_release(&r);
+}
 static void sums_saturate(void **state)
 {
     (void)state;
@@ -399,6 +440,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(totals_sum_maxima_and_merged_days),
+        cmocka_unit_test(days_out_of_order_or_repeated_are_summed_too),
+        cmocka_unit_test(ordered_days_merge_around_each_other),
         cmocka_unit_test(sums_saturate),
         cmocka_unit_test(mixed_outcomes_keep_request_order),
         cmocka_unit_test(top_feature_ties_go_to_the_first),
