@@ -1,4 +1,13 @@
-/* fo_loop: the completion-queue loop with its timer heap. */
+/*
+ * fo_loop: the completion-queue loop with its timer heap.
+ *
+ * The loop's thread holds loop->mu for everything it does but its wait in
+ * grpc_completion_queue_next. That wait cannot be shorter than gRPC's
+ * millisecond clock, so with precise timers a second thread sleeps on a
+ * condition variable until the next timer is due and fires it under the same
+ * mutex, while the loop's thread waits in the queue: the loop's work still
+ * runs one piece at a time.
+ */
 #include "fo_loop.h"
 #include "fo_loop_internal.h"
 
@@ -7,6 +16,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
+#include <time.h>
 
 #include "fo_time.h"
 
@@ -22,10 +33,18 @@ typedef struct fo_post {
 
 struct fo_loop {
     grpc_completion_queue *cq;
-    fo_timer **heap; /* min-heap on due_ns */
+    pthread_mutex_t mu; /* held by whichever thread runs the loop's work */
+    fo_timer **heap;    /* min-heap on due_ns */
     size_t nheap, capheap;
     size_t holds;
     atomic_bool stop;
+
+    /* Precise timers: a thread that fires them on time (see the top). */
+    bool precise;
+    bool timer_thread_quit;
+    const bool *done;        /* fo_loop_run's: once it is set, the timer thread fires nothing more */
+    pthread_cond_t timer_cv; /* CLOCK_MONOTONIC; signalled when the first due changes */
+    pthread_t timer_thread;
 
     /* Posts from other threads: a FIFO under post_mu. npost mirrors its
      * length so that each turn of the loop looks at it without the lock. */
@@ -40,6 +59,12 @@ fo_loop *fo_loop_create(void)
     if (loop == NULL)
         abort();
     loop->cq = grpc_completion_queue_create_for_next(NULL);
+    pthread_mutex_init(&loop->mu, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&loop->timer_cv, &attr);
+    pthread_condattr_destroy(&attr);
     atomic_init(&loop->stop, false);
     pthread_mutex_init(&loop->post_mu, NULL);
     atomic_init(&loop->npost, 0);
@@ -47,6 +72,8 @@ fo_loop *fo_loop_create(void)
 }
 
 grpc_completion_queue *fo_loop_cq(fo_loop *loop) { return loop->cq; }
+
+void fo_loop_set_precise_timers(fo_loop *loop, bool on) { loop->precise = on; }
 
 static void dispatch(grpc_event ev)
 {
@@ -108,6 +135,8 @@ void fo_loop_destroy(fo_loop *loop)
     grpc_completion_queue_destroy(loop->cq);
     run_posts(loop);
     pthread_mutex_destroy(&loop->post_mu);
+    pthread_cond_destroy(&loop->timer_cv);
+    pthread_mutex_destroy(&loop->mu);
     free(loop->heap);
     free(loop);
 }
@@ -177,6 +206,8 @@ void fo_timer_start(fo_loop *loop, fo_timer *t, int64_t due_ns)
     loop->heap[loop->nheap] = t;
     t->slot = loop->nheap++;
     heap_up(loop, t->slot);
+    if (loop->precise && t->slot == 0)
+        pthread_cond_signal(&loop->timer_cv);
 }
 
 /* Fires every due timer; returns when the next one is due (or the poll bound). */
@@ -194,7 +225,69 @@ static int64_t fire_due_timers(fo_loop *loop)
     return wake;
 }
 
+/* --- the precise timers' thread ------------------------------------------ */
+
+static struct timespec timespec_of(int64_t ns)
+{
+    return (struct timespec){.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000};
+}
+
+/* Sleeps until the first timer is due, then fires what is due: under loop->mu throughout but for the sleeps. */
+static void *timer_thread_main(void *arg)
+{
+    fo_loop *loop = arg;
+    /* The kernel's default 50 µs of slack would be most of the lateness left. */
+    prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+    pthread_mutex_lock(&loop->mu);
+    while (!loop->timer_thread_quit) {
+        if (loop->nheap == 0 || (loop->done != NULL && *loop->done)) {
+            pthread_cond_wait(&loop->timer_cv, &loop->mu);
+            continue;
+        }
+        struct timespec due = timespec_of(loop->heap[0]->due_ns);
+        if (loop->heap[0]->due_ns > fo_now_ns())
+            pthread_cond_timedwait(&loop->timer_cv, &loop->mu, &due);
+        else
+            fire_due_timers(loop);
+    }
+    pthread_mutex_unlock(&loop->mu);
+    return NULL;
+}
+
+static void timer_thread_start(fo_loop *loop)
+{
+    loop->timer_thread_quit = false;
+    if (pthread_create(&loop->timer_thread, NULL, timer_thread_main, loop) != 0)
+        abort();
+}
+
+/* Called and returns with loop->mu held. */
+static void timer_thread_stop(fo_loop *loop)
+{
+    loop->timer_thread_quit = true;
+    pthread_cond_signal(&loop->timer_cv);
+    pthread_mutex_unlock(&loop->mu);
+    pthread_join(loop->timer_thread, NULL);
+    pthread_mutex_lock(&loop->mu);
+}
+
 /* --- running ------------------------------------------------------------- */
+
+/* How long the queue may wait: up to the next timer unless the timer thread fires it. */
+static gpr_timespec queue_deadline(const fo_loop *loop, int64_t wake)
+{
+    int64_t wait_ns = wake - fo_now_ns();
+    if (loop->precise)
+        wait_ns = POLL_NS;
+    /*
+     * gRPC rounds a deadline up to its millisecond clock and sleeps whole
+     * milliseconds, so a timer would fire 1-2 ms late: aim one early,
+     * and let the short wait that follows land the rest.
+     */
+    else if (wait_ns > FO_NS_PER_MS)
+        wait_ns -= FO_NS_PER_MS;
+    return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_nanos(wait_ns > 0 ? wait_ns : 0, GPR_TIMESPAN));
+}
 
 static bool may_return(fo_loop *loop, const bool *done)
 {
@@ -205,27 +298,27 @@ static bool may_return(fo_loop *loop, const bool *done)
 
 void fo_loop_run(fo_loop *loop, const bool *done)
 {
+    pthread_mutex_lock(&loop->mu);
+    loop->done = done;
+    if (loop->precise)
+        timer_thread_start(loop);
     while (!may_return(loop, done)) {
         run_posts(loop);
         int64_t wake = fire_due_timers(loop);
         if (done && *done)
             break;
-        int64_t wait_ns = wake - fo_now_ns();
-        /*
-         * gRPC rounds a deadline up to its millisecond clock and sleeps whole
-         * milliseconds, so a timer would fire 1-2 ms late: aim one early,
-         * and let the short wait that follows land the rest.
-         */
-        if (wait_ns > FO_NS_PER_MS)
-            wait_ns -= FO_NS_PER_MS;
-        gpr_timespec deadline =
-            gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_nanos(wait_ns > 0 ? wait_ns : 0, GPR_TIMESPAN));
+        gpr_timespec deadline = queue_deadline(loop, wake);
+        pthread_mutex_unlock(&loop->mu);
         grpc_event ev = grpc_completion_queue_next(loop->cq, deadline, NULL);
+        pthread_mutex_lock(&loop->mu);
         if (ev.type == GRPC_OP_COMPLETE)
             dispatch(ev);
         else if (ev.type == GRPC_QUEUE_SHUTDOWN)
             break;
     }
+    if (loop->precise)
+        timer_thread_stop(loop);
+    pthread_mutex_unlock(&loop->mu);
 }
 
 void fo_loop_hold(fo_loop *loop) { loop->holds++; }

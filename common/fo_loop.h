@@ -8,9 +8,12 @@
  *
  * Timers (delays in the mock services, the runner's whole-run deadline) live
  * in the same loop: the loop sleeps in grpc_completion_queue_next until the
- * next timer is due. A loop, its timers and everything bound to its queue
- * belong to the one thread that runs it; only fo_loop_stop() and
- * fo_loop_post() may be called from another thread.
+ * next timer is due, which gRPC rounds to its millisecond clock. A loop, its
+ * timers and everything bound to its queue belong to the one thread that runs
+ * it; only fo_loop_stop() and fo_loop_post() may be called from another
+ * thread. With precise timers, a timer thread fires them as soon as the
+ * kernel wakes it while the loop's thread waits in the queue; the two never
+ * run the loop's work at the same time.
  */
 #ifndef FO_LOOP_H
 #define FO_LOOP_H
@@ -47,6 +50,15 @@ void fo_loop_destroy(fo_loop *loop);
  * was called and nothing holds the loop any more.
  */
 void fo_loop_run(fo_loop *loop, const bool *done);
+/*
+ * Before fo_loop_run: timers fire on time instead of up to a millisecond
+ * late, from a thread of their own that fo_loop_run starts and joins. Their
+ * callbacks then run on that thread (under the loop's lock), so they must not
+ * rely on thread-local state. Once a timer sets fo_loop_run's done, no other
+ * timer fires; the run returns at the loop's next wake-up (a completion, or
+ * the 100 ms poll bound).
+ */
+void fo_loop_set_precise_timers(fo_loop *loop, bool on);
 /* Thread-safe: asks fo_loop_run to return once the loop is no longer held. */
 void fo_loop_stop(fo_loop *loop);
 /* Work in progress (a call, a request) holds its loop so a stop lets it finish. */

@@ -501,6 +501,8 @@ fo_server *fo_server_create(const fo_server_opts *opts)
         s->workers[i].server = s;
         /* One queue may serve several servers: each finds its own calls by their tags. */
         s->workers[i].loop = s->borrowed ? opts->loop : fo_loop_create();
+        if (!s->borrowed)
+            fo_loop_set_precise_timers(s->workers[i].loop, opts->precise_timers);
         atomic_init(&s->workers[i].slots_out, 0);
         grpc_server_register_completion_queue(s->server, fo_loop_cq(s->workers[i].loop), NULL);
     }

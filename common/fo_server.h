@@ -50,6 +50,8 @@ typedef struct fo_server_opts {
      * clients re-resolve the server's name and find replicas added since.
      */
     int64_t max_connection_age_ms;
+    /* The workers' loops fire timers on time (fo_loop_set_precise_timers); ignored with loop. */
+    bool precise_timers;
     /*
      * NULL: the server runs its own workers. Else the server's calls run on
      * this loop, borrowed: the caller runs it on a thread of its own (already,

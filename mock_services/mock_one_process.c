@@ -54,6 +54,7 @@ static void *serve_loop(void *loop)
 static bool start_loop(one_process *p)
 {
     p->loop = fo_loop_create();
+    fo_loop_set_precise_timers(p->loop, true); /* as mock_services does for one feature */
     int err = pthread_create(&p->thread, NULL, serve_loop, p->loop);
     if (err != 0) {
         fprintf(stderr, "mock_services: fleet: cannot start the serving thread: %s\n", strerror(err));
