@@ -79,11 +79,11 @@ static fo_status status_seen(const agg_request *rq, fo_status code)
     return code;
 }
 
+/* code: the status the client saw. Touches no more of the call: it may have ended. */
 static void log_request(const agg_request *rq, fo_status code, int succeeded, int failed)
 {
     if (!fo_log_enabled(FO_LOG_INFO))
         return;
-    code = status_seen(rq, code);
     json_t *failed_names = json_array();
     for (size_t i = 0; rq->calls != NULL && i < rq->plan.n_features; i++) {
         if (rq->calls[i].message != NULL)
@@ -100,17 +100,28 @@ static void log_request(const agg_request *rq, fo_status code, int succeeded, in
 
 /* --- answering ---------------------------------------------------------------- */
 
+/* What the request's log line counts. */
+typedef struct answer_counts {
+    int succeeded, failed;
+} answer_counts;
+
+/*
+ * Hands the status (and the reply) to the transport, then logs the request:
+ * the log line is written off the client's path. What the client saw is read
+ * before the call ends.
+ */
 static void answer(agg_request *rq, fo_status code, const char *message, const fo_payload *reply, const fo_md *trailers,
-                   size_t ntrailers)
+                   size_t ntrailers, answer_counts counts)
 {
+    fo_status seen = status_seen(rq, code);
     rq->answered = true;
     fo_server_call_finish(rq->call, code, message, reply, trailers, ntrailers);
+    log_request(rq, seen, counts.succeeded, counts.failed);
 }
 
 static void answer_error(agg_request *rq, const fo_error *err)
 {
-    log_request(rq, err->code, 0, 0);
-    answer(rq, err->code, err->message, NULL, NULL, 0);
+    answer(rq, err->code, err->message, NULL, NULL, 0, (answer_counts){0, 0});
 }
 
 /* Fail-fast: the failing feature's status, named in the message and a trailer. */
@@ -132,8 +143,7 @@ static void answer_failed_feature(agg_request *rq, const fo_error *err)
         abort();
     snprintf(message, n, "feature %s: %s", name, err->message);
     fo_md trailer = {.key = FAILED_FEATURE_TRAILER, .value = name, .value_len = strlen(name)};
-    log_request(rq, err->code, 0, 1);
-    answer(rq, err->code, message, NULL, &trailer, 1);
+    answer(rq, err->code, message, NULL, &trailer, 1, (answer_counts){0, 1});
     free(message);
 }
 
@@ -155,8 +165,7 @@ static void answer_reduced(agg_request *rq)
     uint8_t *data;
     fo_payload *p = fo_payload_alloc(agg_wire_pack_response(&resp, outcomes, NULL), &data);
     agg_wire_pack_response(&resp, outcomes, data);
-    log_request(rq, FO_STATUS_OK, (int)resp.msg.succeeded, (int)resp.msg.failed);
-    answer(rq, FO_STATUS_OK, "", p, NULL, 0);
+    answer(rq, FO_STATUS_OK, "", p, NULL, 0, (answer_counts){(int)resp.msg.succeeded, (int)resp.msg.failed});
     fo_payload_free(p);
     agg_response_release(&resp);
     free(outcomes);
@@ -186,8 +195,7 @@ static void stream_finish(agg_request *rq)
         int failed = 0;
         for (size_t i = 0; i < rq->plan.n_features; i++)
             failed += rq->calls[i].message != NULL;
-        log_request(rq, FO_STATUS_OK, (int)rq->plan.n_features - failed, failed);
-        answer(rq, FO_STATUS_OK, "", NULL, NULL, 0);
+        answer(rq, FO_STATUS_OK, "", NULL, NULL, 0, (answer_counts){(int)rq->plan.n_features - failed, failed});
     } else if (rq->plan.policy == FANOUT__V1__FAILURE_POLICY__FAIL_FAST) {
         answer_failed_feature(rq, err);
     } else {
