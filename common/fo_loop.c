@@ -1,12 +1,11 @@
 /*
  * fo_loop: the completion-queue loop with its timer heap.
  *
- * The loop's thread holds loop->mu for everything it does but its wait in
- * grpc_completion_queue_next. That wait cannot be shorter than gRPC's
- * millisecond clock, so with precise timers a second thread sleeps on a
- * condition variable until the next timer is due and fires it under the same
- * mutex, while the loop's thread waits in the queue: the loop's work still
- * runs one piece at a time.
+ * The loop's wait in grpc_completion_queue_next cannot be shorter than
+ * gRPC's millisecond clock. So with precise timers a second thread sleeps on
+ * a condition variable until the next timer is due and fires it under
+ * loop->mu, which the loop's thread then holds for everything it does but its
+ * wait in the queue: the loop's work still runs one piece at a time.
  */
 #include "fo_loop.h"
 #include "fo_loop_internal.h"
@@ -33,7 +32,7 @@ typedef struct fo_post {
 
 struct fo_loop {
     grpc_completion_queue *cq;
-    pthread_mutex_t mu; /* held by whichever thread runs the loop's work */
+    pthread_mutex_t mu; /* precise timers: held by whichever thread runs the loop's work */
     fo_timer **heap;    /* min-heap on due_ns */
     size_t nheap, capheap;
     size_t holds;
@@ -289,6 +288,19 @@ static gpr_timespec queue_deadline(const fo_loop *loop, int64_t wake)
     return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_nanos(wait_ns > 0 ? wait_ns : 0, GPR_TIMESPAN));
 }
 
+/* Only a loop with a timer thread has anyone to keep out: a plain loop takes no lock. */
+static void loop_lock(fo_loop *loop)
+{
+    if (loop->precise)
+        pthread_mutex_lock(&loop->mu);
+}
+
+static void loop_unlock(fo_loop *loop)
+{
+    if (loop->precise)
+        pthread_mutex_unlock(&loop->mu);
+}
+
 static bool may_return(fo_loop *loop, const bool *done)
 {
     if (done != NULL && *done)
@@ -298,7 +310,7 @@ static bool may_return(fo_loop *loop, const bool *done)
 
 void fo_loop_run(fo_loop *loop, const bool *done)
 {
-    pthread_mutex_lock(&loop->mu);
+    loop_lock(loop);
     loop->done = done;
     if (loop->precise)
         timer_thread_start(loop);
@@ -308,9 +320,9 @@ void fo_loop_run(fo_loop *loop, const bool *done)
         if (done && *done)
             break;
         gpr_timespec deadline = queue_deadline(loop, wake);
-        pthread_mutex_unlock(&loop->mu);
+        loop_unlock(loop);
         grpc_event ev = grpc_completion_queue_next(loop->cq, deadline, NULL);
-        pthread_mutex_lock(&loop->mu);
+        loop_lock(loop);
         if (ev.type == GRPC_OP_COMPLETE)
             dispatch(ev);
         else if (ev.type == GRPC_QUEUE_SHUTDOWN)
@@ -318,7 +330,7 @@ void fo_loop_run(fo_loop *loop, const bool *done)
     }
     if (loop->precise)
         timer_thread_stop(loop);
-    pthread_mutex_unlock(&loop->mu);
+    loop_unlock(loop);
 }
 
 void fo_loop_hold(fo_loop *loop) { loop->holds++; }
