@@ -158,7 +158,7 @@ static int serve_one(const options *o)
     fo_rpc_init();
     fo_server_tls tls = {.cert = o->tls_cert, .key = o->tls_key};
     fo_host_opts opts = mock_service_host_opts(&svc);
-    /* Precise timers: a delay of 20 ms is 20 ms, not up to 22 on gRPC's millisecond clock. */
+    /* Precise timers: a delay fires when due, not on gRPC's millisecond clock. */
     opts.server = (fo_server_opts){
         .workers = o->workers, .max_connection_age_ms = o->max_connection_age_ms, .precise_timers = true};
     opts.listen = o->listen;

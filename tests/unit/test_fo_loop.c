@@ -121,8 +121,10 @@ static int cmp_i64(const void *a, const void *b)
 
 /*
  * Each timer of the chain arms the next, and a victim timer that it cancels
- * each time. Precise timers fire once the kernel wakes their thread: tens to
- * a couple of hundred µs late on a VM. The bound is coarse on purpose.
+ * each time. A precise loop's own thread waits up to its 100 ms poll bound in
+ * the queue, so only the timer thread can fire these on time; it does once
+ * the kernel wakes it, tens to a couple of hundred µs late on a VM. The bound
+ * is coarse on purpose.
  */
 static void precise_timers_fire_on_time(void **state)
 {
