@@ -35,6 +35,7 @@ struct bench_load {
     size_t in_flight;
     size_t next_channel;
     uint64_t rng;
+    int64_t run_start_ns;
     int64_t window_start_ns;
     double self_cpu_start_s;
     fo_error *err; /* a call that could not even start ends the run */
@@ -64,6 +65,7 @@ static void begin_window(bench_load *ld)
     sample_groups(ld, true);
     ld->self_cpu_start_s = bench_self_cpu_s();
     ld->window_start_ns = fo_now_ns();
+    ld->res->warmup_ns = ld->window_start_ns - ld->run_start_ns;
     fo_timer_start(ld->loop, &ld->phase_end, ld->window_start_ns + ld->o->duration_us * FO_NS_PER_US);
 }
 
@@ -167,8 +169,9 @@ static void call_done(fo_client_call *cc, void *ud)
 static void start_all(bench_load *ld)
 {
     const bench_opts *o = ld->o;
+    ld->run_start_ns = fo_now_ns();
     if (o->warmup_us > 0)
-        fo_timer_start(ld->loop, &ld->phase_end, fo_now_ns() + o->warmup_us * FO_NS_PER_US);
+        fo_timer_start(ld->loop, &ld->phase_end, ld->run_start_ns + o->warmup_us * FO_NS_PER_US);
     else if (o->warmup_requests == 0)
         begin_window(ld);
     for (int i = 0; i < o->concurrency && ld->phase != BENCH_DRAIN; i++)

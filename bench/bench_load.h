@@ -28,6 +28,7 @@ typedef struct bench_result {
     uint64_t partial;                    /* aggregate mode: OK replies with a failed feature */
     uint64_t failed_features;
     uint64_t feature_calls;
+    int64_t warmup_ns; /* as it ran: --warmup or --warmup-requests, whichever ended it */
     int64_t window_ns;
     double self_cpu_s; /* this process, over the window */
 } bench_result;

@@ -78,7 +78,7 @@ static void write_json(FILE *to, const bench_opts *o, const bench_result *r)
     set(root, "concurrency", json_integer(o->concurrency));
     set(root, "connections", json_integer(o->connections));
     set(root, "window_s", json_real((double)r->window_ns / 1e9));
-    set(root, "warmup_s", json_real((double)o->warmup_us / 1e6));
+    set(root, "warmup_s", json_real((double)r->warmup_ns / 1e9));
     set(root, "warmup_calls", json_integer((json_int_t)r->warmup_calls));
     set(root, "requests", json_integer((json_int_t)r->calls));
     set(root, "ok", json_integer((json_int_t)r->by_status[FO_STATUS_OK]));
