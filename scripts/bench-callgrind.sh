@@ -110,5 +110,5 @@ if ((top > 0)); then
     FNR == 1 { file++ }
     file == 1 { a[$2] = $1 } file == 2 { b[$2] = $1 }
     END { for (f in a) { d = (a[f] - b[f]) / n; if (d > 0) printf "%9.0f  %s\n", d, f } }' \
-    <(own "$work/A.out") <(own "$work/B.out") | sort -rn | head -n "$top"
+    <(own "$work/A.out") <(own "$work/B.out") | sort -rn | awk -v top="$top" 'NR <= top' # head would end sort with SIGPIPE
 fi

@@ -218,7 +218,7 @@ echo "fanout benchmark, $reps repetitions interleaved, median (min-max); $warmup
 echo "load average before: ${uptime_before##*average: }   after: ${uptime_after##*average: }   ($(nproc) cores)"
 cut -f1 "$work/cases" | jq -R . >"$work/labels.json"
 jq -rs --slurpfile labels "$work/labels.json" '
-  def med: sort | .[(length - 1) / 2 | floor];
+  def med: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
   def fmt(d): . * pow(10; d) | round / pow(10; d) | tostring;
   def cell(f; d): [.[] | f] | if any(. == null) then "-"
     else "\(med | fmt(d)) (\(min | fmt(d))-\(max | fmt(d)))" end;

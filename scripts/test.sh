@@ -2,7 +2,8 @@
 # Runs every test: installs what is missing, builds with AddressSanitizer and
 # UndefinedBehaviorSanitizer and warnings as errors, then runs ctest (unit,
 # integration and scenario tests; integration tests start their own processes
-# on loopback), then the fuzz targets, a valgrind memcheck run and the deployment
+# on loopback), then the fuzz targets, a valgrind memcheck run, the benchmark
+# scripts on short runs (scripts/bench-smoke.sh) and the deployment
 # tests (network namespaces, the container image and compose stack under podman).
 #
 #   scripts/test.sh [ctest arguments...]     e.g. scripts/test.sh -R runner
@@ -24,11 +25,12 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 (cd "$build" && ctest --output-on-failure --timeout 600 "$@")
 
 # Full runs only (no ctest arguments): the fuzz targets (their regression inputs, then
-# FANOUT_FUZZ_SECONDS of fuzzing each), the real processes under valgrind memcheck, and
-# the deployment tests.
+# FANOUT_FUZZ_SECONDS of fuzzing each), the real processes under valgrind memcheck, the
+# benchmark scripts on short runs, and the deployment tests.
 if (($# == 0)); then
   scripts/fuzz.sh "${FANOUT_FUZZ_SECONDS:-30}"
   scripts/valgrind-test.sh
+  scripts/bench-smoke.sh
   # The deployment: manifests checked offline, several hosts in network namespaces (root),
   # and the real image and compose stack under podman.
   python3 deploy/k8s/check.py "$build/aggregator/aggregator"

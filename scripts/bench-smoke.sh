@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The benchmark scripts on short runs, as a test of the scripts themselves (the
+# figures of so short a run mean nothing): scripts/bench.sh with every option
+# prints a row for every case with no failed call, and the memory line;
+# scripts/bench-callgrind.sh prints instructions per aggregate; neither
+# leaves a process running.
+#
+#   scripts/bench-smoke.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+fail() {
+  echo "bench-smoke: $*" >&2
+  exit 1
+}
+
+# Processes of the measuring build that are running now (there should be none after a script).
+leftovers() { pgrep -af "build-bench/(aggregator/aggregator|mock_services/mock_services)" || true; }
+
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+[[ -z "$(leftovers)" ]] || fail "processes of build-bench were running before the test: $(leftovers)"
+
+scripts/bench.sh -c 1,4 --reps 2 --duration 1s --warmup 200ms --delay 20ms --workers-sweep --width-sweep \
+  --memory >"$out" || fail "scripts/bench.sh failed: $(cat "$out")"
+cat "$out"
+labels=()
+for c in 1 4; do
+  labels+=("direct c=$c" "aggregate c=$c" "aggregate delay=20ms c=$c" "aggregate workers=1 c=$c"
+           "aggregate workers=2 c=$c")
+  for n in 1 4 12 48 96; do labels+=("width=$n c=$c"); done
+done
+for label in "${labels[@]}"; do
+  row=$(grep -E "^$label  " "$out") || fail "no row for \"$label\""
+  # The last column counts failed calls and partial aggregates; a fast fleet has none.
+  [[ "${row##* }" == 0 ]] || fail "\"$label\" had failed calls or partial aggregates: $row"
+done
+grep -Eq "^memory: .* [0-9]+ KB per in-flight aggregate \(errors 0, partial 0\)$" "$out" ||
+  fail "no memory line, or one with errors"
+[[ $(wc -l <build-bench/bench-results.jsonl) -eq $((2 * ${#labels[@]})) ]] ||
+  fail "build-bench/bench-results.jsonl does not hold one line per case and repetition"
+[[ -z "$(leftovers)" ]] || fail "scripts/bench.sh left processes running: $(leftovers)"
+
+scripts/bench-callgrind.sh --no-build --requests 20 --warmup-requests 5 --top 3 >"$out" 2>&1 ||
+  fail "scripts/bench-callgrind.sh failed: $(cat "$out")"
+cat "$out"
+grep -Eq "^  per aggregate, \(A - B\) / 20: [0-9,]+ Ir$" "$out" || fail "bench-callgrind printed no instructions per aggregate"
+[[ $(grep -c "aggregates (errors 0, partial 0)$" "$out") -eq 2 ]] || fail "bench-callgrind's runs had failed calls"
+[[ -z "$(leftovers)" ]] || fail "scripts/bench-callgrind.sh left processes running: $(leftovers)"
+echo "bench-smoke: ok"
