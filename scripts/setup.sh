@@ -8,7 +8,7 @@ packages=(
   libgrpc-dev grpc-proto
   protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libprotobuf-dev
   libjansson-dev libssl-dev openssl libcmocka-dev
-  jq procps iproute2
+  jq procps iproute2 bsdextrautils
   clang clang-format libclang-rt-14-dev valgrind python3-yaml
 )
 
