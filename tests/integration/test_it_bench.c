@@ -2,7 +2,8 @@
  * Integration tests of fanout-bench, the load generator, against a real mock
  * fleet and aggregator: the JSON line carries every figure the benchmark
  * promises and they agree with each other (calls, statuses, feature calls,
- * percentiles, windows, the CPU and RSS of the processes it watches); failed
+ * percentiles, windows, the CPU and RSS of the processes it watches); its
+ * customers come from the pool, in the order the seed gives; failed
  * calls are counted by status, not treated as a failed run; the table is
  * readable; a bad command line exits 2 naming the option.
  */
@@ -210,6 +211,67 @@ static void window_ends_at_its_duration(void **state)
     json_decref(run);
 }
 
+/* The customers of the aggregator's request log lines from the first'th on, waiting up to 5 s for n of them. */
+static json_t *logged_customers(size_t first, size_t n)
+{
+    json_t *all = NULL;
+    for (int tries = 0; tries < 100; tries++) {
+        json_decref(all);
+        all = testproc_events(agg, "request");
+        if (json_array_size(all) >= first + n)
+            break;
+        usleep(50000);
+    }
+    assert_true(json_array_size(all) >= first + n);
+    json_t *customers = json_array();
+    for (size_t i = first; i < first + n; i++)
+        json_array_append(customers, json_object_get(json_array_get(all, i), "customer"));
+    json_decref(all);
+    return customers;
+}
+
+/* Runs n aggregates at -c 1 for a pool of `customers` drawn with seed; returns their customers in order. */
+static json_t *customers_of_run(int customers, int seed, size_t n)
+{
+    json_t *before = testproc_events(agg, "request");
+    size_t first = json_array_size(before);
+    json_decref(before);
+    char args[512];
+    snprintf(args, sizeof args, "--target %s -c 1 --warmup 0s --requests %zu --customers %d --seed %d --format json",
+             testproc_field(agg, "address"), n, customers, seed);
+    json_decref(bench_json(args));
+    return logged_customers(first, n);
+}
+
+static size_t distinct(const json_t *strings)
+{
+    json_t *seen = json_object();
+    size_t i;
+    const json_t *v;
+    json_array_foreach(strings, i, v) json_object_set(seen, json_string_value(v), json_true());
+    size_t n = json_object_size(seen);
+    json_decref(seen);
+    return n;
+}
+
+static void customers_come_from_the_pool_in_seed_order(void **state)
+{
+    (void)state;
+    json_t *a = customers_of_run(3, 11, 60);
+    json_t *again = customers_of_run(3, 11, 60);
+    json_t *other_seed = customers_of_run(3, 12, 60);
+    json_t *one = customers_of_run(1, 11, 10);
+    /* 60 draws from 3 miss one of them with a probability of 3 (2/3)^60, about 1e-10. */
+    assert_int_equal(distinct(a), 3);
+    assert_true(json_equal(a, again));
+    assert_false(json_equal(a, other_seed));
+    assert_int_equal(distinct(one), 1);
+    json_decref(a);
+    json_decref(again);
+    json_decref(other_seed);
+    json_decref(one);
+}
+
 /* --- failures are figures ---------------------------------------------------- */
 
 static void backend_errors_are_counted_by_status(void **state)
@@ -357,6 +419,7 @@ int main(void)
         cmocka_unit_test(aggregate_run_counts_feature_calls),
         cmocka_unit_test(feature_subset_is_what_is_asked),
         cmocka_unit_test(window_ends_at_its_duration),
+        cmocka_unit_test(customers_come_from_the_pool_in_seed_order),
         cmocka_unit_test(backend_errors_are_counted_by_status),
         cmocka_unit_test(timeouts_are_deadline_exceeded),
         cmocka_unit_test(failed_features_make_partial_aggregates),
