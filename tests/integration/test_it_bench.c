@@ -3,7 +3,8 @@
  * fleet and aggregator: the JSON line carries every figure the benchmark
  * promises and they agree with each other (calls, statuses, feature calls,
  * percentiles, windows, the CPU and RSS of the processes it watches); its
- * customers come from the pool, in the order the seed gives; failed
+ * customers come from the pool, in the order the seed gives, over as many
+ * TCP connections as asked; failed
  * calls are counted by status, not treated as a failed run; the table is
  * readable; a bad command line exits 2 naming the option.
  */
@@ -209,6 +210,59 @@ static void window_ends_at_its_duration(void **state)
     assert_true(int_at(run, "requests") > 0);
     assert_int_equal(int_at(run, "ok"), int_at(run, "requests"));
     json_decref(run);
+}
+
+/* ESTABLISHED TCP connections to remote port `port` listed in table (/proc/net/tcp or tcp6). */
+static int established_in(const char *table, int port)
+{
+    FILE *f = fopen(table, "r");
+    if (f == NULL)
+        return 0;
+    char line[512];
+    int n = 0;
+    while (fgets(line, sizeof line, f) != NULL) {
+        unsigned rem_port, state;
+        if (sscanf(line, " %*d: %*[0-9A-Fa-f]:%*x %*[0-9A-Fa-f]:%x %x", &rem_port, &state) == 2 &&
+            (int)rem_port == port && state == 1)
+            n++;
+    }
+    fclose(f);
+    return n;
+}
+
+/* Connections to the server on port: gRPC's sockets are IPv6 with IPv4-mapped addresses, so both tables. */
+static int established_to(int port)
+{
+    return established_in("/proc/net/tcp", port) + established_in("/proc/net/tcp6", port);
+}
+
+static int port_of(const char *address) { return atoi(strrchr(address, ':') + 1); }
+
+static void connections_are_separate(void **state)
+{
+    (void)state;
+    const char *target = testproc_fleet_address(fleet, "offers");
+    char cmd[PATH_MAX + 512];
+    snprintf(cmd, sizeof cmd,
+             "timeout 30 '%s' --mode direct --target %s -c 6 --connections 3 --warmup 0s --duration 1500ms "
+             "--format json",
+             FANOUT_BENCH_BIN, target);
+    int before = established_to(port_of(target)); /* the aggregator's own connection */
+    FILE *run = popen(cmd, "r");
+    assert_non_null(run);
+    usleep(700000);
+    int during = established_to(port_of(target));
+    char line[4096] = "";
+    if (fgets(line, sizeof line, run) == NULL)
+        line[0] = '\0';
+    assert_int_equal(pclose(run), 0);
+    if (during - before != 3)
+        fail_msg("%d connections to %s during a run with --connections 3, %d before", during, target, before);
+    json_t *result = json_loads(line, 0, NULL);
+    assert_non_null(result);
+    assert_int_equal(int_at(result, "connections"), 3);
+    assert_true(int_at(result, "ok") > 0);
+    json_decref(result);
 }
 
 /* The customers of the aggregator's request log lines from the first'th on, waiting up to 5 s for n of them. */
@@ -420,6 +474,7 @@ int main(void)
         cmocka_unit_test(feature_subset_is_what_is_asked),
         cmocka_unit_test(window_ends_at_its_duration),
         cmocka_unit_test(customers_come_from_the_pool_in_seed_order),
+        cmocka_unit_test(connections_are_separate),
         cmocka_unit_test(backend_errors_are_counted_by_status),
         cmocka_unit_test(timeouts_are_deadline_exceeded),
         cmocka_unit_test(failed_features_make_partial_aggregates),
