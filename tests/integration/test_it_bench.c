@@ -4,9 +4,9 @@
  * promises and they agree with each other (calls, statuses, feature calls,
  * percentiles, windows, the CPU and RSS of the processes it watches); its
  * customers come from the pool, in the order the seed gives, over as many
- * TCP connections as asked; failed
- * calls are counted by status, not treated as a failed run; the table is
- * readable; a bad command line exits 2 naming the option.
+ * TCP connections as asked; failed calls are counted by status, not treated
+ * as a failed run; the table is readable; a bad command line exits 2 naming
+ * the option.
  */
 #include <arpa/inet.h>
 #include <jansson.h>
