@@ -14,13 +14,17 @@ fail() {
   exit 1
 }
 
-# Processes of the measuring build that are running now (there should be none after a script).
-leftovers() { pgrep -af "build-bench/(aggregator/aggregator|mock_services/mock_services)" || true; }
+# Processes of a measuring build: those running now that were not before the test.
+started() { pgrep -f "build-bench/(aggregator/aggregator|mock_services/mock_services)" | sort || true; }
+before=$(started)
+leftovers() {
+  local pids
+  pids=$(comm -13 <(echo "$before") <(started) | paste -sd, -)
+  [[ -z "$pids" ]] || ps -o pid=,args= -p "$pids" || true
+}
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-
-[[ -z "$(leftovers)" ]] || fail "processes of build-bench were running before the test: $(leftovers)"
 
 scripts/bench.sh -c 1,4 --reps 2 --duration 1s --warmup 200ms --delay 20ms --workers-sweep --width-sweep \
   --memory >"$out" || fail "scripts/bench.sh failed: $(cat "$out")"
