@@ -14,14 +14,8 @@ fail() {
   exit 1
 }
 
-# Processes of a measuring build: those running now that were not before the test.
-started() { pgrep -f "build-bench/(aggregator/aggregator|mock_services/mock_services)" | sort || true; }
-before=$(started)
-leftovers() {
-  local pids
-  pids=$(comm -13 <(echo "$before") <(started) | paste -sd, -)
-  [[ -z "$pids" ]] || ps -o pid=,args= -p "$pids" || true
-}
+source scripts/lib/leftovers.sh
+leftovers_init "build-bench/(aggregator/aggregator|mock_services/mock_services)"
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
