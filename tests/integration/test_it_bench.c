@@ -62,9 +62,14 @@ static char *bench(const char *args, int *rc, char **err)
     return out;
 }
 
-/* A run that must succeed: its JSON line, parsed. */
-static json_t *bench_json(const char *args)
+/* A run that must succeed, with the arguments printf formats from fmt: its JSON line, parsed. */
+__attribute__((format(printf, 1, 2))) static json_t *bench_json(const char *fmt, ...)
 {
+    char args[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
     int rc;
     char *err;
     char *out = bench(args, &rc, &err);
@@ -126,13 +131,11 @@ static const json_t *procs_group(const json_t *run, const char *name, pid_t pid)
 static void direct_run_reports_every_figure(void **state)
 {
     (void)state;
-    char args[512];
     pid_t mocks = testproc_fleet_pid(fleet, "listings");
-    snprintf(args, sizeof args,
-             "--mode direct --target %s -c 4 --warmup-requests 20 --warmup 30s --requests 3000 --duration 30s "
-             "--pid mocks=%d --label direct-check --format json",
-             testproc_fleet_address(fleet, "listings"), (int)mocks);
-    json_t *run = bench_json(args);
+    json_t *run =
+        bench_json("--mode direct --target %s -c 4 --warmup-requests 20 --warmup 30s --requests 3000 --duration 30s "
+                   "--pid mocks=%d --label direct-check --format json",
+                   testproc_fleet_address(fleet, "listings"), (int)mocks);
 
     assert_string_equal(json_string_value(json_object_get(run, "label")), "direct-check");
     assert_string_equal(json_string_value(json_object_get(run, "mode")), "direct");
@@ -161,13 +164,10 @@ static void direct_run_reports_every_figure(void **state)
 static void aggregate_run_counts_feature_calls(void **state)
 {
     (void)state;
-    char args[512];
     pid_t pid = agg->pid;
-    snprintf(args, sizeof args,
-             "--target %s -c 8 --connections 2 --warmup 200ms --requests 400 --duration 30s "
-             "--customers 50 --seed 7 --pid aggregator=%d --format json",
-             testproc_field(agg, "address"), (int)pid);
-    json_t *run = bench_json(args);
+    json_t *run = bench_json("--target %s -c 8 --connections 2 --warmup 200ms --requests 400 --duration 30s "
+                             "--customers 50 --seed 7 --pid aggregator=%d --format json",
+                             testproc_field(agg, "address"), (int)pid);
 
     assert_string_equal(json_string_value(json_object_get(run, "mode")), "aggregate");
     assert_int_equal(int_at(run, "connections"), 2);
@@ -187,10 +187,8 @@ static void aggregate_run_counts_feature_calls(void **state)
 static void feature_subset_is_what_is_asked(void **state)
 {
     (void)state;
-    char args[512];
-    snprintf(args, sizeof args, "--target %s -c 2 --warmup 0s --requests 50 --features tours,offers --format json",
-             testproc_field(agg, "address"));
-    json_t *run = bench_json(args);
+    json_t *run = bench_json("--target %s -c 2 --warmup 0s --requests 50 --features tours,offers --format json",
+                             testproc_field(agg, "address"));
     assert_int_equal(int_at(run, "ok"), 50);
     assert_int_equal(int_at(run, "feature_calls"), 2 * 50);
     json_decref(run);
@@ -199,10 +197,8 @@ static void feature_subset_is_what_is_asked(void **state)
 static void window_ends_at_its_duration(void **state)
 {
     (void)state;
-    char args[512];
-    snprintf(args, sizeof args, "--mode direct --target %s -c 2 --warmup 200ms --duration 500ms --format json",
-             testproc_fleet_address(fleet, "tours"));
-    json_t *run = bench_json(args);
+    json_t *run = bench_json("--mode direct --target %s -c 2 --warmup 200ms --duration 500ms --format json",
+                             testproc_fleet_address(fleet, "tours"));
     double window = num_at(run, "window_s");
     double warmup = num_at(run, "warmup_s");
     if (window < 0.5 || window > 1.5 || warmup < 0.2 || warmup > 1.2)
@@ -290,10 +286,8 @@ static json_t *customers_of_run(int customers, int seed, size_t n)
     json_t *before = testproc_events(agg, "request");
     size_t first = json_array_size(before);
     json_decref(before);
-    char args[512];
-    snprintf(args, sizeof args, "--target %s -c 1 --warmup 0s --requests %zu --customers %d --seed %d --format json",
-             testproc_field(agg, "address"), n, customers, seed);
-    json_decref(bench_json(args));
+    json_decref(bench_json("--target %s -c 1 --warmup 0s --requests %zu --customers %d --seed %d --format json",
+                           testproc_field(agg, "address"), n, customers, seed));
     return logged_customers(first, n);
 }
 
@@ -331,12 +325,9 @@ static void customers_come_from_the_pool_in_seed_order(void **state)
 static void backend_errors_are_counted_by_status(void **state)
 {
     (void)state;
-    char args[512];
-    snprintf(args, sizeof args,
-             "--mode direct --target %s -c 4 --warmup 0s --requests 60 "
-             "--metadata x-mock-fault=listings=error:UNAVAILABLE --format json",
-             testproc_fleet_address(fleet, "listings"));
-    json_t *run = bench_json(args);
+    json_t *run = bench_json("--mode direct --target %s -c 4 --warmup 0s --requests 60 "
+                             "--metadata x-mock-fault=listings=error:UNAVAILABLE --format json",
+                             testproc_fleet_address(fleet, "listings"));
     assert_int_equal(int_at(run, "requests"), 60);
     assert_int_equal(int_at(run, "ok"), 0);
     const json_t *errors = json_object_get(run, "errors");
@@ -348,12 +339,9 @@ static void backend_errors_are_counted_by_status(void **state)
 static void timeouts_are_deadline_exceeded(void **state)
 {
     (void)state;
-    char args[512];
-    snprintf(args, sizeof args,
-             "--mode direct --target %s -c 4 --warmup 0s --requests 12 --timeout 50ms "
-             "--metadata x-mock-fault=listings=delay:2s --format json",
-             testproc_fleet_address(fleet, "listings"));
-    json_t *run = bench_json(args);
+    json_t *run = bench_json("--mode direct --target %s -c 4 --warmup 0s --requests 12 --timeout 50ms "
+                             "--metadata x-mock-fault=listings=delay:2s --format json",
+                             testproc_fleet_address(fleet, "listings"));
     assert_int_equal(int_at(json_object_get(run, "errors"), "DEADLINE_EXCEEDED"), 12);
     assert_true(num_at(json_object_get(run, "latency_us"), "p50") >= 50000);
     json_decref(run);
@@ -362,11 +350,9 @@ static void timeouts_are_deadline_exceeded(void **state)
 static void failed_features_make_partial_aggregates(void **state)
 {
     (void)state;
-    char args[512];
-    snprintf(args, sizeof args,
-             "--target %s -c 4 --warmup 0s --requests 40 --metadata x-mock-fault=tours=error:INTERNAL --format json",
-             testproc_field(agg, "address"));
-    json_t *run = bench_json(args);
+    json_t *run = bench_json(
+        "--target %s -c 4 --warmup 0s --requests 40 --metadata x-mock-fault=tours=error:INTERNAL --format json",
+        testproc_field(agg, "address"));
     /* Allow-partial: the aggregate is OK, with one failed feature in each. */
     assert_int_equal(int_at(run, "ok"), 40);
     assert_int_equal(int_at(run, "partial"), 40);
@@ -390,10 +376,8 @@ static int unused_port(void)
 static void unreachable_target_is_unavailable(void **state)
 {
     (void)state;
-    char args[512];
-    snprintf(args, sizeof args, "--mode direct --target 127.0.0.1:%d -c 2 --warmup 0s --requests 20 --format json",
-             unused_port());
-    json_t *run = bench_json(args);
+    json_t *run =
+        bench_json("--mode direct --target 127.0.0.1:%d -c 2 --warmup 0s --requests 20 --format json", unused_port());
     assert_int_equal(int_at(run, "ok"), 0);
     assert_int_equal(int_at(json_object_get(run, "errors"), "UNAVAILABLE"), 20);
     json_decref(run);
@@ -402,10 +386,8 @@ static void unreachable_target_is_unavailable(void **state)
 static void gone_process_is_marked_not_ok(void **state)
 {
     (void)state;
-    char args[512];
-    snprintf(args, sizeof args, "--mode direct --target %s --warmup 0s --requests 10 --pid gone=%d --format json",
-             testproc_fleet_address(fleet, "tours"), INT_MAX - 1);
-    json_t *run = bench_json(args);
+    json_t *run = bench_json("--mode direct --target %s --warmup 0s --requests 10 --pid gone=%d --format json",
+                             testproc_fleet_address(fleet, "tours"), INT_MAX - 1);
     const json_t *g = json_object_get(json_object_get(run, "procs"), "gone");
     assert_non_null(g);
     assert_true(json_is_false(json_object_get(g, "ok")));
