@@ -25,8 +25,8 @@ scripts/bench.sh -c 1,4 --reps 2 --duration 1s --warmup 200ms --delay 20ms --wor
 cat "$out"
 labels=()
 for c in 1 4; do
-  labels+=("direct c=$c" "aggregate c=$c" "aggregate delay=20ms c=$c" "aggregate workers=1 c=$c"
-           "aggregate workers=2 c=$c")
+  labels+=("direct c=$c" "aggregate c=$c" "direct delay=20ms c=$c" "aggregate delay=20ms c=$c"
+           "aggregate workers=1 c=$c" "aggregate workers=2 c=$c")
   for n in 1 4 12 48 96; do labels+=("width=$n c=$c"); done
 done
 for label in "${labels[@]}"; do

@@ -12,7 +12,8 @@
 #                    [--connections K] [--log-level LEVEL] [--delay 20ms] [--workers-sweep]
 #                    [--width-sweep] [--memory] [--mock-layout one-process|per-feature] [--no-build]
 #
-# --delay D        also the aggregate with every feature delayed by D (x-mock-fault header)
+# --delay D        also the one-hop reference and the aggregate with every feature delayed by D
+#                  (x-mock-fault header): the reference shows what the delay costs without the aggregator
 # --workers-sweep  also the aggregate on aggregators with 1 and with 2 workers
 # --width-sweep    also the aggregate over fleets of 1, 4, 12, 48 and 96 features
 # --memory         also RSS with 1,000 aggregates in flight (features delayed 1 s): per aggregate
@@ -41,7 +42,7 @@ layout=one-process
 build=1
 
 usage() {
-  sed -n '10,22p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '10,23p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -150,6 +151,7 @@ done
 if [[ -n "$delay" ]]; then
   header="x-mock-fault=$(delay_header fleet "$delay")"
   for c in "${conc_list[@]}"; do
+    add_case "direct delay=$delay c=$c" "--mode direct --target $listings -c $c $common --pid $mocks --metadata $header"
     add_case "aggregate delay=$delay c=$c" "$(agg_args agg) -c $c $common --pid $mocks --metadata $header"
   done
 fi
