@@ -26,7 +26,7 @@ cat "$out"
 labels=()
 for c in 1 4; do
   labels+=("direct c=$c" "aggregate c=$c" "direct delay=20ms c=$c" "aggregate delay=20ms c=$c"
-           "aggregate workers=1 c=$c" "aggregate workers=2 c=$c")
+           "direct delay=20ms c=$((12 * c)) conns=12" "aggregate workers=1 c=$c" "aggregate workers=2 c=$c")
   for n in 1 4 12 48 96; do labels+=("width=$n c=$c"); done
 done
 for label in "${labels[@]}"; do

@@ -13,7 +13,9 @@
 #                    [--width-sweep] [--memory] [--mock-layout one-process|per-feature] [--no-build]
 #
 # --delay D        also the one-hop reference and the aggregate with every feature delayed by D
-#                  (x-mock-fault header): the reference shows what the delay costs without the aggregator
+#                  (x-mock-fault header): the reference shows what the delay costs without the aggregator;
+#                  with the one-process fleet, also the one hop with 12 x N calls in flight over 12
+#                  connections: the fleet's load under an aggregate at -c N, without the aggregator
 # --workers-sweep  also the aggregate on aggregators with 1 and with 2 workers
 # --width-sweep    also the aggregate over fleets of 1, 4, 12, 48 and 96 features
 # --memory         also RSS with 1,000 aggregates in flight (features delayed 1 s): per aggregate
@@ -42,7 +44,7 @@ layout=one-process
 build=1
 
 usage() {
-  sed -n '10,23p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '10,25p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -153,6 +155,11 @@ if [[ -n "$delay" ]]; then
   for c in "${conc_list[@]}"; do
     add_case "direct delay=$delay c=$c" "--mode direct --target $listings -c $c $common --pid $mocks --metadata $header"
     add_case "aggregate delay=$delay c=$c" "$(agg_args agg) -c $c $common --pid $mocks --metadata $header"
+    # One process serves every feature, so the calls of 12 features may all go to one of them.
+    if [[ "$layout" == one-process ]]; then
+      add_case "direct delay=$delay c=$((12 * c)) conns=12" \
+        "--mode direct --target $listings -c $((12 * c)) --connections 12 --duration $duration --warmup $warmup --pid $mocks --metadata $header"
+    fi
   done
 fi
 if ((workers_sweep)); then
