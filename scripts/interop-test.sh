@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The wire contract from an independent gRPC stack: starts the fast mock fleet
-# and an aggregator on free loopback ports and runs tests/interop (grpc-js on
-# Node's own HTTP/2, no gRPC C core) against them with node's test runner.
+# and three aggregators on free loopback ports (plaintext, TLS, mutual TLS with
+# scripts/gen-certs.sh's certificates) and runs tests/interop (grpc-js on
+# Node's own HTTP/2 and TLS, no gRPC C core) against them with node's test runner.
 # The npm packages are pinned in tests/interop/package-lock.json and installed
 # into tests/interop/node_modules.
 #
@@ -21,11 +22,22 @@ source scripts/lib/procs.sh
 procs_init interop
 procs_start fleet "$build/mock_services/mock_services" --fleet mock_services/fleet-fast.json --one-process
 fleet=$first
-jq '{listen: "127.0.0.1:0", forward_metadata: ["x-mock-fault"],
-     features: [.features | to_entries | sort_by(.key)[] | {name: .key, target: .value.address, timeout_ms: 1000}]}' \
-  <<<"$fleet" >"$work/aggregator.json"
-procs_start aggregator "$build/aggregator/aggregator" --config "$work/aggregator.json"
+scripts/gen-certs.sh "$work/certs"
 
-FANOUT_AGG_ADDR=$(jq -r .address <<<"$first") \
-  FANOUT_MOCK_ADDR=$(jq -r .features.tours.address <<<"$fleet") \
+# start_aggregator NAME TLS: an aggregator on the fleet, with the "tls" object TLS; its address in $NAME_addr.
+start_aggregator() {
+  jq --argjson tls "$2" '{listen: "127.0.0.1:0", forward_metadata: ["x-mock-fault"]}
+     + (if $tls == null then {} else {tls: $tls} end)
+     + {features: [.features | to_entries | sort_by(.key)[] | {name: .key, target: .value.address, timeout_ms: 1000}]}' \
+    <<<"$fleet" >"$work/$1.json"
+  procs_start "$1" "$build/aggregator/aggregator" --config "$work/$1.json"
+  printf -v "$1_addr" '%s' "$(jq -r .address <<<"$first")"
+}
+server_tls="{\"cert\": \"$work/certs/server.pem\", \"key\": \"$work/certs/server.key\"}"
+start_aggregator plain null
+start_aggregator tls "$server_tls"
+start_aggregator mtls "$(jq -c --arg ca "$work/certs/ca.pem" '. + {client_ca: $ca}' <<<"$server_tls")"
+
+FANOUT_AGG_ADDR=$plain_addr FANOUT_TLS_AGG_ADDR=$tls_addr FANOUT_MTLS_AGG_ADDR=$mtls_addr \
+  FANOUT_CERTS=$work/certs FANOUT_MOCK_ADDR=$(jq -r .features.tours.address <<<"$fleet") \
   timeout 300 node --test tests/interop/interop.test.js

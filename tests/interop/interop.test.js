@@ -11,6 +11,7 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
 const path = require('node:path');
 const grpc = require('@grpc/grpc-js');
 const loader = require('@grpc/proto-loader');
@@ -18,7 +19,12 @@ const { GrpcReflection } = require('grpc-js-reflection-client');
 
 const AGG = process.env.FANOUT_AGG_ADDR;
 const MOCK = process.env.FANOUT_MOCK_ADDR;
-if (!AGG || !MOCK) throw new Error('set FANOUT_AGG_ADDR and FANOUT_MOCK_ADDR');
+// An aggregator with TLS, one with mutual TLS, and scripts/gen-certs.sh's files.
+const TLS_AGG = process.env.FANOUT_TLS_AGG_ADDR;
+const MTLS_AGG = process.env.FANOUT_MTLS_AGG_ADDR;
+const CERTS = process.env.FANOUT_CERTS;
+if (!AGG || !MOCK || !TLS_AGG || !MTLS_AGG || !CERTS)
+  throw new Error('set FANOUT_AGG_ADDR, FANOUT_MOCK_ADDR, FANOUT_TLS_AGG_ADDR, FANOUT_MTLS_AGG_ADDR and FANOUT_CERTS');
 
 const insecure = grpc.credentials.createInsecure();
 const loadOpts = { keepCase: false, longs: String, enums: String, defaults: false, oneofs: true };
@@ -208,4 +214,25 @@ test('a mock service answers GetUsage directly', async () => {
   const usage = ok(await unary(feature, 'GetUsage', { customerId: 'c-42' }));
   assert.equal(usage.customerId, 'c-42');
   assert.equal(usage.feature, 'tours');
+});
+
+// TLS through Node's own TLS stack (ALPN h2, as grpc-go and grpcurl require).
+const pem = name => fs.readFileSync(path.join(CERTS, name));
+function tlsCall(addr, creds) {
+  const client = new pkg.fanout.v1.Aggregator(addr, creds);
+  return unary(client, 'GetCustomerAnalytics', { customerId: 'c-7', features: ['tours'] }, { deadlineMs: 5000 })
+    .finally(() => client.close());
+}
+
+test('TLS: a client that trusts the CA is served; plaintext and an unknown CA are not', async () => {
+  assert.equal(ok(await tlsCall(TLS_AGG, grpc.credentials.createSsl(pem('ca.pem')))).results[0].usage.customerId, 'c-7');
+  failed(await tlsCall(TLS_AGG, insecure), grpc.status.UNAVAILABLE);
+  failed(await tlsCall(TLS_AGG, grpc.credentials.createSsl(pem('other-ca.pem'))), grpc.status.UNAVAILABLE);
+});
+
+test('mutual TLS: only a client certificate signed by client_ca is served', async () => {
+  const withCert = (key, cert) => grpc.credentials.createSsl(pem('ca.pem'), pem(key), pem(cert));
+  assert.equal(ok(await tlsCall(MTLS_AGG, withCert('client.key', 'client.pem'))).results.length, 1);
+  failed(await tlsCall(MTLS_AGG, grpc.credentials.createSsl(pem('ca.pem'))), grpc.status.UNAVAILABLE);
+  failed(await tlsCall(MTLS_AGG, withCert('other-client.key', 'other-client.pem')), grpc.status.UNAVAILABLE);
 });
