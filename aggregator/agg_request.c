@@ -17,6 +17,8 @@
 
 #define REQUEST_ID_HEADER "x-request-id"
 #define FAILED_FEATURE_TRAILER "fanout-failed-feature"
+/* A client's x-request-id up to this long is kept (a UUID is 36); a longer one is replaced. */
+#define REQUEST_ID_MAX 128
 
 typedef struct agg_request {
     agg_service *svc;
@@ -28,7 +30,7 @@ typedef struct agg_request {
     agg_fanout fanout;
     fo_arena replies;
     fo_md *md; /* x-request-id, then the allow-listed headers present */
-    char request_id[33];
+    char request_id[REQUEST_ID_MAX + 1];
     agg_feature_call *calls;
     runner *run;
     bool answered; /* the status has been handed to the transport */
@@ -292,22 +294,29 @@ static void random_request_id(char out[33])
     }
 }
 
+/* The client's x-request-id, or a new one; either way it comes back in the response's headers. */
+static void take_request_id(agg_request *rq)
+{
+    size_t len;
+    const char *id = fo_server_call_metadata(rq->call, REQUEST_ID_HEADER, &len);
+    if (id == NULL || len == 0 || len > REQUEST_ID_MAX) {
+        random_request_id(rq->request_id);
+    } else {
+        memcpy(rq->request_id, id, len);
+        rq->request_id[len] = '\0';
+    }
+    fo_server_call_add_header(rq->call, REQUEST_ID_HEADER, rq->request_id, strlen(rq->request_id));
+}
+
 static void build_metadata(agg_request *rq)
 {
     const agg_config *cfg = rq->svc->cfg;
     rq->md = calloc(cfg->n_forward_metadata + 1, sizeof *rq->md);
     if (rq->md == NULL)
         abort();
-    size_t len;
-    const char *id = fo_server_call_metadata(rq->call, REQUEST_ID_HEADER, &len);
-    if (id == NULL || len == 0 || len >= sizeof rq->request_id) {
-        random_request_id(rq->request_id);
-    } else {
-        memcpy(rq->request_id, id, len);
-        rq->request_id[len] = '\0';
-    }
     rq->md[0] = (fo_md){REQUEST_ID_HEADER, rq->request_id, strlen(rq->request_id)};
     size_t n = 1;
+    size_t len;
     for (size_t i = 0; i < cfg->n_forward_metadata; i++) {
         const char *key = cfg->forward_metadata[i];
         const char *value = fo_server_call_metadata(rq->call, key, &len);
@@ -384,6 +393,7 @@ static void request_start(fo_server_call *call, agg_service *svc, bool streaming
     rq->streaming = streaming;
     rq->started_ns = fo_now_ns();
     rq->send_done.fn = stream_sent;
+    take_request_id(rq);
 
     fo_error *err = admit(rq);
     if (err == NULL)
@@ -392,7 +402,6 @@ static void request_start(fo_server_call *call, agg_service *svc, bool streaming
     if (err == NULL)
         err = agg_validate_request(rq->msg, svc->cfg, &rq->plan);
     if (err != NULL) {
-        random_request_id(rq->request_id);
         answer_error(rq, err);
         fo_error_free(err);
         request_free(rq);

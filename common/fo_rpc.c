@@ -420,6 +420,11 @@ fo_payload *fo_client_call_take_reply(fo_client_call *cc)
     return p;
 }
 
+const char *fo_client_call_header(const fo_client_call *cc, const char *key, size_t *len)
+{
+    return fo_md_find(&cc->initial_md, key, len);
+}
+
 const char *fo_client_call_trailer(const fo_client_call *cc, const char *key, size_t *len)
 {
     return fo_md_find(&cc->trailing_md, key, len);

@@ -89,6 +89,8 @@ const char *fo_client_call_message(const fo_client_call *cc);
 ProtobufCMessage *fo_client_call_unpack(const fo_client_call *cc, const ProtobufCMessageDescriptor *desc);
 /* The reply's bytes as they came, shared with the call (no copy in the usual case); NULL without one. */
 fo_payload *fo_client_call_take_reply(fo_client_call *cc);
+/* An initial-metadata (header) value, or NULL. */
+const char *fo_client_call_header(const fo_client_call *cc, const char *key, size_t *len);
 /* A trailing-metadata value, or NULL. */
 const char *fo_client_call_trailer(const fo_client_call *cc, const char *key, size_t *len);
 

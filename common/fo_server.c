@@ -98,6 +98,8 @@ struct fo_server_call {
     fo_tag *send_done;
     grpc_byte_buffer *send_buf;
     bool initial_md_sent;
+    grpc_metadata headers[FO_SERVER_CALL_MAX_HEADERS]; /* for the initial metadata; values are ours */
+    size_t nheaders;
 
     fo_tag recv_tag;
     fo_tag *recv_done;
@@ -119,6 +121,8 @@ static void call_unref(fo_server_call *c)
         return;
     grpc_call_unref(c->call);
     grpc_metadata_array_destroy(&c->md);
+    for (size_t i = 0; i < c->nheaders; i++)
+        grpc_slice_unref(c->headers[i].value);
     grpc_byte_buffer_destroy(c->payload);
     grpc_byte_buffer_destroy(c->send_buf);
     grpc_byte_buffer_destroy(c->recv_buf);
@@ -217,7 +221,19 @@ static void add_initial_metadata_op(fo_server_call *c, grpc_op *ops, size_t *n)
     c->initial_md_sent = true;
     memset(&ops[*n], 0, sizeof ops[*n]);
     ops[*n].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[*n].data.send_initial_metadata.count = c->nheaders;
+    ops[*n].data.send_initial_metadata.metadata = c->nheaders > 0 ? c->headers : NULL;
     (*n)++;
+}
+
+bool fo_server_call_add_header(fo_server_call *c, const char *key, const char *value, size_t len)
+{
+    if (c->initial_md_sent || c->nheaders == FO_SERVER_CALL_MAX_HEADERS)
+        return false;
+    /* A copy: gRPC may encode the headers after the caller's bytes are gone. */
+    c->headers[c->nheaders++] =
+        (grpc_metadata){.key = grpc_slice_from_static_string(key), .value = grpc_slice_from_copied_buffer(value, len)};
+    return true;
 }
 
 static void call_sent(fo_tag *tag, bool ok)

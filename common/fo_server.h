@@ -130,6 +130,14 @@ void fo_server_call_on_cancel(fo_server_call *c, void (*fn)(void *ud), void *ud)
 bool fo_server_call_cancelled(const fo_server_call *c);
 
 /*
+ * Adds a header to the call's initial metadata, which goes out with its first
+ * message or its status: key a static string, value copied. False once the
+ * headers have gone out or when FO_SERVER_CALL_MAX_HEADERS are there.
+ */
+#define FO_SERVER_CALL_MAX_HEADERS 2
+bool fo_server_call_add_header(fo_server_call *c, const char *key, const char *value, size_t len);
+
+/*
  * Streams one message. done->fn(done, ok) runs on the call's loop when the
  * transport has taken it (flow control: one send in flight at a time).
  */

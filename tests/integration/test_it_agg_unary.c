@@ -3,8 +3,8 @@
  * dozen features of mock_services/fleet-fast.json) and real aggregators:
  * healthy answers compared byte for byte with direct calls to the features,
  * request order, per-feature failures (timeout, malformed reply, unknown
- * feature), request validation, FAIL_FAST, concurrency and the client's
- * deadline. One fleet and two aggregators serve every test of the file.
+ * feature), request validation, FAIL_FAST, concurrency, the client's
+ * deadline and the x-request-id header that comes back. One fleet and two aggregators serve every test of the file.
  *
  * Timing checks prove behaviour with their lower bounds; the upper bounds are
  * generous so that a loaded machine does not fail them.
@@ -368,6 +368,74 @@ static void test_invalid_requests(void **state)
     assert_invalid(&req, "features: 13 requested, at most 12 allowed");
 }
 
+/* --- x-request-id ---------------------------------------------------------------- */
+
+static void assert_generated_id(const char *id)
+{
+    assert_non_null(id);
+    assert_int_equal(strlen(id), 32);
+    assert_int_equal(strspn(id, "0123456789abcdef"), 32);
+}
+
+/* One GetCustomerAnalytics with the client's own x-request-id; returns the header that came back (freed by the caller). */
+static char *call_with_request_id(const char *id, fo_status *status)
+{
+    Fanout__V1__AnalyticsRequest req = request(CUSTOMER, NULL, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL);
+    fo_payload *payload = fo_payload_pack(&req.base);
+    fo_channel *ch = NULL;
+    assert_null(fo_channel_create(testproc_field(fx.agg, "address"), NULL, &ch));
+    fo_md md = {.key = "x-request-id", .value = id, .value_len = strlen(id)};
+    fo_call_spec spec = {.channel = ch,
+                         .path = AGG_PATH,
+                         .deadline_ns = fo_deadline_in_ms(CALL_DEADLINE_MS),
+                         .md = &md,
+                         .nmd = 1,
+                         .request = payload};
+    fo_client_call *cc = NULL;
+    assert_null(fo_client_call_blocking(&spec, &cc));
+    *status = fo_client_call_status(cc);
+    size_t len;
+    const char *echoed = fo_client_call_header(cc, "x-request-id", &len);
+    char *out = testrpc_strdup_md(echoed, len);
+    fo_client_call_free(cc);
+    fo_channel_destroy(ch);
+    fo_payload_free(payload);
+    return out;
+}
+
+static void test_request_id_comes_back(void **state)
+{
+    (void)state;
+    /* None sent: a new one, in the headers of an answer and of a refusal alike. */
+    testrpc_result ok, refused;
+    analytics(fx.agg, NULL, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL, NULL, &ok);
+    ok_reply(&ok);
+    assert_generated_id(ok.request_id);
+    Fanout__V1__AnalyticsRequest req = request("", NULL, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL);
+    call(fx.agg, &req, CALL_DEADLINE_MS, NULL, &refused);
+    assert_int_equal(refused.status, FO_STATUS_INVALID_ARGUMENT);
+    assert_generated_id(refused.request_id);
+    assert_string_not_equal(ok.request_id, refused.request_id);
+    testrpc_result_release(&ok);
+    testrpc_result_release(&refused);
+
+    /* The client's own, a UUID as most send, comes back as it was. */
+    fo_status status;
+    char *echoed = call_with_request_id("3f2b6c1e-0d4a-4c5e-9b7a-2e1f0a9d8c7b", &status);
+    assert_int_equal(status, FO_STATUS_OK);
+    assert_string_equal(echoed, "3f2b6c1e-0d4a-4c5e-9b7a-2e1f0a9d8c7b");
+    free(echoed);
+
+    /* One over 128 bytes is replaced. */
+    char long_id[130];
+    memset(long_id, 'a', sizeof long_id - 1);
+    long_id[sizeof long_id - 1] = '\0';
+    echoed = call_with_request_id(long_id, &status);
+    assert_int_equal(status, FO_STATUS_OK);
+    assert_generated_id(echoed);
+    free(echoed);
+}
+
 /* --- FAIL_FAST ------------------------------------------------------------------- */
 
 static void test_fail_fast_stops_at_first_failure(void **state)
@@ -465,6 +533,7 @@ int main(void)
         cmocka_unit_test(test_malformed_reply),           cmocka_unit_test(test_unknown_feature),
         cmocka_unit_test(test_invalid_requests),          cmocka_unit_test(test_fail_fast_stops_at_first_failure),
         cmocka_unit_test(test_fail_fast_all_succeed),     cmocka_unit_test(test_client_deadline_wins),
+        cmocka_unit_test(test_request_id_comes_back),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

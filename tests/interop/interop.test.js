@@ -35,14 +35,15 @@ const aggregator = new pkg.fanout.v1.Aggregator(AGG, insecure);
 const feature = new pkg.fanout.feature.v1.FeatureService(MOCK, insecure);
 const raw = new grpc.Client(AGG, insecure);
 
-// A unary call that always resolves: {err, resp, trailers}.
+// A unary call that always resolves: {err, resp, headers, trailers}.
 function unary(client, method, req, { metadata = {}, deadlineMs } = {}) {
   const md = new grpc.Metadata();
   for (const [k, v] of Object.entries(metadata)) md.set(k, v);
   const opts = deadlineMs === undefined ? {} : { deadline: Date.now() + deadlineMs };
   return new Promise(resolve => {
-    let trailers = {};
-    const call = client[method](req, md, opts, (err, resp) => setImmediate(() => resolve({ err, resp, trailers })));
+    let headers = {}, trailers = {};
+    const call = client[method](req, md, opts, (err, resp) => setImmediate(() => resolve({ err, resp, headers, trailers })));
+    call.on('metadata', m => { headers = m.getMap(); });
     call.on('status', s => { trailers = s.metadata.getMap(); });
   });
 }
@@ -165,6 +166,17 @@ test('a request over the size limit gets RESOURCE_EXHAUSTED', async () => {
   failed(await unary(aggregator, 'GetCustomerAnalytics', { customerId: 'x'.repeat(5 << 20) }), grpc.status.RESOURCE_EXHAUSTED);
 });
 
+test('x-request-id comes back in the headers: the client\'s own, or a new one', async () => {
+  const id = '3f2b6c1e-0d4a-4c5e-9b7a-2e1f0a9d8c7b';
+  const own = await unary(aggregator, 'GetCustomerAnalytics', { customerId: 'c-1', features: ['tours'] },
+                          { metadata: { 'x-request-id': id } });
+  ok(own);
+  assert.equal(own.headers['x-request-id'], id);
+  const refused = await unary(aggregator, 'GetCustomerAnalytics', { customerId: '' });
+  failed(refused, grpc.status.INVALID_ARGUMENT);
+  assert.match(refused.headers['x-request-id'] || '', /^[0-9a-f]{32}$/);
+});
+
 test('an unknown method gets UNIMPLEMENTED', async () => {
   failed(await unaryRaw('/fanout.v1.Aggregator/Nope', Buffer.alloc(0)), grpc.status.UNIMPLEMENTED);
 });
@@ -172,13 +184,17 @@ test('an unknown method gets UNIMPLEMENTED', async () => {
 test('the stream sends one FeatureResult per feature, each with its request index', async () => {
   const results = await new Promise((resolve, reject) => {
     const got = [];
-    const s = aggregator.StreamCustomerAnalytics({ customerId: 'c-42', features: ['tours', 'offers', 'nope'] });
+    const md = new grpc.Metadata();
+    md.set('x-request-id', 'stream-1');
+    const s = aggregator.StreamCustomerAnalytics({ customerId: 'c-42', features: ['tours', 'offers', 'nope'] }, md);
+    s.on('metadata', m => { got.requestId = m.get('x-request-id')[0]; });
     s.on('data', d => got.push(d));
     s.on('error', reject);
     s.on('end', () => resolve(got));
   });
   const byIndex = Object.fromEntries(results.map(r => [r.index || 0, r]));
   assert.equal(results.length, 3);
+  assert.equal(results.requestId, 'stream-1');
   assert.equal(byIndex[0].feature, 'tours');
   assert.equal(byIndex[1].feature, 'offers');
   assert.equal(byIndex[2].error.kind, 'UNKNOWN_FEATURE');

@@ -13,22 +13,37 @@ void testrpc_call(const char *target, const char *path, const ProtobufCMessage *
     testrpc_call_opts(target, NULL, path, request, reply_desc, deadline_ms, mock_fault, out);
 }
 
-/* The finished call's status, message, reply and fail-fast trailer, into out. */
+char *testrpc_strdup_md(const char *value, size_t len)
+{
+    if (value == NULL)
+        return NULL;
+    /* Not strndup: a metadata value need not be followed by a NUL, and strndup may look for one past len. */
+    char *s = malloc(len + 1);
+    if (s == NULL)
+        abort();
+    memcpy(s, value, len);
+    s[len] = '\0';
+    return s;
+}
+
+/* The finished call's status, message, reply, fail-fast trailer and request id, into out. */
 static void result_fill(testrpc_result *out, fo_client_call *cc, const ProtobufCMessageDescriptor *reply_desc)
 {
     out->status = fo_client_call_status(cc);
     out->message = strdup(fo_client_call_message(cc));
     out->reply = fo_client_call_unpack(cc, reply_desc);
-    size_t len;
+    size_t len = 0;
     const char *failed = fo_client_call_trailer(cc, "fanout-failed-feature", &len);
-    if (failed != NULL)
-        out->failed_feature = strndup(failed, len);
+    out->failed_feature = testrpc_strdup_md(failed, len);
+    const char *id = fo_client_call_header(cc, "x-request-id", &len);
+    out->request_id = testrpc_strdup_md(id, len);
 }
 
 void testrpc_result_release(testrpc_result *r)
 {
     free(r->message);
     free(r->failed_feature);
+    free(r->request_id);
     if (r->reply != NULL)
         protobuf_c_message_free_unpacked(r->reply, NULL);
     memset(r, 0, sizeof *r);

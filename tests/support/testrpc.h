@@ -14,6 +14,7 @@ typedef struct testrpc_result {
     fo_status status;
     char *message;
     char *failed_feature;    /* the fanout-failed-feature trailer, or NULL */
+    char *request_id;        /* the x-request-id header, or NULL */
     ProtobufCMessage *reply; /* unpacked reply, or NULL */
     int64_t elapsed_ms;
 } testrpc_result;
@@ -26,6 +27,8 @@ void testrpc_call(const char *target, const char *path, const ProtobufCMessage *
                   const ProtobufCMessageDescriptor *reply_desc, int64_t deadline_ms, const char *mock_fault,
                   testrpc_result *out);
 void testrpc_result_release(testrpc_result *r);
+/* A NUL-terminated copy of a metadata value of len bytes; NULL for NULL. */
+char *testrpc_strdup_md(const char *value, size_t len);
 
 /* The same with the request given as raw bytes, which need not be a valid message. */
 void testrpc_call_raw(const char *target, const char *path, const void *bytes, size_t len,

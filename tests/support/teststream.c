@@ -9,6 +9,7 @@
 #include "fo_loop.h"
 #include "fo_rpc.h"
 #include "fo_time.h"
+#include "testrpc.h"
 
 #define STREAM_PATH "/fanout.v1.Aggregator/StreamCustomerAnalytics"
 #define FAILED_FEATURE_TRAILER "fanout-failed-feature"
@@ -49,10 +50,9 @@ static void on_done(fo_client_stream *cs, void *ud)
     out->elapsed_ms = (fo_now_ns() - run->started_ns) / FO_NS_PER_MS;
     out->status = fo_client_stream_status(cs);
     out->message = strdup(fo_client_stream_message(cs));
-    size_t len;
+    size_t len = 0;
     const char *failed = fo_client_stream_trailer(cs, FAILED_FEATURE_TRAILER, &len);
-    if (failed != NULL)
-        out->failed_feature = strndup(failed, len);
+    out->failed_feature = testrpc_strdup_md(failed, len);
     run->done = true;
 }
 
