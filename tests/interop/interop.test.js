@@ -35,10 +35,15 @@ const aggregator = new pkg.fanout.v1.Aggregator(AGG, insecure);
 const feature = new pkg.fanout.feature.v1.FeatureService(MOCK, insecure);
 const raw = new grpc.Client(AGG, insecure);
 
+function metadataOf(pairs) {
+  const md = new grpc.Metadata();
+  for (const [k, v] of Object.entries(pairs)) md.set(k, v);
+  return md;
+}
+
 // A unary call that always resolves: {err, resp, headers, trailers}.
 function unary(client, method, req, { metadata = {}, deadlineMs } = {}) {
-  const md = new grpc.Metadata();
-  for (const [k, v] of Object.entries(metadata)) md.set(k, v);
+  const md = metadataOf(metadata);
   const opts = deadlineMs === undefined ? {} : { deadline: Date.now() + deadlineMs };
   return new Promise(resolve => {
     let headers = {}, trailers = {};
@@ -182,19 +187,19 @@ test('an unknown method gets UNIMPLEMENTED', async () => {
 });
 
 test('the stream sends one FeatureResult per feature, each with its request index', async () => {
-  const results = await new Promise((resolve, reject) => {
-    const got = [];
-    const md = new grpc.Metadata();
-    md.set('x-request-id', 'stream-1');
-    const s = aggregator.StreamCustomerAnalytics({ customerId: 'c-42', features: ['tours', 'offers', 'nope'] }, md);
-    s.on('metadata', m => { got.requestId = m.get('x-request-id')[0]; });
-    s.on('data', d => got.push(d));
+  const { results, requestId } = await new Promise((resolve, reject) => {
+    const results = [];
+    let requestId;
+    const s = aggregator.StreamCustomerAnalytics({ customerId: 'c-42', features: ['tours', 'offers', 'nope'] },
+                                                 metadataOf({ 'x-request-id': 'stream-1' }));
+    s.on('metadata', m => { requestId = m.get('x-request-id')[0]; });
+    s.on('data', d => results.push(d));
     s.on('error', reject);
-    s.on('end', () => resolve(got));
+    s.on('end', () => resolve({ results, requestId }));
   });
   const byIndex = Object.fromEntries(results.map(r => [r.index || 0, r]));
   assert.equal(results.length, 3);
-  assert.equal(results.requestId, 'stream-1');
+  assert.equal(requestId, 'stream-1');
   assert.equal(byIndex[0].feature, 'tours');
   assert.equal(byIndex[1].feature, 'offers');
   assert.equal(byIndex[2].error.kind, 'UNKNOWN_FEATURE');
@@ -204,7 +209,7 @@ test('a cancelled call ends at once and the server goes on serving', async () =>
   const t0 = Date.now();
   const code = await new Promise(resolve => {
     const call = aggregator.GetCustomerAnalytics({ customerId: 'c-1', features: ['tours'] },
-                                                 (() => { const m = new grpc.Metadata(); m.set('x-mock-fault', 'tours=delay:3s'); return m; })(),
+                                                 metadataOf({ 'x-mock-fault': 'tours=delay:3s' }),
                                                  err => resolve(err && err.code));
     setTimeout(() => call.cancel(), 100);
   });
