@@ -73,6 +73,7 @@ static void end_window(bench_load *ld)
 {
     ld->res->window_ns = fo_now_ns() - ld->window_start_ns;
     ld->res->self_cpu_s = bench_self_cpu_s() - ld->self_cpu_start_s;
+    ld->res->self_rss_kb = bench_self_rss_kb();
     sample_groups(ld, false);
     ld->phase = BENCH_DRAIN;
     fo_timer_cancel(ld->loop, &ld->phase_end);

@@ -31,6 +31,7 @@ typedef struct bench_result {
     int64_t warmup_ns; /* as it ran: --warmup or --warmup-requests, whichever ended it */
     int64_t window_ns;
     double self_cpu_s; /* this process, over the window */
+    long self_rss_kb;  /* this process's resident set at the window's end */
 } bench_result;
 
 /*

@@ -103,3 +103,9 @@ double bench_self_cpu_s(void)
     double s = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec);
     return s + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
+
+long bench_self_rss_kb(void)
+{
+    long rss = 0, hwm = 0;
+    return pid_memory_kb(getpid(), &rss, &hwm) ? rss : 0;
+}

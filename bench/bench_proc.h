@@ -5,7 +5,7 @@
  * "mocks=456,457,458"); its figures are sums over its pids. CPU is user +
  * system time of all threads (/proc/PID/stat); memory is the resident set now
  * (VmRSS) and its peak (VmHWM) from /proc/PID/status. The load generator's own
- * CPU comes from getrusage.
+ * CPU comes from getrusage, its own resident set from /proc/self/status.
  */
 #ifndef BENCH_PROC_H
 #define BENCH_PROC_H
@@ -39,5 +39,8 @@ void bench_proc_sample_group(const bench_proc_group *g, bench_proc_sample *out);
 
 /* This process's user + system CPU so far, seconds. */
 double bench_self_cpu_s(void);
+
+/* This process's resident set now (VmRSS), kB; 0 when unreadable. */
+long bench_self_rss_kb(void);
 
 #endif

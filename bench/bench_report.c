@@ -89,6 +89,7 @@ static void write_json(FILE *to, const bench_opts *o, const bench_result *r)
     set(root, "rps", json_real(per_second(r)));
     set(root, "latency_us", latency_json(r));
     set(root, "bench_cpu_us_per_req", json_real(us_per_call(r->self_cpu_s, r)));
+    set(root, "bench_rss_kb", json_integer(r->self_rss_kb));
     json_t *procs = json_object();
     for (size_t i = 0; i < o->ngroups; i++)
         set(procs, o->groups[i].name, group_json(&o->groups[i], r));
@@ -137,7 +138,8 @@ static void write_table(FILE *to, const bench_opts *o, const bench_result *r)
     write_errors(to, r);
     for (size_t i = 0; i < o->ngroups; i++)
         write_group(to, &o->groups[i], r);
-    fprintf(to, "  %-10s  cpu %8.1f us/req\n", "bench", us_per_call(r->self_cpu_s, r));
+    fprintf(to, "  %-10s  cpu %8.1f us/req   rss %7.1f MB\n", "bench", us_per_call(r->self_cpu_s, r),
+            (double)r->self_rss_kb / 1024.0);
 }
 
 void bench_report_write(FILE *to, const bench_opts *o, const bench_result *r)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark scripts on short runs, as a test of the scripts themselves (the
 # figures of so short a run mean nothing): scripts/bench.sh with every option
-# prints a row for every case with no failed call, and the memory line;
+# prints a row for every case with no failed call, and the memory lines;
 # scripts/bench-callgrind.sh prints instructions per aggregate; neither
 # leaves a process running.
 #
@@ -36,6 +36,8 @@ for label in "${labels[@]}"; do
 done
 grep -Eq "^memory: .* [0-9]+ KB per in-flight aggregate \(errors 0, partial 0\)$" "$out" ||
   fail "no memory line, or one with errors"
+grep -Eq "^bare GetUsage calls, 12000 in flight \(errors 0\): [0-9.]+ KB per server call, [0-9.]+ KB per client call; " "$out" ||
+  fail "no line for the bare calls' memory, or one with errors"
 [[ $(wc -l <build-bench/bench-results.jsonl) -eq $((2 * ${#labels[@]})) ]] ||
   fail "build-bench/bench-results.jsonl does not hold one line per case and repetition"
 [[ -z "$(leftovers)" ]] || fail "scripts/bench.sh left processes running: $(leftovers)"

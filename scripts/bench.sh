@@ -18,7 +18,10 @@
 #                  connections: the fleet's load under an aggregate at -c N, without the aggregator
 # --workers-sweep  also the aggregate on aggregators with 1 and with 2 workers
 # --width-sweep    also the aggregate over fleets of 1, 4, 12, 48 and 96 features
-# --memory         also RSS with 1,000 aggregates in flight (features delayed 1 s): per aggregate
+# --memory         also RSS with 1,000 aggregates in flight (features delayed 1 s): per aggregate;
+#                  and first, with no aggregator, 12,000 GetUsage calls in flight over 12
+#                  connections: what a bare call holds on the server (the fleet's growth) and
+#                  on the client (fanout-bench's), the floor under an aggregate's 1 + 12 calls
 # --mock-layout    one-process (default): the fleet's services share one process and one
 #                  completion-queue thread, each on its own port, so that the backends cost what
 #                  fast backends on other hosts would; per-feature: one process per service, as
@@ -213,7 +216,27 @@ memory_case() {
      errors: ($loaded.errors | add // 0), partial: $loaded.partial,
      per_aggregate_kb: (($loaded.procs.agg.rss_kb - $warm.procs.agg.rss_kb) / $loaded.concurrency)}'
 }
+# grpc_floor_case: RSS of the fleet and of fanout-bench with 12 and then with
+# 12,000 GetUsage calls in flight over 12 connections, no aggregator between
+# them; prints one JSON line. The calls are delayed 30 s so that none ends in
+# the window: 12,000 replies landing at once would count their burst too. It
+# runs before memory_case, as the fleet's malloc keeps what it grew to.
+grpc_floor_case() {
+  local calls=12000 flags warm loaded
+  flags="--mode direct --target $listings --connections 12 --pid $mocks --format json"
+  # shellcheck disable=SC2086 # flags is a list of words by construction
+  warm=$("$bench_bin" $flags -c 12 --warmup 0 --duration 1s)
+  # shellcheck disable=SC2086
+  loaded=$("$bench_bin" $flags -c "$calls" --warmup 3s --duration 2s --timeout 60s \
+    --metadata "x-mock-fault=$(delay_header fleet 30s)")
+  jq -cn --argjson warm "$warm" --argjson loaded "$loaded" '
+    {in_flight: $loaded.concurrency, errors: ($loaded.errors | add // 0),
+     server_call_kb: (($loaded.procs.mocks.rss_kb - $warm.procs.mocks.rss_kb) / $loaded.concurrency),
+     client_call_kb: (($loaded.bench_rss_kb - $warm.bench_rss_kb) / $loaded.concurrency)}'
+}
 if ((memory)); then
+  echo "bench: memory with 12000 bare calls in flight" >&2
+  grpc_floor_case >"$work/floor.json"
   echo "bench: memory with 1000 aggregates in flight" >&2
   memory_case >"$work/memory.json"
 fi
@@ -246,5 +269,9 @@ if ((memory)); then
     "\(.in_flight) aggregates in flight: RSS \(.loaded_kb | mb) (peak \(.peak_kb | mb)), " +
     "\(.per_aggregate_kb | round) KB per in-flight aggregate (errors \(.errors), partial \(.partial))"' \
     "$work/memory.json"
+  jq -r 'def kb: . * 10 | round / 10 | tostring + " KB";
+    "bare GetUsage calls, \(.in_flight) in flight (errors \(.errors)): \(.server_call_kb | kb) per server call, " +
+    "\(.client_call_kb | kb) per client call; an aggregate'"'"'s 1 + 12 calls: " +
+    "\(.server_call_kb + 12 * .client_call_kb | kb)"' "$work/floor.json"
 fi
 echo "raw results: $bin/bench-results.jsonl"

@@ -158,6 +158,10 @@ static void direct_run_reports_every_figure(void **state)
     assert_true(num_at(g, "cpu_s") > 0);
     assert_true(num_at(g, "cpu_us_per_req") > 0);
     assert_true(num_at(run, "bench_cpu_us_per_req") > 0);
+    /* Its own resident set: gRPC and its channel take megabytes, not kilobytes or gigabytes. */
+    json_int_t rss_kb = int_at(run, "bench_rss_kb");
+    if (rss_kb < 1024 || rss_kb > 1024 * 1024)
+        fail_msg("bench_rss_kb %lld", (long long)rss_kb);
     json_decref(run);
 }
 
