@@ -491,11 +491,13 @@ fo_server *fo_server_create(const fo_server_opts *opts)
      * holds a file descriptor for gRPC's default 120 s; hostile or broken
      * clients get much less.
      */
-    grpc_arg args[3];
+    grpc_arg args[4];
     size_t nargs = 0;
     args[nargs++] = (grpc_arg){.type = GRPC_ARG_INTEGER,
                                .key = GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
                                .value.integer = SERVER_HANDSHAKE_TIMEOUT_MS};
+    /* No channelz, as on the client side (fo_channel_create). */
+    args[nargs++] = (grpc_arg){.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ENABLE_CHANNELZ, .value.integer = 0};
     if (opts->max_message_bytes > 0) {
         int max = opts->max_message_bytes > INT32_MAX ? INT32_MAX : (int)opts->max_message_bytes;
         args[nargs++] =
