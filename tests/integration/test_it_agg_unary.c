@@ -4,7 +4,8 @@
  * healthy answers compared byte for byte with direct calls to the features,
  * request order, per-feature failures (timeout, malformed reply, unknown
  * feature), request validation, FAIL_FAST, concurrency, the client's
- * deadline and the x-request-id header that comes back. One fleet and two aggregators serve every test of the file.
+ * deadline and the x-request-id header that comes back. One fleet and two
+ * aggregators serve every test of the file.
  *
  * Timing checks prove behaviour with their lower bounds; the upper bounds are
  * generous so that a loaded machine does not fail them.
@@ -426,7 +427,15 @@ static void test_request_id_comes_back(void **state)
     assert_string_equal(echoed, "3f2b6c1e-0d4a-4c5e-9b7a-2e1f0a9d8c7b");
     free(echoed);
 
-    /* One over 128 bytes is replaced. */
+    /* One of 128 bytes, the most kept, comes back too; one over 128 bytes is replaced. */
+    char longest_id[129];
+    memset(longest_id, 'b', sizeof longest_id - 1);
+    longest_id[sizeof longest_id - 1] = '\0';
+    echoed = call_with_request_id(longest_id, &status);
+    assert_int_equal(status, FO_STATUS_OK);
+    assert_string_equal(echoed, longest_id);
+    free(echoed);
+
     char long_id[130];
     memset(long_id, 'a', sizeof long_id - 1);
     long_id[sizeof long_id - 1] = '\0';
