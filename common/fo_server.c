@@ -1,4 +1,4 @@
-/* fo_server: server lifetime, per-worker request slots, and server calls. */
+/* fo_server: server lifetime, per-worker servers and request slots, and server calls. */
 #include "fo_server.h"
 #include "fo_loop_internal.h"
 #include "fo_rpc_internal.h"
@@ -13,10 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fo_alloc.h"
+#include "fo_process.h"
 #include "fo_time.h"
 #include "fo_tls.h"
 
 #define SERVER_HANDSHAKE_TIMEOUT_MS 10000
+#define SERVER_MAX_ARGS 8
 
 /* Requests kept posted per method and worker: enough to absorb a burst of
  * new calls between two turns of the loop. */
@@ -28,7 +31,6 @@ typedef struct fo_method {
     fo_rpc_kind kind;
     fo_handler_fn fn;
     void *ctx;
-    void *handle; /* from grpc_server_register_method */
 } fo_method;
 
 typedef struct fo_worker fo_worker;
@@ -45,8 +47,17 @@ typedef struct fo_slot {
     grpc_call_details details; /* filled in the catch-all slot only */
 } fo_slot;
 
+/*
+ * A worker shares nothing with the others on the hot path: its own gRPC
+ * server (its own listening socket on the common port, SO_REUSEPORT, so the
+ * kernel spreads connections over the workers), whose only queue is its
+ * loop's. A connection, every call on it and every completion of those calls
+ * stay on the worker's thread.
+ */
 struct fo_worker {
     fo_server *server;
+    grpc_server *grpc;
+    void *handles[MAX_METHODS]; /* grpc_server_register_method's, by method index */
     fo_loop *loop;
     pthread_t thread; /* own workers only */
     fo_slot *slots;
@@ -60,10 +71,10 @@ struct fo_worker {
     size_t calls;            /* this loop's thread only, as the two flags below */
     bool awaited;            /* a borrowed loop: the shutdown waits for settled */
     bool settle_posted;
+    char shutdown_tag; /* its address is the tag of grpc_server_shutdown_and_notify */
 };
 
 struct fo_server {
-    grpc_server *server;
     fo_method methods[MAX_METHODS];
     int nmethods;
     fo_worker *workers;
@@ -178,6 +189,8 @@ static fo_server_call *call_create(fo_slot *slot)
 }
 
 fo_loop *fo_server_call_loop(fo_server_call *c) { return c->worker->loop; }
+
+int fo_server_call_worker(const fo_server_call *c) { return (int)(c->worker - c->worker->server->workers); }
 
 const char *fo_server_call_method(const fo_server_call *c) { return c->method->path; }
 
@@ -414,17 +427,18 @@ static void slot_arrived(fo_tag *tag, bool ok)
 /* Posts the slot's request; false when gRPC refused it, so no completion will come. */
 static bool slot_post(fo_slot *slot)
 {
-    fo_server *s = slot->worker->server;
-    grpc_completion_queue *cq = fo_loop_cq(slot->worker->loop);
+    fo_worker *w = slot->worker;
+    grpc_completion_queue *cq = fo_loop_cq(w->loop);
     grpc_call_error rc;
     slot->call = NULL;
     slot->payload = NULL;
     if (slot->method == NULL) {
-        rc = grpc_server_request_call(s->server, &slot->call, &slot->details, &slot->md, cq, cq, &slot->tag);
+        rc = grpc_server_request_call(w->grpc, &slot->call, &slot->details, &slot->md, cq, cq, &slot->tag);
     } else {
         bool with_payload = slot->method->kind != FO_RPC_BIDI_STREAM;
-        rc = grpc_server_request_registered_call(s->server, slot->method->handle, &slot->call, &slot->deadline,
-                                                 &slot->md, with_payload ? &slot->payload : NULL, cq, cq, &slot->tag);
+        void *handle = w->handles[slot->method - w->server->methods];
+        rc = grpc_server_request_registered_call(w->grpc, handle, &slot->call, &slot->deadline, &slot->md,
+                                                 with_payload ? &slot->payload : NULL, cq, cq, &slot->tag);
     }
     if (rc != GRPC_CALL_OK)
         fprintf(stderr, "{\"event\":\"error\",\"what\":\"request_call: %s\"}\n", grpc_call_error_to_string(rc));
@@ -481,23 +495,22 @@ static void wait_settled(fo_server *s)
 
 /* --- server lifetime ------------------------------------------------------ */
 
-fo_server *fo_server_create(const fo_server_opts *opts)
+/* Fills args with what every worker's server is created with; returns how many. */
+static size_t server_args(const fo_server_opts *opts, grpc_arg args[SERVER_MAX_ARGS])
 {
-    fo_server *s = calloc(1, sizeof *s);
-    if (s == NULL)
-        abort();
+    size_t nargs = 0;
     /*
      * A connection that never finishes its HTTP/2 preface (or TLS handshake)
      * holds a file descriptor for gRPC's default 120 s; hostile or broken
      * clients get much less.
      */
-    grpc_arg args[4];
-    size_t nargs = 0;
     args[nargs++] = (grpc_arg){.type = GRPC_ARG_INTEGER,
                                .key = GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
                                .value.integer = SERVER_HANDSHAKE_TIMEOUT_MS};
     /* No channelz, as on the client side (fo_channel_create). */
     args[nargs++] = (grpc_arg){.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ENABLE_CHANNELZ, .value.integer = 0};
+    /* Every worker binds the same port; the kernel spreads connections over them. */
+    args[nargs++] = (grpc_arg){.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ALLOW_REUSEPORT, .value.integer = 1};
     if (opts->max_message_bytes > 0) {
         int max = opts->max_message_bytes > INT32_MAX ? INT32_MAX : (int)opts->max_message_bytes;
         args[nargs++] =
@@ -508,21 +521,27 @@ fo_server *fo_server_create(const fo_server_opts *opts)
         args[nargs++] =
             (grpc_arg){.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_CONNECTION_AGE_MS, .value.integer = age};
     }
-    grpc_channel_args chargs = {.num_args = nargs, .args = args};
-    s->server = grpc_server_create(&chargs, NULL);
+    return nargs;
+}
+
+fo_server *fo_server_create(const fo_server_opts *opts)
+{
+    fo_server *s = fo_xcalloc(1, sizeof *s);
+    grpc_arg args[SERVER_MAX_ARGS];
+    grpc_channel_args chargs = {.num_args = server_args(opts, args), .args = args};
     s->borrowed = opts->loop != NULL;
     s->nworkers = s->borrowed ? 1 : opts->workers > 0 ? opts->workers : 1;
-    s->workers = calloc((size_t)s->nworkers, sizeof *s->workers);
-    if (s->workers == NULL)
-        abort();
+    s->workers = fo_xcalloc((size_t)s->nworkers, sizeof *s->workers);
     for (int i = 0; i < s->nworkers; i++) {
-        s->workers[i].server = s;
+        fo_worker *w = &s->workers[i];
+        w->server = s;
         /* One queue may serve several servers: each finds its own calls by their tags. */
-        s->workers[i].loop = s->borrowed ? opts->loop : fo_loop_create();
+        w->loop = s->borrowed ? opts->loop : fo_loop_create();
         if (!s->borrowed)
-            fo_loop_set_precise_timers(s->workers[i].loop, opts->precise_timers);
-        atomic_init(&s->workers[i].slots_out, 0);
-        grpc_server_register_completion_queue(s->server, fo_loop_cq(s->workers[i].loop), NULL);
+            fo_loop_set_precise_timers(w->loop, opts->precise_timers);
+        atomic_init(&w->slots_out, 0);
+        w->grpc = grpc_server_create(&chargs, NULL);
+        grpc_server_register_completion_queue(w->grpc, fo_loop_cq(w->loop), NULL);
     }
     atomic_init(&s->shutting_down, false);
     pthread_mutex_init(&s->settle_mu, NULL);
@@ -534,14 +553,12 @@ void fo_server_add_method(fo_server *s, const char *path, fo_rpc_kind kind, fo_h
 {
     if (s->nmethods == MAX_METHODS || s->started)
         abort(); /* a programming error, caught in every test run */
-    fo_method *m = &s->methods[s->nmethods++];
-    m->path = path;
-    m->kind = kind;
-    m->fn = fn;
-    m->ctx = ctx;
-    m->handle = grpc_server_register_method(
-        s->server, path, NULL,
-        kind == FO_RPC_BIDI_STREAM ? GRPC_SRM_PAYLOAD_NONE : GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+    int m = s->nmethods++;
+    s->methods[m] = (fo_method){.path = path, .kind = kind, .fn = fn, .ctx = ctx};
+    grpc_server_register_method_payload_handling payload =
+        kind == FO_RPC_BIDI_STREAM ? GRPC_SRM_PAYLOAD_NONE : GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER;
+    for (int i = 0; i < s->nworkers; i++)
+        s->workers[i].handles[m] = grpc_server_register_method(s->workers[i].grpc, path, NULL, payload, 0);
 }
 
 static fo_error *server_credentials(const fo_server_tls *tls, grpc_server_credentials **out)
@@ -574,18 +591,32 @@ static fo_error *server_credentials(const fo_server_tls *tls, grpc_server_creden
     return err;
 }
 
-fo_error *fo_server_listen(fo_server *s, const char *addr, const fo_server_tls *tls, int *port)
+/* Binds one worker's server to addr; the port it got, or 0. */
+static int worker_listen(fo_worker *w, const char *addr, const fo_server_tls *tls, fo_error **err)
 {
     grpc_server_credentials *creds = NULL;
-    fo_error *err = server_credentials(tls, &creds);
-    if (err != NULL)
-        return err;
-    int bound = grpc_server_add_http2_port(s->server, addr, creds);
+    *err = server_credentials(tls, &creds);
+    if (*err != NULL)
+        return 0;
+    int bound = grpc_server_add_http2_port(w->grpc, addr, creds);
     grpc_server_credentials_release(creds);
     if (bound <= 0)
-        return FO_ERROR(FO_STATUS_UNAVAILABLE, "cannot listen on %s (address in use or invalid)", addr);
-    *port = bound;
-    return NULL;
+        *err = FO_ERROR(FO_STATUS_UNAVAILABLE, "cannot listen on %s (address in use or invalid)", addr);
+    return bound;
+}
+
+fo_error *fo_server_listen(fo_server *s, const char *addr, const fo_server_tls *tls, int *port)
+{
+    fo_error *err = NULL;
+    int bound = worker_listen(&s->workers[0], addr, tls, &err);
+    /* The others take the port the first one got, which port 0 leaves to the kernel. */
+    char same[FO_ADDRESS_MAX];
+    fo_address_with_port(addr, bound, same, sizeof same);
+    for (int i = 1; err == NULL && i < s->nworkers; i++)
+        worker_listen(&s->workers[i], same, tls, &err);
+    if (err == NULL)
+        *port = bound;
+    return err;
 }
 
 static void *worker_main(void *arg)
@@ -619,7 +650,8 @@ static void worker_post_slots(fo_worker *w)
 
 void fo_server_start(fo_server *s)
 {
-    grpc_server_start(s->server);
+    for (int i = 0; i < s->nworkers; i++)
+        grpc_server_start(s->workers[i].grpc);
     s->started = true;
     for (int i = 0; i < s->nworkers; i++)
         worker_post_slots(&s->workers[i]);
@@ -635,18 +667,33 @@ int fo_server_worker_count(const fo_server *s) { return s->nworkers; }
 
 fo_loop *fo_server_worker_loop(fo_server *s, int i) { return s->workers[i].loop; }
 
-/* The tag of grpc_server_shutdown_and_notify; each server has its own queue for it. */
-static int shutdown_tag;
-
 void fo_server_shutdown_begin(fo_server *s)
 {
     if (!s->started || s->shutdown_cq != NULL)
         return;
     atomic_store(&s->shutting_down, true);
+    /* Each server has its own queue for the workers' shutdown tags. */
     s->shutdown_cq = grpc_completion_queue_create_for_pluck(NULL);
-    grpc_server_shutdown_and_notify(s->server, s->shutdown_cq, &shutdown_tag);
+    for (int i = 0; i < s->nworkers; i++)
+        grpc_server_shutdown_and_notify(s->workers[i].grpc, s->shutdown_cq, &s->workers[i].shutdown_tag);
     if (s->borrowed)
         fo_loop_post(s->workers[0].loop, worker_await, &s->workers[0]);
+}
+
+/* Waits for every worker's server to have shut down; after deadline_ns, cancels the calls left. */
+static void wait_shutdown(fo_server *s, int64_t deadline_ns)
+{
+    bool cancelled = false;
+    for (int i = 0; i < s->nworkers; i++) {
+        void *tag = &s->workers[i].shutdown_tag;
+        grpc_event ev = grpc_completion_queue_pluck(s->shutdown_cq, tag, fo_deadline_to_gpr(deadline_ns), NULL);
+        if (ev.type == GRPC_QUEUE_TIMEOUT) {
+            for (int j = 0; !cancelled && j < s->nworkers; j++)
+                grpc_server_cancel_all_calls(s->workers[j].grpc);
+            cancelled = true;
+            grpc_completion_queue_pluck(s->shutdown_cq, tag, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+        }
+    }
 }
 
 void fo_server_shutdown_end(fo_server *s, int64_t deadline_ns)
@@ -654,14 +701,9 @@ void fo_server_shutdown_end(fo_server *s, int64_t deadline_ns)
     if (!s->started)
         return;
     fo_server_shutdown_begin(s);
-    grpc_completion_queue *cq = s->shutdown_cq;
-    grpc_event ev = grpc_completion_queue_pluck(cq, &shutdown_tag, fo_deadline_to_gpr(deadline_ns), NULL);
-    if (ev.type == GRPC_QUEUE_TIMEOUT) {
-        grpc_server_cancel_all_calls(s->server);
-        grpc_completion_queue_pluck(cq, &shutdown_tag, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
-    }
-    grpc_completion_queue_shutdown(cq);
-    grpc_completion_queue_destroy(cq);
+    wait_shutdown(s, deadline_ns);
+    grpc_completion_queue_shutdown(s->shutdown_cq);
+    grpc_completion_queue_destroy(s->shutdown_cq);
     s->shutdown_cq = NULL;
     if (s->borrowed) {
         /* The loop goes on for its other servers; it has dispatched our last completion once this returns. */
@@ -693,7 +735,8 @@ void fo_server_destroy(fo_server *s)
     if (s == NULL)
         return;
     fo_server_shutdown(s, 0);
-    grpc_server_destroy(s->server);
+    for (int i = 0; i < s->nworkers; i++)
+        grpc_server_destroy(s->workers[i].grpc);
     for (int i = 0; i < s->nworkers; i++) {
         /* Own loops dispatch what is still queued as they go, before the slots go; a borrowed one did already. */
         if (!s->borrowed)

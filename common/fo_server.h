@@ -1,11 +1,14 @@
 /*
  * fo_server: the server half of the thin gRPC layer.
  *
- * A server has a fixed number of workers; each worker is one thread running
- * one fo_loop whose completion queue is registered with the server. Every
- * registered method keeps a few requests posted on every worker's queue, so
- * an incoming call, and all the work it starts, stays on one thread: no lock
- * per request. Calls to methods nobody registered get UNIMPLEMENTED.
+ * A server has a fixed number of workers that share nothing on the hot path.
+ * Each worker is one thread running one fo_loop, with a gRPC server of its
+ * own listening on the common port (SO_REUSEPORT: the kernel spreads
+ * incoming connections over the workers). Every registered method keeps a
+ * few requests posted on every worker's queue. So one client connection is
+ * served by one worker, and an incoming call, and all the work it starts,
+ * stays on one thread: no lock per request. Calls to methods nobody
+ * registered get UNIMPLEMENTED.
  *
  * Instead of its own workers a server may borrow one loop that the caller
  * runs (fo_server_opts.loop). Several servers may share that loop, so that
@@ -109,6 +112,8 @@ void fo_server_destroy(fo_server *s);
 /* --- calls ---------------------------------------------------------------- */
 
 fo_loop *fo_server_call_loop(fo_server_call *c);
+/* The index of the worker the call runs on, 0 to fo_server_worker_count() - 1. */
+int fo_server_call_worker(const fo_server_call *c);
 const char *fo_server_call_method(const fo_server_call *c);
 int64_t fo_server_call_deadline(const fo_server_call *c);
 /* A request-metadata value (not NUL-terminated), or NULL. */
