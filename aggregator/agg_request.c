@@ -339,6 +339,7 @@ static fo_payload *pack_usage_request(const Fanout__V1__AnalyticsRequest *msg)
 static void start_run(agg_request *rq)
 {
     size_t n = rq->plan.n_features;
+    int worker = fo_server_call_worker(rq->call);
     rq->fanout.loop = fo_server_call_loop(rq->call);
     rq->fanout.deadline_ns = fo_server_call_deadline(rq->call);
     rq->fanout.request = pack_usage_request(rq->msg);
@@ -353,7 +354,8 @@ static void start_run(agg_request *rq)
         abort();
     for (size_t i = 0; i < n; i++) {
         const agg_plan_feature *pf = &rq->plan.features[i];
-        const agg_target *target = pf->config_index >= 0 ? &rq->svc->targets[pf->config_index] : NULL;
+        const agg_target *target =
+            pf->config_index >= 0 ? agg_service_target(rq->svc, worker, (size_t)pf->config_index) : NULL;
         agg_feature_call_init(&rq->calls[i], &rq->fanout, pf->name, target);
         tasks[i] = agg_feature_call_task(&rq->calls[i]);
     }

@@ -3,34 +3,45 @@
 
 #include <stdlib.h>
 
+#include "fo_alloc.h"
+
 #include "agg_request.h"
+
+static fo_error *target_open(agg_target *t, const agg_feature_config *f, const agg_config *cfg)
+{
+    fo_channel_opts opts = {
+        .lb_policy = f->lb == AGG_LB_ROUND_ROBIN ? "round_robin" : NULL,
+        .max_message_bytes = (size_t)cfg->max_message_bytes,
+        .tls_ca = f->tls.ca,
+        .tls_cert = f->tls.cert,
+        .tls_key = f->tls.key,
+        .own_connections = true,
+    };
+    t->cfg = f;
+    fo_error *err = fo_channel_create(f->target, &opts, &t->channel);
+    if (err != NULL) {
+        fo_error *named = FO_ERROR(err->code, "feature %s: %s", f->name, err->message);
+        fo_error_free(err);
+        return named;
+    }
+    t->get_usage = fo_channel_method(t->channel, AGG_FEATURE_GET_USAGE_PATH);
+    /* Each worker has channels of its own: none should make its first request wait for a connection. */
+    fo_channel_connect(t->channel);
+    return NULL;
+}
 
 fo_error *agg_service_init(agg_service *svc, const agg_config *cfg)
 {
     svc->cfg = cfg;
     atomic_init(&svc->in_flight, 0);
-    svc->targets = calloc(cfg->n_features, sizeof *svc->targets);
-    if (svc->targets == NULL)
-        abort();
-    for (size_t i = 0; i < cfg->n_features; i++) {
-        const agg_feature_config *f = &cfg->features[i];
-        fo_channel_opts opts = {
-            .lb_policy = f->lb == AGG_LB_ROUND_ROBIN ? "round_robin" : NULL,
-            .max_message_bytes = (size_t)cfg->max_message_bytes,
-            .tls_ca = f->tls.ca,
-            .tls_cert = f->tls.cert,
-            .tls_key = f->tls.key,
-        };
-        agg_target *t = &svc->targets[i];
-        t->cfg = f;
-        fo_error *err = fo_channel_create(f->target, &opts, &t->channel);
+    size_t n = (size_t)cfg->workers * cfg->n_features;
+    svc->targets = fo_xcalloc(n, sizeof *svc->targets);
+    for (size_t i = 0; i < n; i++) {
+        fo_error *err = target_open(&svc->targets[i], &cfg->features[i % cfg->n_features], cfg);
         if (err != NULL) {
-            fo_error *named = FO_ERROR(err->code, "feature %s: %s", f->name, err->message);
-            fo_error_free(err);
             agg_service_release(svc);
-            return named;
+            return err;
         }
-        t->get_usage = fo_channel_method(t->channel, AGG_FEATURE_GET_USAGE_PATH);
     }
     return NULL;
 }
@@ -45,7 +56,7 @@ void agg_service_release(agg_service *svc)
 {
     if (svc->targets == NULL)
         return;
-    for (size_t i = 0; i < svc->cfg->n_features; i++)
+    for (size_t i = 0; i < (size_t)svc->cfg->workers * svc->cfg->n_features; i++)
         fo_channel_destroy(svc->targets[i].channel);
     free(svc->targets);
     svc->targets = NULL;

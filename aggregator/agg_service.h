@@ -1,7 +1,8 @@
 /*
- * agg_service: what all requests share: the config, one long-lived channel
- * per feature (shared by every worker thread), the in-flight count behind
- * RESOURCE_EXHAUSTED, and the two Aggregator methods.
+ * agg_service: what all requests share: the config, the in-flight count
+ * behind RESOURCE_EXHAUSTED, and the two Aggregator methods; and each
+ * worker's own long-lived channel per feature, with connections of its own,
+ * so that a request's feature calls never touch another worker's transport.
  */
 #ifndef AGG_SERVICE_H
 #define AGG_SERVICE_H
@@ -24,12 +25,17 @@ typedef struct agg_target {
 
 typedef struct agg_service {
     const agg_config *cfg;
-    agg_target *targets; /* parallel to cfg->features */
+    agg_target *targets; /* cfg->workers rows, each parallel to cfg->features */
     atomic_long in_flight;
 } agg_service;
 
-/* Creates the channels; cfg must outlive svc. */
+/* Creates every worker's channels; cfg must outlive svc. */
 fo_error *agg_service_init(agg_service *svc, const agg_config *cfg);
+/* Worker w's channel to the feature cfg->features[feature]. */
+static inline const agg_target *agg_service_target(const agg_service *svc, int w, size_t feature)
+{
+    return &svc->targets[(size_t)w * svc->cfg->n_features + feature];
+}
 void agg_service_register(agg_service *svc, fo_server *s);
 void agg_service_release(agg_service *svc);
 

@@ -251,7 +251,7 @@ fo_error *fo_channel_create(const char *target, const fo_channel_opts *opts, fo_
      * of every finished call attempt. No channelz: nothing here serves it,
      * and its per-call counters cost about 1% of an aggregate's instructions.
      */
-    grpc_arg args[5];
+    grpc_arg args[6];
     size_t nargs = 0;
     args[nargs++] = (grpc_arg){.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ENABLE_RETRIES, .value.integer = 0};
     args[nargs++] = (grpc_arg){.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ENABLE_CHANNELZ, .value.integer = 0};
@@ -268,6 +268,9 @@ fo_error *fo_channel_create(const char *target, const fo_channel_opts *opts, fo_
         args[nargs++] =
             (grpc_arg){.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, .value.integer = max};
     }
+    if (opts != NULL && opts->own_connections)
+        args[nargs++] =
+            (grpc_arg){.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, .value.integer = 1};
     grpc_channel_args chargs = {.num_args = nargs, .args = args};
     grpc_channel *ch = grpc_channel_create(target, creds, &chargs);
     grpc_channel_credentials_release(creds);
@@ -288,6 +291,8 @@ void fo_channel_destroy(fo_channel *ch)
     grpc_channel_destroy(ch->ch);
     free(ch);
 }
+
+void fo_channel_connect(fo_channel *ch) { grpc_channel_check_connectivity_state(ch->ch, 1); }
 
 void *fo_channel_method(fo_channel *ch, const char *path)
 {

@@ -4,8 +4,9 @@
  * - fo_payload: a packed protobuf message, built once and sent on any number
  *   of calls without copying its bytes again (the aggregator sends the same
  *   UsageRequest to a dozen features).
- * - fo_channel: one long-lived channel to a target, shared by all threads,
- *   with plaintext or TLS credentials and an optional load-balancing policy.
+ * - fo_channel: one long-lived channel to a target, with plaintext or TLS
+ *   credentials and an optional load-balancing policy; safe to use from any
+ *   thread, though a worker keeps its own for speed.
  * - fo_client_call: one unary call started on a loop's completion queue as a
  *   single batch; on_done runs on that loop exactly once.
  *
@@ -49,11 +50,19 @@ typedef struct fo_channel_opts {
     const char *tls_ca;       /* PEM file; NULL: plaintext */
     const char *tls_cert;     /* client certificate for mTLS, optional */
     const char *tls_key;
+    /*
+     * Connections of its own. By default every channel to a target shares
+     * one connection per address, process-wide; a worker that must not share
+     * its transport with other threads asks for its own.
+     */
+    bool own_connections;
 } fo_channel_opts;
 
 typedef struct fo_channel fo_channel;
 fo_error *fo_channel_create(const char *target, const fo_channel_opts *opts, fo_channel **out);
 void fo_channel_destroy(fo_channel *ch);
+/* Starts connecting now, in the background, rather than at the first call. */
+void fo_channel_connect(fo_channel *ch);
 /* A pre-registered method ("/pkg.Service/Method") of this channel, for fast call creation. */
 void *fo_channel_method(fo_channel *ch, const char *path);
 
