@@ -1,6 +1,7 @@
 /* agg_config: reads, overrides and checks the aggregator's configuration (see agg_config.h). */
 #include "agg_config.h"
 #include "fo_alloc.h"
+#include "fo_cpus.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -19,7 +20,7 @@
  * machine shared with other processes a second one cost 1.4 times the CPU per
  * aggregate and added latency (README, Performance). 0 asks for one per core.
  */
-#define DEFAULT_WORKERS 1
+#define DEFAULT_WORKERS 0
 #define MAX_FEATURE_NAME 64
 
 typedef const char *(*getenv_fn_t)(const char *);
@@ -449,15 +450,13 @@ static fo_error *read_features(const reader *r, const json_t *root, agg_config *
     return NULL;
 }
 
-/* 0 workers means one per online core, within the range a worker count may take. */
+/* 0 workers means one per CPU the process may use, within the range a worker count may take. */
 static int resolve_workers(int64_t workers)
 {
     if (workers > 0)
         return (int)workers;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    if (cores < 1)
-        return 1;
-    return cores > MAX_WORKERS ? MAX_WORKERS : (int)cores;
+    int cpus = fo_cpus_usable();
+    return cpus > MAX_WORKERS ? MAX_WORKERS : cpus;
 }
 
 /* The top-level settings that are single values, each with its default already in c. */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "agg_config.h"
+#include "fo_cpus.h"
 
 /* A minimal valid feature list, and a file made of it plus some top-level keys. */
 #define FEATURE "{\"name\": \"a\", \"target\": \"x:1\"}"
@@ -148,7 +149,7 @@ static void minimal_file_gets_defaults(void **state)
     agg_config c;
     assert_null(load_text("{\"features\": [" FEATURE "]}", NULL, &path, &c));
     assert_string_equal(c.listen, "0.0.0.0:50051");
-    assert_int_equal(c.workers, 1);
+    assert_int_equal(c.workers, fo_cpus_usable());
     assert_int_equal(c.default_policy, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL);
     assert_int_equal(c.max_features_per_request, 64);
     assert_int_equal(c.max_in_flight, 10000);
@@ -170,14 +171,14 @@ static void minimal_file_gets_defaults(void **state)
     free(path);
 }
 
-static void zero_workers_means_one_per_core(void **state)
+static void zero_workers_means_one_per_usable_cpu(void **state)
 {
     (void)state;
     char *path;
     agg_config c;
     assert_null(load_text("{\"workers\": 0, \"features\": [" FEATURE "]}", NULL, &path, &c));
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    assert_int_equal(c.workers, cores < 1 ? 1 : cores > 64 ? 64 : cores);
+    int cpus = fo_cpus_usable();
+    assert_int_equal(c.workers, cpus > 64 ? 64 : cpus);
     agg_config_release(&c);
     unlink(path);
     free(path);
@@ -466,7 +467,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(full_file_is_read),
         cmocka_unit_test(minimal_file_gets_defaults),
-        cmocka_unit_test(zero_workers_means_one_per_core),
+        cmocka_unit_test(zero_workers_means_one_per_usable_cpu),
         cmocka_unit_test(paths_of_a_file_in_the_cwd_stay_as_given),
         cmocka_unit_test(environment_overrides_the_file),
         cmocka_unit_test(environment_alone_turns_tls_on),
