@@ -7,3 +7,6 @@ fanout_integration_test(it_agg_fleet SOURCES test_it_agg_fleet.c LIBS fanout_pro
 foreach(name it_agg_unary it_agg_async it_agg_fleet)
   target_compile_definitions(${name} PRIVATE FANOUT_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
 endforeach()
+fanout_integration_test(it_workers SOURCES test_it_workers.c ${CMAKE_SOURCE_DIR}/tests/support/testload.c
+                        LIBS fanout_protos)
+target_compile_definitions(it_workers PRIVATE FANOUT_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
