@@ -27,8 +27,7 @@ static void report(agg_feature_call *fc, fo_status code, Fanout__V1__ErrorKind k
         fc->code = code;
         fc->kind = kind;
         /* A feature's status message goes into protobuf strings: UTF-8 only. */
-        fc->message = strdup(err_message);
-        fo_utf8_mend(fc->message);
+        fc->message = fo_utf8_repair(err_message);
         err = FO_ERROR(code, "%s", fc->message);
     }
     runner_task_done(fc->run, fc->index, err);

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fo_error.h"
@@ -80,7 +81,7 @@ static void deadlines_saturate(void **state)
     assert_int_equal(fo_deadline_min(3, 5), 3);
 }
 
-static void utf8_is_checked_and_mended(void **state)
+static void utf8_is_checked_and_repaired(void **state)
 {
     (void)state;
     static const struct {
@@ -103,10 +104,11 @@ static void utf8_is_checked_and_mended(void **state)
         if (fo_utf8_valid(cases[i].s, strlen(cases[i].s)) != cases[i].valid)
             fail_msg("case %zu: expected %s", i, cases[i].valid ? "valid" : "invalid");
     }
-    char mended[] = "ok \xc3\xa9 \xff\xc0\xaf end\xe2\x82";
-    fo_utf8_mend(mended);
-    assert_string_equal(mended, "ok \xc3\xa9 ??? end??");
-    assert_true(fo_utf8_valid(mended, strlen(mended)));
+    /* Each bad byte becomes one U+FFFD; good sequences are kept. */
+    char *repaired = fo_utf8_repair("ok \xc3\xa9 \xff\xc0\xaf end\xe2\x82");
+    assert_string_equal(repaired, "ok \xc3\xa9 \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd end\xef\xbf\xbd\xef\xbf\xbd");
+    assert_true(fo_utf8_valid(repaired, strlen(repaired)));
+    free(repaired);
 }
 
 int main(void)
@@ -116,7 +118,7 @@ int main(void)
         cmocka_unit_test(status_names_round_trip),
         cmocka_unit_test(durations_parse),
         cmocka_unit_test(deadlines_saturate),
-        cmocka_unit_test(utf8_is_checked_and_mended),
+        cmocka_unit_test(utf8_is_checked_and_repaired),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
