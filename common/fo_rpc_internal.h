@@ -20,7 +20,6 @@ const char *fo_md_find(const grpc_metadata_array *arr, const char *key, size_t *
 /* A grpc_metadata array pointing at md's bytes; free() it after start_batch. */
 grpc_metadata *fo_md_to_grpc(const fo_md *md, size_t n);
 
-
 grpc_channel *fo_channel_grpc(fo_channel *channel);
 
 #endif
