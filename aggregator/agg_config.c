@@ -1,6 +1,7 @@
 /* agg_config: reads, overrides and checks the aggregator's configuration (see agg_config.h). */
 #include "agg_config.h"
 #include "fo_alloc.h"
+#include "fo_parse.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -119,21 +120,6 @@ static fo_error *problem(const reader *r, const char *where, const char *what)
     return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s: %s: %s", r->file, where, what);
 }
 
-/* Strict decimal: optional '-', digits, nothing else (strtoll alone allows " +1"). */
-static bool parse_integer(const char *s, json_int_t *out)
-{
-    const char *digits = s[0] == '-' ? s + 1 : s;
-    if (*digits < '0' || *digits > '9')
-        return false;
-    errno = 0;
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (errno != 0 || *end != '\0')
-        return false;
-    *out = v;
-    return true;
-}
-
 /*
  * An environment value as the JSON value it replaces, so that one set of
  * checks (and messages) serves both. Text that is not an integer stays a
@@ -141,8 +127,8 @@ static bool parse_integer(const char *s, json_int_t *out)
  */
 static json_t *env_value(const char *text, bool numeric)
 {
-    json_int_t n;
-    if (numeric && parse_integer(text, &n))
+    int64_t n;
+    if (numeric && fo_parse_int(text, INT64_MIN, INT64_MAX, &n) == FO_PARSE_OK)
         return check_alloc(json_integer(n));
     /* nocheck: the environment need not be UTF-8, and NULL would read as "absent". */
     return check_alloc(json_string_nocheck(text));

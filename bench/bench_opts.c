@@ -1,13 +1,12 @@
 /* bench_opts: fanout-bench's command line (see bench_opts.h). */
 #include "bench_opts.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fo_time.h"
+#include "fo_parse.h"
 
 /* Ceilings that keep a mistyped figure from exhausting the machine. */
 #define MAX_CONCURRENCY 100000
@@ -33,32 +32,26 @@ static int bad(const char *opt, const char *value, const char *expected)
 
 static int parse_long(const char *opt, const char *text, long min, long max, long *out)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (end == text || *end != '\0' || errno != 0 || v < min || v > max) {
+    int64_t v;
+    if (fo_parse_int(text, min, max, &v) != FO_PARSE_OK) {
         char expected[64];
         snprintf(expected, sizeof expected, "an integer from %ld to %ld", min, max);
         return bad(opt, text, expected);
     }
-    *out = v;
+    *out = (long)v;
     return 0;
 }
 
 static int parse_count(const char *opt, const char *text, uint64_t *out)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (end == text || *end != '\0' || errno != 0 || text[0] == '-')
+    if (fo_parse_uint(text, UINT64_MAX, out) != FO_PARSE_OK)
         return bad(opt, text, "a count");
-    *out = v;
     return 0;
 }
 
 static int parse_duration(const char *opt, const char *text, int64_t *out_us)
 {
-    if (!fo_duration_parse_us(text, out_us))
+    if (fo_parse_duration_us(text, out_us) != FO_PARSE_OK)
         return bad(opt, text, "a duration such as 500ms or 10s");
     return 0;
 }

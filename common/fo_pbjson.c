@@ -1,6 +1,7 @@
 /* fo_pbjson: proto3 JSON to and from protobuf-c messages, generically from descriptors. */
 #include "fo_pbjson.h"
 #include "fo_alloc.h"
+#include "fo_parse.h"
 #include "fo_utf8.h"
 
 #include <errno.h>
@@ -417,20 +418,6 @@ static fo_error *path_error(const json_path *p, const char *fmt, ...)
 
 /* --- JSON to message: scalars --------------------------------------------- */
 
-/* "-?[0-9]+", the only integer text accepted in strings. */
-static bool is_integer_text(const char *s)
-{
-    if (*s == '-')
-        s++;
-    if (*s == '\0')
-        return false;
-    for (; *s != '\0'; s++) {
-        if (*s < '0' || *s > '9')
-            return false;
-    }
-    return true;
-}
-
 /* JSON numbers such as 1e3 or 5.0 name integers too. */
 static bool real_to_int64(double d, int64_t *out)
 {
@@ -449,12 +436,12 @@ static fo_error *int_from_json(const json_path *p, const json_t *j, int64_t min,
         if (!real_to_int64(json_real_value(j), &v))
             return path_error(p, "expected an integer, got %.17g", json_real_value(j));
     } else if (json_is_string(j)) {
+        /* "-?[0-9]+" is the only integer text accepted in strings. */
         const char *s = json_string_value(j);
-        if (!is_integer_text(s))
+        fo_parse_result r = fo_parse_int(s, INT64_MIN, INT64_MAX, &v);
+        if (r == FO_PARSE_SYNTAX)
             return path_error(p, "expected an integer, got \"%s\"", s);
-        errno = 0;
-        v = strtoll(s, NULL, 10);
-        if (errno == ERANGE)
+        if (r == FO_PARSE_RANGE)
             return path_error(p, "%s is out of range", s);
     } else {
         return path_error(p, "expected an integer");
@@ -479,11 +466,10 @@ static fo_error *uint_from_json(const json_path *p, const json_t *j, uint64_t ma
         v = (uint64_t)d;
     } else if (json_is_string(j)) {
         const char *s = json_string_value(j);
-        if (!is_integer_text(s) || s[0] == '-')
+        fo_parse_result r = fo_parse_uint(s, UINT64_MAX, &v);
+        if (r == FO_PARSE_SYNTAX)
             return path_error(p, "expected a non-negative integer, got \"%s\"", s);
-        errno = 0;
-        v = strtoull(s, NULL, 10);
-        if (errno == ERANGE)
+        if (r == FO_PARSE_RANGE)
             return path_error(p, "%s is out of range", s);
     } else {
         return path_error(p, "expected a non-negative integer");

@@ -47,30 +47,6 @@ static void status_names_round_trip(void **state)
     assert_string_equal(fo_status_name(99), "UNKNOWN");
 }
 
-static void durations_parse(void **state)
-{
-    (void)state;
-    int64_t us;
-    assert_true(fo_duration_parse_us("300ms", &us));
-    assert_int_equal(us, 300000);
-    assert_true(fo_duration_parse_us("2s", &us));
-    assert_int_equal(us, 2000000);
-    assert_true(fo_duration_parse_us("1.5s", &us));
-    assert_int_equal(us, 1500000);
-    assert_true(fo_duration_parse_us("250us", &us));
-    assert_int_equal(us, 250);
-    assert_true(fo_duration_parse_us("1m", &us));
-    assert_int_equal(us, 60000000);
-    assert_true(fo_duration_parse_us("40", &us));
-    assert_int_equal(us, 40000);
-    assert_false(fo_duration_parse_us("", &us));
-    assert_false(fo_duration_parse_us("-1s", &us));
-    assert_false(fo_duration_parse_us("3 s", &us));
-    assert_false(fo_duration_parse_us("s", &us));
-    assert_false(fo_duration_parse_us("1e300s", &us));
-    assert_false(fo_duration_parse_us("10parsecs", &us));
-}
-
 static void deadlines_saturate(void **state)
 {
     (void)state;
@@ -116,7 +92,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(error_keeps_origin_and_message),
         cmocka_unit_test(status_names_round_trip),
-        cmocka_unit_test(durations_parse),
         cmocka_unit_test(deadlines_saturate),
         cmocka_unit_test(utf8_is_checked_and_repaired),
     };
