@@ -379,9 +379,7 @@ static char *directory_of(const char *path)
     const char *slash = strrchr(path, '/');
     if (slash == NULL)
         return NULL;
-    char *dir = strndup(path, (size_t)(slash - path) + 1);
-    if (dir == NULL)
-        abort();
+    char *dir = fo_xstrndup(path, (size_t)(slash - path) + 1);
     return dir;
 }
 

@@ -1,5 +1,6 @@
 /* bench_opts: fanout-bench's command line (see bench_opts.h). */
 #include "bench_opts.h"
+#include "fo_alloc.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -62,16 +63,12 @@ static int parse_features(const char *text, bench_opts *o)
     size_t cap = 1;
     for (const char *p = text; *p; p++)
         cap += *p == ',';
-    o->features = calloc(cap, sizeof *o->features);
-    if (o->features == NULL)
-        abort();
+    o->features = fo_xcalloc(cap, sizeof *o->features);
     for (const char *p = text;;) {
         size_t len = strcspn(p, ",");
         if (len == 0)
             return bad("--features", text, "comma-separated feature names");
-        o->features[o->nfeatures] = strndup(p, len);
-        if (o->features[o->nfeatures++] == NULL)
-            abort();
+        o->features[o->nfeatures++] = fo_xstrndup(p, len);
         if (p[len] == '\0')
             return 0;
         p += len + 1;
@@ -83,9 +80,7 @@ static int add_metadata(char *text, bench_opts *o)
     char *eq = strchr(text, '=');
     if (eq == NULL || eq == text)
         return bad("--metadata", text, "KEY=VALUE");
-    o->md = realloc(o->md, (o->nmd + 1) * sizeof *o->md);
-    if (o->md == NULL)
-        abort();
+    o->md = fo_xrealloc(o->md, (o->nmd + 1) * sizeof *o->md);
     *eq = '\0';
     o->md[o->nmd++] = (fo_md){.key = text, .value = eq + 1, .value_len = strlen(eq + 1)};
     return 0;
@@ -93,9 +88,7 @@ static int add_metadata(char *text, bench_opts *o)
 
 static int add_group(const char *text, bench_opts *o)
 {
-    o->groups = realloc(o->groups, (o->ngroups + 1) * sizeof *o->groups);
-    if (o->groups == NULL)
-        abort();
+    o->groups = fo_xrealloc(o->groups, (o->ngroups + 1) * sizeof *o->groups);
     fo_error *err = bench_proc_group_parse(text, &o->groups[o->ngroups]);
     if (err != NULL) {
         fprintf(stderr, "fanout-bench: %s\n", err->message);

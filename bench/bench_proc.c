@@ -1,5 +1,6 @@
 /* bench_proc: CPU and memory of named process groups from /proc (see bench_proc.h). */
 #include "bench_proc.h"
+#include "fo_alloc.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -14,13 +15,11 @@ fo_error *bench_proc_group_parse(const char *spec, bench_proc_group *out)
     const char *eq = strchr(spec, '=');
     if (eq == NULL || eq == spec || eq[1] == '\0')
         return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "--pid: expected NAME=PID[,PID...], got \"%s\"", spec);
-    out->name = strndup(spec, (size_t)(eq - spec));
+    out->name = fo_xstrndup(spec, (size_t)(eq - spec));
     size_t cap = 1;
     for (const char *p = eq + 1; *p; p++)
         cap += *p == ',';
-    out->pids = calloc(cap, sizeof *out->pids);
-    if (out->name == NULL || out->pids == NULL)
-        abort();
+    out->pids = fo_xcalloc(cap, sizeof *out->pids);
     const char *p = eq + 1;
     for (;;) {
         char *end;

@@ -1,5 +1,6 @@
 /* cli_args: fanout-cli's flags, with getopt_long like the other programs. */
 #include "cli_args.h"
+#include "fo_alloc.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -105,13 +106,11 @@ static bool parse_features(cli_opts *o, const char *value)
 {
     free(o->features_text);
     free(o->features);
-    o->features_text = strdup(value);
+    o->features_text = fo_xstrdup(value);
     size_t n = 1;
     for (const char *c = value; *c != '\0'; c++)
         n += *c == ',';
-    o->features = calloc(n, sizeof *o->features);
-    if (o->features_text == NULL || o->features == NULL)
-        abort();
+    o->features = fo_xcalloc(n, sizeof *o->features);
     o->nfeatures = 0;
     char *name = o->features_text;
     for (;;) {
@@ -138,9 +137,7 @@ static bool parse_metadata(cli_opts *o, const char *value)
         return false;
     }
     size_t klen = (size_t)(eq - value);
-    char *key = malloc(klen + 1);
-    if (key == NULL)
-        abort();
+    char *key = fo_xmalloc(klen + 1);
     for (size_t i = 0; i < klen; i++) {
         char c = value[i];
         if (c >= 'A' && c <= 'Z')
@@ -154,9 +151,7 @@ static bool parse_metadata(cli_opts *o, const char *value)
         key[i] = c;
     }
     key[klen] = '\0';
-    o->md = realloc(o->md, (o->nmd + 1) * sizeof *o->md);
-    if (o->md == NULL)
-        abort();
+    o->md = fo_xrealloc(o->md, (o->nmd + 1) * sizeof *o->md);
     o->md[o->nmd++] = (fo_md){.key = key, .value = eq + 1, .value_len = strlen(eq + 1)};
     return true;
 }

@@ -1,5 +1,6 @@
 /* fo_file: reading a whole file (see fo_file.h). */
 #include "fo_file.h"
+#include "fo_alloc.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,9 +17,7 @@ fo_error *fo_read_file(const char *path, char **out)
     for (;;) {
         if (cap - len < 4096 + 1) {
             cap = cap ? cap * 2 : 8192;
-            buf = realloc(buf, cap);
-            if (buf == NULL)
-                abort();
+            buf = fo_xrealloc(buf, cap);
         }
         size_t got = fread(buf + len, 1, cap - len - 1, f);
         len += got;

@@ -310,9 +310,7 @@ static char *map_key_text(const ProtobufCFieldDescriptor *f, const void *v)
         text = json_is_true(j) ? "true" : "false";
     else
         snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, json_integer_value(j));
-    char *key = strdup(text);
-    if (key == NULL)
-        abort();
+    char *key = fo_xstrdup(text);
     json_decref(j);
     return key;
 }
@@ -386,9 +384,7 @@ static size_t path_push(json_path *p, const char *fmt, ...)
         abort();
     if (p->len + (size_t)n + 1 > p->cap) {
         p->cap = (p->len + (size_t)n + 1) * 2;
-        p->text = realloc(p->text, p->cap);
-        if (p->text == NULL)
-            abort();
+        p->text = fo_xrealloc(p->text, p->cap);
     }
     va_start(ap, fmt);
     vsnprintf(p->text + p->len, p->cap - p->len, fmt, ap);
@@ -584,9 +580,7 @@ static fo_error *string_from_json(const json_path *p, const json_t *j, char **ou
     /* protobuf-c strings are NUL-terminated: an embedded NUL would cut them silently. */
     if (strlen(s) != json_string_length(j))
         return path_error(p, "a string must not contain U+0000");
-    *out = strdup(s);
-    if (*out == NULL)
-        abort();
+    *out = fo_xstrdup(s);
     return NULL;
 }
 
@@ -675,9 +669,7 @@ static ProtobufCMessage *new_message(const ProtobufCMessageDescriptor *desc)
  */
 static char *repeated_alloc(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f, size_t n)
 {
-    char *arr = calloc(n, value_size(f->type));
-    if (arr == NULL)
-        abort();
+    char *arr = fo_xcalloc(n, value_size(f->type));
     *(void **)member(msg, f->offset) = arr;
     *(size_t *)member(msg, f->quantifier_offset) = n;
     return arr;
@@ -783,9 +775,7 @@ static fo_error *message_from_json(json_path *p, const json_t *json, const Proto
     if (!json_is_object(json))
         return path_error(p, "expected an object (%s)", desc->name);
     ProtobufCMessage *msg = new_message(desc);
-    bool *seen = calloc(desc->n_fields + 1, sizeof *seen);
-    if (seen == NULL)
-        abort();
+    bool *seen = fo_xcalloc(desc->n_fields + 1, sizeof *seen);
     fo_error *err = NULL;
     const char *key;
     json_t *value;
