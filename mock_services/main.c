@@ -178,7 +178,7 @@ static int serve_one(const options *o)
     fo_host_destroy(host);
     fo_rpc_shutdown();
     /* After the shutdown, so that the calls it cancelled are counted too. */
-    mock_service_write_stats(&svc, stdout);
+    mock_service_write_stats(&svc);
     fo_log_event(json_pack("{s:s, s:s, s:i}", "event", "stopped", "feature", o->feature, "signal", sig));
     return 0;
 }
