@@ -5,10 +5,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fo_error.h"
+#include "fo_file.h"
 #include "fo_time.h"
 #include "fo_utf8.h"
 
@@ -87,6 +90,30 @@ static void utf8_is_checked_and_repaired(void **state)
     free(repaired);
 }
 
+static void files_are_read_whole(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_fo_file_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    /* Past the first buffer, so that it has to grow. */
+    static char text[20000];
+    memset(text, 'x', sizeof text - 1);
+    assert_int_equal(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+    close(fd);
+    char *got = NULL;
+    assert_null(fo_read_file(path, &got));
+    assert_string_equal(got, text);
+    free(got);
+    unlink(path);
+    fo_error *err = fo_read_file(path, &got);
+    assert_non_null(err);
+    assert_null(got);
+    assert_int_equal(err->code, FO_STATUS_INVALID_ARGUMENT);
+    assert_non_null(strstr(err->message, "cannot read: No such file or directory"));
+    fo_error_free(err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -94,6 +121,7 @@ int main(void)
         cmocka_unit_test(status_names_round_trip),
         cmocka_unit_test(deadlines_saturate),
         cmocka_unit_test(utf8_is_checked_and_repaired),
+        cmocka_unit_test(files_are_read_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
