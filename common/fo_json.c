@@ -1,5 +1,6 @@
 /* fo_json: the strict JSON reader (see fo_json.h). */
 #include "fo_json.h"
+#include "fo_parse.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -182,6 +183,26 @@ fo_error *fo_json_number(const fo_json_at *at, const json_t *v, double lo, doubl
     if (!json_is_number(v) || json_number_value(v) < lo || json_number_value(v) > hi)
         return fo_json_invalid(at, v, "must be a number from %g to %g", lo, hi);
     *out = json_number_value(v);
+    return NULL;
+}
+
+fo_error *fo_json_duration_ms(const fo_json_at *at, const json_t *v, int64_t lo, int64_t hi, int64_t *out)
+{
+    if (v == NULL)
+        return NULL;
+    int64_t ms = -1, us;
+    if (json_is_integer(v))
+        ms = json_integer_value(v);
+    else if (json_is_string(v) && fo_parse_duration_us(json_string_value(v), &us) == FO_PARSE_OK)
+        ms = us / 1000;
+    if (ms < lo || ms > hi) {
+        if (hi == INT64_MAX)
+            return fo_json_invalid(at, v, "must be milliseconds or a duration such as \"2s\", at least %" PRId64 " ms",
+                                   lo);
+        return fo_json_invalid(
+            at, v, "must be milliseconds or a duration such as \"2s\", from %" PRId64 " to %" PRId64 " ms", lo, hi);
+    }
+    *out = ms;
     return NULL;
 }
 

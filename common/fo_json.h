@@ -50,7 +50,10 @@ fo_error *fo_json_load_text(const char *origin, const char *text, json_t **out);
 
 /* "required" when v is absent. */
 fo_error *fo_json_required(const fo_json_at *at, const json_t *v);
-/* An object whose keys are all in keys (NULL-terminated); an unknown key is named by its path. */
+/*
+ * An object whose keys are all in keys (NULL-terminated; NULL when another
+ * reader checks them); an unknown key is named by its path: "tls.colour: unknown key".
+ */
 fo_error *fo_json_object(const fo_json_at *at, const json_t *v, const char *const *keys);
 /* An array, with at least one element when nonempty; of names the elements in the message. */
 fo_error *fo_json_array(const fo_json_at *at, const json_t *v, bool nonempty, const char *of, size_t *n);
@@ -58,6 +61,8 @@ fo_error *fo_json_array(const fo_json_at *at, const json_t *v, bool nonempty, co
 fo_error *fo_json_string(const fo_json_at *at, const json_t *v, const char **out);
 fo_error *fo_json_int(const fo_json_at *at, const json_t *v, int64_t lo, int64_t hi, int64_t *out);
 fo_error *fo_json_number(const fo_json_at *at, const json_t *v, double lo, double hi, double *out);
+/* Milliseconds from lo to hi: an integer, or a duration text such as "300ms", "2s" or "1m" (fo_parse's). */
+fo_error *fo_json_duration_ms(const fo_json_at *at, const json_t *v, int64_t lo, int64_t hi, int64_t *out);
 fo_error *fo_json_bool(const fo_json_at *at, const json_t *v, bool *out);
 /* One of names (NULL-terminated); *index is its position. */
 fo_error *fo_json_choice(const fo_json_at *at, const json_t *v, const char *const *names, size_t *index);

@@ -26,11 +26,11 @@ static fo_error *read_string(const json_t *obj, const fo_json_at *parent, const 
     return err != NULL ? err : fo_json_string(&at, v, out);
 }
 
-/* obj[key] as milliseconds (an integer >= 0) into *out; absent leaves *out alone. */
+/* obj[key] as milliseconds (an integer >= 0, or a duration such as "2s") into *out; absent leaves *out alone. */
 static fo_error *read_ms(const json_t *obj, const fo_json_at *parent, const char *key, int64_t *out)
 {
     fo_json_at at = fo_json_key(parent, key);
-    return fo_json_int(&at, json_object_get(obj, key), 0, INT64_MAX, out);
+    return fo_json_duration_ms(&at, json_object_get(obj, key), 0, INT64_MAX, out);
 }
 
 /* --- the fleet -------------------------------------------------------------------- */

@@ -143,9 +143,9 @@ static void test_errors_name_the_key(void **state)
                  "steps[0].expect.reply: a stream has no reply object: expect \"results\" instead");
     assert_error("{" FLEET ", \"steps\": [{\"call\": \"GetCustomerAnalytics\", \"request\": {\"bogus\": 1}}]}",
                  "steps[0].request: bogus: unknown field");
-    assert_error("{" FLEET
-                 ", \"steps\": [{\"call\": \"GetCustomerAnalytics\", \"expect\": {\"elapsed_ms\": {\"max\": -1}}}]}",
-                 "steps[0].expect.elapsed_ms.max: must be an integer of at least 0, got -1");
+    assert_error(
+        "{" FLEET ", \"steps\": [{\"call\": \"GetCustomerAnalytics\", \"expect\": {\"elapsed_ms\": {\"max\": -1}}}]}",
+        "steps[0].expect.elapsed_ms.max: must be milliseconds or a duration such as \"2s\", at least 0 ms, got -1");
 }
 
 int main(void)

@@ -105,6 +105,33 @@ static void typed_getters_keep_bounds(void **state)
     json_decref(doc);
 }
 
+static void durations_are_milliseconds_or_text(void **state)
+{
+    (void)state;
+    json_t *doc = parse("{\"a\": 250, \"b\": \"300ms\", \"c\": \"2s\", \"d\": \"1m\", \"e\": \"2 s\", \"f\": -1}");
+    fo_json_at top = fo_json_top("doc.json", NULL);
+    static const struct {
+        const char *key;
+        int64_t ms;
+    } good[] = {{"a", 250}, {"b", 300}, {"c", 2000}, {"d", 60000}};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        int64_t ms = -1;
+        fo_json_at at = fo_json_key(&top, good[i].key);
+        assert_null(fo_json_duration_ms(&at, json_object_get(doc, good[i].key), 0, INT64_MAX, &ms));
+        assert_int_equal(ms, good[i].ms);
+    }
+    int64_t ms = 7;
+    fo_json_at e = fo_json_key(&top, "e"), f = fo_json_key(&top, "f"), c = fo_json_key(&top, "c");
+    expect_message(fo_json_duration_ms(&e, json_object_get(doc, "e"), 0, INT64_MAX, &ms),
+                   "doc.json: e: must be milliseconds or a duration such as \"2s\", at least 0 ms, got \"2 s\"");
+    expect_message(fo_json_duration_ms(&f, json_object_get(doc, "f"), 0, INT64_MAX, &ms),
+                   "doc.json: f: must be milliseconds or a duration such as \"2s\", at least 0 ms, got -1");
+    expect_message(fo_json_duration_ms(&c, json_object_get(doc, "c"), 1, 1000, &ms),
+                   "doc.json: c: must be milliseconds or a duration such as \"2s\", from 1 to 1000 ms, got \"2s\"");
+    assert_int_equal(ms, 7);
+    json_decref(doc);
+}
+
 static void long_paths_and_values_are_cut_visibly(void **state)
 {
     (void)state;
@@ -149,8 +176,11 @@ static void documents_load_strictly(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(errors_name_the_path),      cmocka_unit_test(unknown_keys_are_refused),
-        cmocka_unit_test(typed_getters_keep_bounds), cmocka_unit_test(long_paths_and_values_are_cut_visibly),
+        cmocka_unit_test(errors_name_the_path),
+        cmocka_unit_test(unknown_keys_are_refused),
+        cmocka_unit_test(typed_getters_keep_bounds),
+        cmocka_unit_test(durations_are_milliseconds_or_text),
+        cmocka_unit_test(long_paths_and_values_are_cut_visibly),
         cmocka_unit_test(documents_load_strictly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
