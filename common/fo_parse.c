@@ -2,6 +2,7 @@
 #include "fo_parse.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,17 +10,17 @@
 static size_t digits_at(const char *s) { return strspn(s, "0123456789"); }
 
 /* The value of the n digits at s, or false past UINT64_MAX. */
-static int digits_value(const char *s, size_t n, uint64_t *out)
+static bool digits_value(const char *s, size_t n, uint64_t *out)
 {
     uint64_t v = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned d = (unsigned)(s[i] - '0');
         if (v > (UINT64_MAX - d) / 10)
-            return 0;
+            return false;
         v = v * 10 + d;
     }
     *out = v;
-    return 1;
+    return true;
 }
 
 fo_parse_result fo_parse_uint(const char *text, uint64_t hi, uint64_t *out)
@@ -36,13 +37,14 @@ fo_parse_result fo_parse_uint(const char *text, uint64_t hi, uint64_t *out)
 
 fo_parse_result fo_parse_int(const char *text, int64_t lo, int64_t hi, int64_t *out)
 {
-    int negative = text[0] == '-';
+    bool negative = text[0] == '-';
     uint64_t mag;
     /* INT64_MIN's magnitude is one more than INT64_MAX's. */
     fo_parse_result r = fo_parse_uint(text + negative, (uint64_t)INT64_MAX + (uint64_t)negative, &mag);
     if (r != FO_PARSE_OK)
         return r;
-    int64_t v = negative ? (int64_t)(0 - mag) : (int64_t)mag;
+    /* mag - 1 fits an int64_t even for INT64_MIN; no unsigned-to-signed wrap needed. */
+    int64_t v = negative && mag > 0 ? -(int64_t)(mag - 1) - 1 : (int64_t)mag;
     if (v < lo || v > hi)
         return FO_PARSE_RANGE;
     *out = v;
