@@ -30,13 +30,7 @@
 
 #include "fanout/v1/aggregator.pb-c.h"
 #include "fo_error.h"
-
-typedef enum agg_log_level {
-    AGG_LOG_DEBUG,
-    AGG_LOG_INFO,
-    AGG_LOG_WARN,
-    AGG_LOG_ERROR,
-} agg_log_level;
+#include "fo_log.h"
 
 /* The gRPC load-balancing policy of a feature's channel. */
 typedef enum agg_lb {
@@ -77,7 +71,7 @@ typedef struct agg_config {
     int max_message_bytes;                    /* 1024..1<<30 */
     char **forward_metadata;                  /* lowercase header names passed on to features */
     size_t n_forward_metadata;
-    agg_log_level log_level;
+    fo_log_level log_level;
     int64_t shutdown_grace_ms; /* >= 0 */
     agg_server_tls tls;
     agg_feature_config *features; /* at least one, in file order */

@@ -1,5 +1,6 @@
 /* agg_fanout: start one feature call, classify its reply, report to the runner. */
 #include "agg_fanout.h"
+#include "fo_alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,8 +28,7 @@ static void report(agg_feature_call *fc, fo_status code, Fanout__V1__ErrorKind k
         fc->code = code;
         fc->kind = kind;
         /* A feature's status message goes into protobuf strings: UTF-8 only. */
-        fc->message = strdup(err_message);
-        fo_utf8_mend(fc->message);
+        fc->message = fo_utf8_repair(err_message);
         err = FO_ERROR(code, "%s", fc->message);
     }
     runner_task_done(fc->run, fc->index, err);
@@ -38,7 +38,7 @@ static void call_done(fo_client_call *cc, void *ud)
 {
     agg_feature_call *fc = ud;
     fo_status status = fo_client_call_status(cc);
-    char *failure = status != FO_STATUS_OK ? strdup(fo_client_call_message(cc)) : NULL;
+    char *failure = status != FO_STATUS_OK ? fo_xstrdup(fo_client_call_message(cc)) : NULL;
     if (status == FO_STATUS_OK)
         fc->reply = fo_client_call_take_reply(cc);
     if (fc->reply != NULL) {

@@ -1,5 +1,6 @@
 /* agg_reduce: outcomes into responses, by reference (see agg_reduce.h). */
 #include "agg_reduce.h"
+#include "fo_alloc.h"
 
 #include <stdalign.h>
 #include <stdbool.h>
@@ -212,9 +213,7 @@ void agg_reduce(const agg_outcome *outcomes, size_t n, const char *customer_id, 
     size_t at_result_structs = reserve(&used, n, sizeof(Fanout__V1__FeatureResult));
     size_t at_error_structs = reserve(&used, failed, sizeof(Fanout__V1__FeatureError));
     size_t at_day_structs = reserve(&used, n_days, sizeof(Fanout__Feature__V1__DailyCount));
-    char *block = used > 0 ? malloc(used) : NULL;
-    if (used > 0 && block == NULL)
-        abort(); /* out of memory is not an error we can report through an error */
+    char *block = used > 0 ? fo_xmalloc(used) : NULL;
 
     Fanout__V1__FeatureResult *results = part(block, at_result_structs, n);
     Fanout__V1__FeatureError *errors = part(block, at_error_structs, failed);

@@ -1,5 +1,6 @@
 /* agg_validate: request checks and the plan they produce (see agg_validate.h). */
 #include "agg_validate.h"
+#include "fo_alloc.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -72,9 +73,7 @@ static fo_error *check_duplicates(char *const *names, size_t n)
 {
     if (n < 2)
         return NULL;
-    named *sorted = malloc(n * sizeof *sorted);
-    if (sorted == NULL)
-        abort(); /* out of memory is not an error we can report through an error */
+    named *sorted = fo_xmalloc(n * sizeof *sorted);
     for (size_t i = 0; i < n; i++)
         sorted[i] = (named){text(names[i]), i};
     qsort(sorted, n, sizeof *sorted, by_name_then_index);
@@ -111,9 +110,7 @@ static void build_plan(const Fanout__V1__AnalyticsRequest *req, const agg_config
 {
     bool every = req->n_features == 0;
     size_t n = every ? cfg->n_features : req->n_features;
-    out->features = n > 0 ? malloc(n * sizeof *out->features) : NULL;
-    if (n > 0 && out->features == NULL)
-        abort();
+    out->features = n > 0 ? fo_xmalloc(n * sizeof *out->features) : NULL;
     out->n_features = n;
     for (size_t i = 0; i < n; i++) {
         agg_plan_feature *f = &out->features[i];

@@ -1,5 +1,6 @@
 /* bench_load: the closed loop on one completion queue (see bench_load.h). */
 #include "bench_load.h"
+#include "fo_alloc.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -192,9 +193,7 @@ fo_error *bench_load_run(const bench_opts *o, const bench_target *t, bench_resul
         .rng = o->seed ? o->seed : 1,
     };
     fo_timer_init(&ld.phase_end, phase_timer);
-    ld.slots = calloc((size_t)o->concurrency, sizeof *ld.slots);
-    if (ld.slots == NULL)
-        abort();
+    ld.slots = fo_xcalloc((size_t)o->concurrency, sizeof *ld.slots);
     for (int i = 0; i < o->concurrency; i++)
         ld.slots[i].ld = &ld;
     start_all(&ld);

@@ -1,13 +1,13 @@
 /* bench_opts: fanout-bench's command line (see bench_opts.h). */
 #include "bench_opts.h"
+#include "fo_alloc.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fo_time.h"
+#include "fo_parse.h"
 
 /* Ceilings that keep a mistyped figure from exhausting the machine. */
 #define MAX_CONCURRENCY 100000
@@ -33,32 +33,26 @@ static int bad(const char *opt, const char *value, const char *expected)
 
 static int parse_long(const char *opt, const char *text, long min, long max, long *out)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (end == text || *end != '\0' || errno != 0 || v < min || v > max) {
+    int64_t v;
+    if (fo_parse_int(text, min, max, &v) != FO_PARSE_OK) {
         char expected[64];
         snprintf(expected, sizeof expected, "an integer from %ld to %ld", min, max);
         return bad(opt, text, expected);
     }
-    *out = v;
+    *out = (long)v;
     return 0;
 }
 
 static int parse_count(const char *opt, const char *text, uint64_t *out)
 {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (end == text || *end != '\0' || errno != 0 || text[0] == '-')
+    if (fo_parse_uint(text, UINT64_MAX, out) != FO_PARSE_OK)
         return bad(opt, text, "a count");
-    *out = v;
     return 0;
 }
 
 static int parse_duration(const char *opt, const char *text, int64_t *out_us)
 {
-    if (!fo_duration_parse_us(text, out_us))
+    if (fo_parse_duration_us(text, out_us) != FO_PARSE_OK)
         return bad(opt, text, "a duration such as 500ms or 10s");
     return 0;
 }
@@ -69,16 +63,12 @@ static int parse_features(const char *text, bench_opts *o)
     size_t cap = 1;
     for (const char *p = text; *p; p++)
         cap += *p == ',';
-    o->features = calloc(cap, sizeof *o->features);
-    if (o->features == NULL)
-        abort();
+    o->features = fo_xcalloc(cap, sizeof *o->features);
     for (const char *p = text;;) {
         size_t len = strcspn(p, ",");
         if (len == 0)
             return bad("--features", text, "comma-separated feature names");
-        o->features[o->nfeatures] = strndup(p, len);
-        if (o->features[o->nfeatures++] == NULL)
-            abort();
+        o->features[o->nfeatures++] = fo_xstrndup(p, len);
         if (p[len] == '\0')
             return 0;
         p += len + 1;
@@ -90,9 +80,7 @@ static int add_metadata(char *text, bench_opts *o)
     char *eq = strchr(text, '=');
     if (eq == NULL || eq == text)
         return bad("--metadata", text, "KEY=VALUE");
-    o->md = realloc(o->md, (o->nmd + 1) * sizeof *o->md);
-    if (o->md == NULL)
-        abort();
+    o->md = fo_xrealloc(o->md, (o->nmd + 1) * sizeof *o->md);
     *eq = '\0';
     o->md[o->nmd++] = (fo_md){.key = text, .value = eq + 1, .value_len = strlen(eq + 1)};
     return 0;
@@ -100,9 +88,7 @@ static int add_metadata(char *text, bench_opts *o)
 
 static int add_group(const char *text, bench_opts *o)
 {
-    o->groups = realloc(o->groups, (o->ngroups + 1) * sizeof *o->groups);
-    if (o->groups == NULL)
-        abort();
+    o->groups = fo_xrealloc(o->groups, (o->ngroups + 1) * sizeof *o->groups);
     fo_error *err = bench_proc_group_parse(text, &o->groups[o->ngroups]);
     if (err != NULL) {
         fprintf(stderr, "fanout-bench: %s\n", err->message);

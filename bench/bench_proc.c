@@ -1,7 +1,8 @@
 /* bench_proc: CPU and memory of named process groups from /proc (see bench_proc.h). */
 #include "bench_proc.h"
+#include "fo_alloc.h"
+#include "fo_parse.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,27 +15,28 @@ fo_error *bench_proc_group_parse(const char *spec, bench_proc_group *out)
     const char *eq = strchr(spec, '=');
     if (eq == NULL || eq == spec || eq[1] == '\0')
         return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "--pid: expected NAME=PID[,PID...], got \"%s\"", spec);
-    out->name = strndup(spec, (size_t)(eq - spec));
+    out->name = fo_xstrndup(spec, (size_t)(eq - spec));
     size_t cap = 1;
     for (const char *p = eq + 1; *p; p++)
         cap += *p == ',';
-    out->pids = calloc(cap, sizeof *out->pids);
-    if (out->name == NULL || out->pids == NULL)
-        abort();
-    const char *p = eq + 1;
-    for (;;) {
-        char *end;
-        errno = 0;
-        long pid = strtol(p, &end, 10);
-        if (end == p || errno != 0 || pid <= 0 || (*end != ',' && *end != '\0')) {
-            bench_proc_group_release(out);
-            return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "--pid: \"%s\" is not a list of pids", spec);
-        }
-        out->pids[out->npids++] = (pid_t)pid;
-        if (*end == '\0')
-            return NULL;
-        p = end + 1;
+    out->pids = fo_xcalloc(cap, sizeof *out->pids);
+    /* A copy to cut at the commas, so that each pid is checked as a whole. */
+    char *list = fo_xstrdup(eq + 1);
+    fo_error *err = NULL;
+    for (char *pid = list, *comma; err == NULL && pid != NULL; pid = comma != NULL ? comma + 1 : NULL) {
+        comma = strchr(pid, ',');
+        if (comma != NULL)
+            *comma = '\0';
+        int64_t v;
+        if (fo_parse_int(pid, 1, INT32_MAX, &v) != FO_PARSE_OK)
+            err = FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "--pid: \"%s\" is not a list of pids", spec);
+        else
+            out->pids[out->npids++] = (pid_t)v;
     }
+    free(list);
+    if (err != NULL)
+        bench_proc_group_release(out);
+    return err;
 }
 
 void bench_proc_group_release(bench_proc_group *g)

@@ -1,5 +1,6 @@
 /* bench_target: channels, packed requests and reply checks (see bench_target.h). */
 #include "bench_target.h"
+#include "fo_alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,10 +17,8 @@
 static fo_error *open_channels(const bench_opts *o, bench_target *t)
 {
     t->nchannels = (size_t)o->connections;
-    t->channels = calloc(t->nchannels, sizeof *t->channels);
-    t->methods = calloc(t->nchannels, sizeof *t->methods);
-    if (t->channels == NULL || t->methods == NULL)
-        abort();
+    t->channels = fo_xcalloc(t->nchannels, sizeof *t->channels);
+    t->methods = fo_xcalloc(t->nchannels, sizeof *t->methods);
     const char *path = o->mode == BENCH_MODE_AGGREGATE ? AGGREGATE_PATH : DIRECT_PATH;
     for (size_t i = 0; i < t->nchannels; i++) {
         fo_channel_opts copts = {.max_message_bytes = BASE_MAX_MESSAGE_BYTES + i};
@@ -53,9 +52,7 @@ fo_error *bench_target_open(const bench_opts *o, bench_target *t)
     if (err != NULL)
         return err;
     t->nrequests = (size_t)o->customers;
-    t->requests = calloc(t->nrequests, sizeof *t->requests);
-    if (t->requests == NULL)
-        abort();
+    t->requests = fo_xcalloc(t->nrequests, sizeof *t->requests);
     for (size_t i = 0; i < t->nrequests; i++) {
         char id[32];
         snprintf(id, sizeof id, "c-%zu", i);

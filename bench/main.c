@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "bench_load.h"
+#include "fo_alloc.h"
 #include "bench_opts.h"
 #include "bench_report.h"
 #include "bench_target.h"
@@ -22,9 +23,7 @@
 static int run(const bench_opts *o)
 {
     bench_target t;
-    bench_result *r = malloc(sizeof *r); /* the histogram is too big for the stack's comfort */
-    if (r == NULL)
-        abort();
+    bench_result *r = fo_xmalloc(sizeof *r); /* the histogram is too big for the stack's comfort */
     fo_error *err = bench_target_open(o, &t);
     if (err == NULL)
         err = bench_load_run(o, &t, r);

@@ -1,19 +1,22 @@
-/* cli_args: fanout-cli's flags, table-driven. */
+/* cli_args: fanout-cli's flags, with getopt_long like the other programs. */
 #include "cli_args.h"
+#include "fo_alloc.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "fo_time.h"
+#include "fo_parse.h"
 
 #define DEFAULT_TIMEOUT_US (10 * INT64_C(1000000))
 
+/* getopt_long's value for each flag; past any character, so that none is mistaken for a short flag. */
 typedef enum flag_id {
-    F_HELP,
+    F_HELP = 256,
     F_ADDR,
     F_TIMEOUT,
     F_TLS_CA,
@@ -29,34 +32,38 @@ typedef enum flag_id {
     F_FORMAT,
     F_SERVICE,
 } flag_id;
-#define FLAG_COUNT (F_SERVICE + 1)
+#define FLAG_COUNT (F_SERVICE - F_HELP + 1)
 
 #define FOR_QUERY (1u << CLI_QUERY)
 #define FOR_HEALTH (1u << CLI_HEALTH)
 #define FOR_ALL (FOR_QUERY | FOR_HEALTH)
 
-static const struct flag {
-    const char *name;
-    flag_id id;
-    bool takes_value;
-    unsigned commands; /* FOR_* bits */
-} flags[] = {
-    {"--help", F_HELP, false, FOR_ALL},
-    {"-h", F_HELP, false, FOR_ALL},
-    {"--addr", F_ADDR, true, FOR_ALL},
-    {"--timeout", F_TIMEOUT, true, FOR_ALL},
-    {"--tls-ca", F_TLS_CA, true, FOR_ALL},
-    {"--tls-cert", F_TLS_CERT, true, FOR_ALL},
-    {"--tls-key", F_TLS_KEY, true, FOR_ALL},
-    {"--metadata", F_METADATA, true, FOR_ALL},
-    {"--customer", F_CUSTOMER, true, FOR_QUERY},
-    {"--features", F_FEATURES, true, FOR_QUERY},
-    {"--fail-fast", F_FAIL_FAST, false, FOR_QUERY},
-    {"--stream", F_STREAM, false, FOR_QUERY},
-    {"--window-start", F_WINDOW_START, true, FOR_QUERY},
-    {"--window-end", F_WINDOW_END, true, FOR_QUERY},
-    {"--format", F_FORMAT, true, FOR_QUERY},
-    {"--service", F_SERVICE, true, FOR_HEALTH},
+static const struct option longopts[] = {
+    {"help", no_argument, NULL, F_HELP},
+    {"addr", required_argument, NULL, F_ADDR},
+    {"timeout", required_argument, NULL, F_TIMEOUT},
+    {"tls-ca", required_argument, NULL, F_TLS_CA},
+    {"tls-cert", required_argument, NULL, F_TLS_CERT},
+    {"tls-key", required_argument, NULL, F_TLS_KEY},
+    {"metadata", required_argument, NULL, F_METADATA},
+    {"customer", required_argument, NULL, F_CUSTOMER},
+    {"features", required_argument, NULL, F_FEATURES},
+    {"fail-fast", no_argument, NULL, F_FAIL_FAST},
+    {"stream", no_argument, NULL, F_STREAM},
+    {"window-start", required_argument, NULL, F_WINDOW_START},
+    {"window-end", required_argument, NULL, F_WINDOW_END},
+    {"format", required_argument, NULL, F_FORMAT},
+    {"service", required_argument, NULL, F_SERVICE},
+    {NULL, 0, NULL, 0},
+};
+
+/* The commands (FOR_* bits) each flag applies to, by flag_id - F_HELP. */
+static const unsigned flag_commands[FLAG_COUNT] = {
+    [F_HELP - F_HELP] = FOR_ALL,         [F_ADDR - F_HELP] = FOR_ALL,       [F_TIMEOUT - F_HELP] = FOR_ALL,
+    [F_TLS_CA - F_HELP] = FOR_ALL,       [F_TLS_CERT - F_HELP] = FOR_ALL,   [F_TLS_KEY - F_HELP] = FOR_ALL,
+    [F_METADATA - F_HELP] = FOR_ALL,     [F_CUSTOMER - F_HELP] = FOR_QUERY, [F_FEATURES - F_HELP] = FOR_QUERY,
+    [F_FAIL_FAST - F_HELP] = FOR_QUERY,  [F_STREAM - F_HELP] = FOR_QUERY,   [F_WINDOW_START - F_HELP] = FOR_QUERY,
+    [F_WINDOW_END - F_HELP] = FOR_QUERY, [F_FORMAT - F_HELP] = FOR_QUERY,   [F_SERVICE - F_HELP] = FOR_HEALTH,
 };
 
 static const char *const command_names[] = {[CLI_QUERY] = "query", [CLI_HEALTH] = "health"};
@@ -87,14 +94,10 @@ bool cli_args_command(const char *word, cli_command *out)
 
 static bool parse_unix_seconds(const char *flag, const char *value, int64_t *out)
 {
-    char *end;
-    errno = 0;
-    long long v = strtoll(value, &end, 10);
-    if (value[0] < '0' || value[0] > '9' || *end != '\0' || errno == ERANGE) {
+    if (fo_parse_int(value, 0, INT64_MAX, out) != FO_PARSE_OK) {
         cli_usage_error("%s: \"%s\" is not Unix seconds (a whole number, 0 or more)", flag, value);
         return false;
     }
-    *out = v;
     return true;
 }
 
@@ -103,13 +106,11 @@ static bool parse_features(cli_opts *o, const char *value)
 {
     free(o->features_text);
     free(o->features);
-    o->features_text = strdup(value);
+    o->features_text = fo_xstrdup(value);
     size_t n = 1;
     for (const char *c = value; *c != '\0'; c++)
         n += *c == ',';
-    o->features = calloc(n, sizeof *o->features);
-    if (o->features_text == NULL || o->features == NULL)
-        abort();
+    o->features = fo_xcalloc(n, sizeof *o->features);
     o->nfeatures = 0;
     char *name = o->features_text;
     for (;;) {
@@ -136,9 +137,7 @@ static bool parse_metadata(cli_opts *o, const char *value)
         return false;
     }
     size_t klen = (size_t)(eq - value);
-    char *key = malloc(klen + 1);
-    if (key == NULL)
-        abort();
+    char *key = fo_xmalloc(klen + 1);
     for (size_t i = 0; i < klen; i++) {
         char c = value[i];
         if (c >= 'A' && c <= 'Z')
@@ -152,16 +151,14 @@ static bool parse_metadata(cli_opts *o, const char *value)
         key[i] = c;
     }
     key[klen] = '\0';
-    o->md = realloc(o->md, (o->nmd + 1) * sizeof *o->md);
-    if (o->md == NULL)
-        abort();
+    o->md = fo_xrealloc(o->md, (o->nmd + 1) * sizeof *o->md);
     o->md[o->nmd++] = (fo_md){.key = key, .value = eq + 1, .value_len = strlen(eq + 1)};
     return true;
 }
 
 static bool parse_timeout(cli_opts *o, const char *value)
 {
-    if (!fo_duration_parse_us(value, &o->timeout_us) || o->timeout_us == 0) {
+    if (fo_parse_duration_us(value, &o->timeout_us) != FO_PARSE_OK || o->timeout_us == 0) {
         cli_usage_error("--timeout: \"%s\" is not a positive duration (e.g. 500ms, 2s, 1m)", value);
         return false;
     }
@@ -181,9 +178,9 @@ static bool parse_format(cli_opts *o, const char *value)
     return true;
 }
 
-static bool apply_flag(cli_opts *o, const struct flag *f, const char *value)
+static bool apply_flag(cli_opts *o, flag_id id, const char *value)
 {
-    switch (f->id) {
+    switch (id) {
     case F_HELP:
         o->help = true;
         return true;
@@ -215,9 +212,9 @@ static bool apply_flag(cli_opts *o, const struct flag *f, const char *value)
         o->stream = true;
         return true;
     case F_WINDOW_START:
-        return parse_unix_seconds(f->name, value, &o->window_start);
+        return parse_unix_seconds("--window-start", value, &o->window_start);
     case F_WINDOW_END:
-        return parse_unix_seconds(f->name, value, &o->window_end);
+        return parse_unix_seconds("--window-end", value, &o->window_end);
     case F_FORMAT:
         return parse_format(o, value);
     case F_SERVICE:
@@ -229,45 +226,41 @@ static bool apply_flag(cli_opts *o, const struct flag *f, const char *value)
 
 /* --- the whole line ---------------------------------------------------------- */
 
-static const struct flag *find_flag(const char *arg, size_t len)
+/* The flag getopt_long has just reported as a mistake, as typed ("--addr=x" shown as "--addr"). */
+static const char *flag_as_typed(char **argv, char *buf, size_t cap)
 {
-    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
-        if (strlen(flags[i].name) == len && strncmp(flags[i].name, arg, len) == 0)
-            return &flags[i];
-    }
-    return NULL;
+    const char *arg = argv[optind - 1];
+    size_t len = strcspn(arg, "=");
+    snprintf(buf, cap, "%.*s", (int)len, arg);
+    return buf;
 }
 
-/* One flag at argv[*i], with its value as "--flag value" or "--flag=value"; marks it in seen. */
-static bool parse_one(cli_opts *o, int argc, char **argv, int *i, bool *seen)
+/* One flag from getopt_long; marks it in seen. */
+static bool parse_one(cli_opts *o, int ch, char **argv, bool *seen)
 {
-    const char *arg = argv[*i];
-    const char *eq = strncmp(arg, "--", 2) == 0 ? strchr(arg, '=') : NULL;
-    size_t len = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
-    const struct flag *f = find_flag(arg, len);
-    if (f == NULL) {
-        cli_usage_error(arg[0] == '-' ? "unknown flag %s" : "unexpected argument \"%s\"", arg);
+    char typed[64];
+    if (ch == ':') {
+        cli_usage_error("%s needs a value", flag_as_typed(argv, typed, sizeof typed));
         return false;
     }
-    if ((f->commands & (1u << o->command)) == 0) {
-        cli_usage_error("%s does not apply to %s", f->name, command_names[o->command]);
+    if (ch == '?') {
+        /* optopt names a known long flag given a value it does not take; 0 an unknown one. */
+        if (optopt >= F_HELP)
+            cli_usage_error("%s takes no value", flag_as_typed(argv, typed, sizeof typed));
+        else if (optopt != 0)
+            cli_usage_error("unknown flag -%c", optopt);
+        else
+            cli_usage_error("unknown flag %s", flag_as_typed(argv, typed, sizeof typed));
         return false;
     }
-    const char *value = NULL;
-    if (f->takes_value && eq != NULL) {
-        value = eq + 1;
-    } else if (f->takes_value) {
-        if (*i + 1 >= argc) {
-            cli_usage_error("%s needs a value", f->name);
-            return false;
-        }
-        value = argv[++*i];
-    } else if (eq != NULL) {
-        cli_usage_error("%s takes no value", f->name);
+    flag_id id = ch == 'h' ? F_HELP : (flag_id)ch;
+    if ((flag_commands[id - F_HELP] & (1u << o->command)) == 0) {
+        /* longopts lists the flags in flag_id order. */
+        cli_usage_error("--%s does not apply to %s", longopts[id - F_HELP].name, command_names[o->command]);
         return false;
     }
-    seen[f->id] = true;
-    return apply_flag(o, f, value);
+    seen[id - F_HELP] = true;
+    return apply_flag(o, id, optarg);
 }
 
 /* A TLS file flag names a readable file; checked here so that the error names the flag. */
@@ -290,15 +283,15 @@ static bool check_opts(const cli_opts *o, const bool *seen)
         cli_usage_error("--customer ID is required");
         return false;
     }
-    if (seen[F_WINDOW_START] != seen[F_WINDOW_END]) {
+    if (seen[F_WINDOW_START - F_HELP] != seen[F_WINDOW_END - F_HELP]) {
         cli_usage_error("--window-start and --window-end go together");
         return false;
     }
-    if (seen[F_TLS_CERT] != seen[F_TLS_KEY]) {
+    if (seen[F_TLS_CERT - F_HELP] != seen[F_TLS_KEY - F_HELP]) {
         cli_usage_error("--tls-cert and --tls-key go together");
         return false;
     }
-    if (seen[F_TLS_CERT] && !seen[F_TLS_CA]) {
+    if (seen[F_TLS_CERT - F_HELP] && !seen[F_TLS_CA - F_HELP]) {
         cli_usage_error("--tls-cert needs --tls-ca");
         return false;
     }
@@ -313,9 +306,17 @@ bool cli_args_parse(cli_command command, int argc, char **argv, cli_opts *out)
     out->timeout_us = DEFAULT_TIMEOUT_US;
     out->format = CLI_FORMAT_JSON;
     bool seen[FLAG_COUNT] = {false};
-    for (int i = 0; i < argc; i++) {
-        if (!parse_one(out, argc, argv, &i, seen))
+    /* getopt_long's own messages would name the command as the program: ours name fanout-cli. */
+    opterr = 0;
+    optind = 1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        if (!parse_one(out, ch, argv, seen))
             return false;
+    }
+    if (optind < argc) {
+        cli_usage_error("unexpected argument \"%s\"", argv[optind]);
+        return false;
     }
     return out->help || check_opts(out, seen);
 }

@@ -56,7 +56,8 @@ bool cli_args_command(const char *word, cli_command *out);
 
 /*
  * Parses the flags after the command word into *out (which the caller frees
- * with cli_args_free either way). On a usage error prints it to stderr and
+ * with cli_args_free either way). argv[0] is the command word itself, where
+ * getopt_long expects a program name. On a usage error prints it to stderr and
  * returns false. With --help, returns true without checking required flags.
  */
 bool cli_args_parse(cli_command command, int argc, char **argv, cli_opts *out);

@@ -64,7 +64,7 @@ int main(int argc, char **argv)
 
     cli_opts opts;
     int rc = CLI_EXIT_USAGE;
-    if (cli_args_parse(command, argc - 2, argv + 2, &opts)) {
+    if (cli_args_parse(command, argc - 1, argv + 1, &opts)) {
         if (opts.help) {
             fputs(usage_text, stdout);
             rc = CLI_EXIT_OK;

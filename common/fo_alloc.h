@@ -26,9 +26,25 @@ static inline void *fo_xcalloc(size_t n, size_t size)
     return p;
 }
 
+static inline void *fo_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n > 0 ? n : 1);
+    if (q == NULL)
+        abort();
+    return q;
+}
+
 static inline char *fo_xstrdup(const char *s)
 {
     char *p = strdup(s);
+    if (p == NULL)
+        abort();
+    return p;
+}
+
+static inline char *fo_xstrndup(const char *s, size_t n)
+{
+    char *p = strndup(s, n);
     if (p == NULL)
         abort();
     return p;

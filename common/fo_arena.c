@@ -1,5 +1,6 @@
 /* fo_arena: a bump allocator for memory that dies all at once. */
 #include "fo_arena.h"
+#include "fo_alloc.h"
 
 #include <stdalign.h>
 #include <stdint.h>
@@ -29,9 +30,7 @@ void fo_arena_init(fo_arena *a)
 
 static fo_arena_chunk *chunk_new(size_t cap)
 {
-    fo_arena_chunk *c = malloc(sizeof *c + cap);
-    if (c == NULL)
-        abort();
+    fo_arena_chunk *c = fo_xmalloc(sizeof *c + cap);
     return c;
 }
 

@@ -1,5 +1,6 @@
 /* fo_client_stream: server-streaming client calls on the gRPC C core. */
 #include "fo_client_stream.h"
+#include "fo_alloc.h"
 #include "fo_loop_internal.h"
 #include "fo_rpc_internal.h"
 
@@ -60,9 +61,7 @@ static void finish_if_idle(fo_client_stream *cs)
     if (cs->pending > 0)
         return;
     size_t n = GRPC_SLICE_LENGTH(cs->details);
-    cs->message = malloc(n + 1);
-    if (cs->message == NULL)
-        abort();
+    cs->message = fo_xmalloc(n + 1);
     memcpy(cs->message, GRPC_SLICE_START_PTR(cs->details), n);
     cs->message[n] = '\0';
     cs->on_done(cs, cs->ud);
@@ -200,9 +199,7 @@ fo_client_stream *fo_client_stream_start(const fo_call_spec *spec, const Protobu
                                          fo_client_stream_msg_fn on_message, fo_client_stream_done_fn on_done, void *ud,
                                          fo_error **err)
 {
-    fo_client_stream *cs = calloc(1, sizeof *cs);
-    if (cs == NULL)
-        abort();
+    fo_client_stream *cs = fo_xcalloc(1, sizeof *cs);
     cs->start_tag.fn = start_done;
     cs->read_tag.fn = read_done;
     cs->status_tag.fn = status_done;

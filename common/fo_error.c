@@ -1,6 +1,7 @@
 /* fo_error: status codes, their names, and errors that remember their origin. */
 #include "fo_error.h"
 #include "fo_alloc.h"
+#include "fo_parse.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -63,9 +64,8 @@ bool fo_status_parse(const char *text, fo_status *out)
             return true;
         }
     }
-    char *end;
-    long v = strtol(text, &end, 10);
-    if (*end != '\0' || v < 0 || v >= FO_STATUS_COUNT)
+    int64_t v;
+    if (fo_parse_int(text, 0, FO_STATUS_COUNT - 1, &v) != FO_PARSE_OK)
         return false;
     *out = (fo_status)v;
     return true;

@@ -1,5 +1,6 @@
 /* fo_health: the health statuses, Check, and the Watch streams of each worker loop. */
 #include "fo_health.h"
+#include "fo_alloc.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -46,17 +47,11 @@ struct fo_health {
 
 fo_health *fo_health_create(const char *const *services, size_t n)
 {
-    fo_health *h = calloc(1, sizeof *h);
-    if (h == NULL)
-        abort();
+    fo_health *h = fo_xcalloc(1, sizeof *h);
     h->nentries = n + 1;
-    h->entries = calloc(h->nentries, sizeof *h->entries);
-    if (h->entries == NULL)
-        abort();
+    h->entries = fo_xcalloc(h->nentries, sizeof *h->entries);
     for (size_t i = 0; i < h->nentries; i++) {
-        h->entries[i].name = strdup(i == 0 ? "" : services[i - 1]);
-        if (h->entries[i].name == NULL)
-            abort();
+        h->entries[i].name = fo_xstrdup(i == 0 ? "" : services[i - 1]);
         atomic_init(&h->entries[i].status, FO_HEALTH_NOT_SERVING);
     }
     atomic_init(&h->draining, false);
@@ -219,9 +214,7 @@ static void watch_start(fo_server_call *call, void *ctx)
     Grpc__Health__V1__HealthCheckRequest *req = read_request(call);
     if (req == NULL)
         return;
-    health_watch *w = calloc(1, sizeof *w);
-    if (w == NULL)
-        abort();
+    health_watch *w = fo_xcalloc(1, sizeof *w);
     w->sent.fn = watch_sent;
     w->call = call;
     w->hl = loop_of(h, fo_server_call_loop(call));
@@ -281,9 +274,7 @@ static void check(fo_server_call *call, void *ctx)
 void fo_health_register(fo_health *h, fo_server *s)
 {
     h->nloops = (size_t)fo_server_worker_count(s);
-    h->loops = calloc(h->nloops, sizeof *h->loops);
-    if (h->loops == NULL)
-        abort();
+    h->loops = fo_xcalloc(h->nloops, sizeof *h->loops);
     for (size_t i = 0; i < h->nloops; i++) {
         h->loops[i].h = h;
         h->loops[i].loop = fo_server_worker_loop(s, (int)i);

@@ -8,6 +8,7 @@
  * wait in the queue: the loop's work still runs one piece at a time.
  */
 #include "fo_loop.h"
+#include "fo_alloc.h"
 #include "fo_loop_internal.h"
 
 #include <grpc/grpc.h>
@@ -64,9 +65,7 @@ struct fo_loop {
 
 fo_loop *fo_loop_create(void)
 {
-    fo_loop *loop = calloc(1, sizeof *loop);
-    if (loop == NULL)
-        abort();
+    fo_loop *loop = fo_xcalloc(1, sizeof *loop);
     loop->cq = grpc_completion_queue_create_for_next(NULL);
     pthread_mutex_init(&loop->mu, NULL);
     pthread_condattr_t attr;
@@ -94,9 +93,7 @@ static void dispatch(grpc_event ev)
 
 void fo_loop_post(fo_loop *loop, fo_loop_post_fn fn, void *arg)
 {
-    fo_post *p = malloc(sizeof *p);
-    if (p == NULL)
-        abort();
+    fo_post *p = fo_xmalloc(sizeof *p);
     *p = (fo_post){.fn = fn, .arg = arg};
     pthread_mutex_lock(&loop->post_mu);
     if (loop->post_tail != NULL)
@@ -207,9 +204,7 @@ void fo_timer_start(fo_loop *loop, fo_timer *t, int64_t due_ns)
     fo_timer_cancel(loop, t);
     if (loop->nheap == loop->capheap) {
         loop->capheap = loop->capheap ? loop->capheap * 2 : 64;
-        loop->heap = realloc(loop->heap, loop->capheap * sizeof *loop->heap);
-        if (loop->heap == NULL)
-            abort();
+        loop->heap = fo_xrealloc(loop->heap, loop->capheap * sizeof *loop->heap);
     }
     t->due_ns = due_ns;
     loop->heap[loop->nheap] = t;

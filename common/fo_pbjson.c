@@ -1,11 +1,15 @@
 /* fo_pbjson: proto3 JSON to and from protobuf-c messages, generically from descriptors. */
 #include "fo_pbjson.h"
 #include "fo_alloc.h"
+#include "fo_parse.h"
+#include "fo_utf8.h"
 
 #include <errno.h>
 #include <float.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -146,98 +150,22 @@ static bool field_present(const ProtobufCMessage *msg, const ProtobufCFieldDescr
     return false;
 }
 
-/* --- UTF-8 and base64 ----------------------------------------------------- */
+/* --- base64 ------------------------------------------------------------------ */
 
-/* Length of the valid UTF-8 character at s (at most left bytes), 0 when there is none. */
-static size_t utf8_char_len(const unsigned char *s, size_t left)
-{
-    /* Lead byte patterns of 2-, 3- and 4-byte sequences, and the least code point each may encode. */
-    static const struct {
-        unsigned char mask, lead;
-        uint32_t min;
-    } forms[] = {{0xE0, 0xC0, 0x80}, {0xF0, 0xE0, 0x800}, {0xF8, 0xF0, 0x10000}};
-    if (s[0] < 0x80)
-        return 1;
-    for (size_t k = 0; k < sizeof forms / sizeof forms[0]; k++) {
-        if ((s[0] & forms[k].mask) != forms[k].lead)
-            continue;
-        size_t len = k + 2;
-        if (len > left)
-            return 0;
-        uint32_t cp = s[0] & (unsigned char)~forms[k].mask;
-        for (size_t i = 1; i < len; i++) {
-            if ((s[i] & 0xC0) != 0x80)
-                return 0;
-            cp = cp << 6 | (s[i] & 0x3F);
-        }
-        bool valid = cp >= forms[k].min && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
-        return valid ? len : 0;
-    }
-    return 0;
-}
-
-/*
- * A malloc'd copy of s with every byte that is not part of valid UTF-8
- * replaced by U+FFFD: protobuf-c does not check strings, JSON must be UTF-8.
- */
-static char *utf8_repair(const char *s)
-{
-    size_t n = strlen(s), o = 0;
-    char *out = fo_xmalloc(3 * n + 1);
-    for (size_t i = 0; i < n;) {
-        size_t len = utf8_char_len((const unsigned char *)s + i, n - i);
-        if (len == 0) {
-            memcpy(out + o, "\xEF\xBF\xBD", 3);
-            o += 3;
-            i++;
-        } else {
-            memcpy(out + o, s + i, len);
-            o += len;
-            i += len;
-        }
-    }
-    out[o] = '\0';
-    return out;
-}
-
-static const char b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
+/* Standard base64 with padding, as proto3 JSON writes bytes; a malloc'd string. */
 static char *base64_encode(const uint8_t *data, size_t len)
 {
     char *out = fo_xmalloc((len + 2) / 3 * 4 + 1);
-    size_t o = 0;
-    for (size_t i = 0; i < len; i += 3) {
-        uint32_t group = (uint32_t)data[i] << 16;
-        if (i + 1 < len)
-            group |= (uint32_t)data[i + 1] << 8;
-        if (i + 2 < len)
-            group |= data[i + 2];
-        out[o++] = b64_alphabet[group >> 18 & 63];
-        out[o++] = b64_alphabet[group >> 12 & 63];
-        out[o++] = i + 1 < len ? b64_alphabet[group >> 6 & 63] : '=';
-        out[o++] = i + 2 < len ? b64_alphabet[group & 63] : '=';
-    }
-    out[o] = '\0';
+    EVP_EncodeBlock((unsigned char *)out, data, (int)len);
     return out;
 }
 
-/* The standard and the URL-safe alphabet both decode, as proto3 JSON asks. */
-static int base64_value(char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
-}
-
-/* Decodes padded or unpadded base64 into a malloc'd buffer; false when text is not base64. */
+/*
+ * Decodes padded or unpadded base64, standard or URL-safe (proto3 JSON accepts
+ * all four), into a malloc'd buffer; false when text is not base64. OpenSSL
+ * decodes only padded standard text of whole quanta and would skip blanks, so
+ * the text is checked and normalized first.
+ */
 static bool base64_decode(const char *text, size_t n, ProtobufCBinaryData *out)
 {
     size_t pad = 0;
@@ -245,27 +173,30 @@ static bool base64_decode(const char *text, size_t n, ProtobufCBinaryData *out)
         n--;
         pad++;
     }
-    if ((pad > 0 && (n + pad) % 4 != 0) || n % 4 == 1)
+    if ((pad > 0 && (n + pad) % 4 != 0) || n % 4 == 1 || n > INT_MAX - 3)
         return false;
-    uint8_t *buf = fo_xmalloc(n / 4 * 3 + 2);
-    size_t len = 0;
-    uint32_t acc = 0;
-    int bits = 0;
+    size_t padded = (n + 3) / 4 * 4;
+    char *norm = fo_xmalloc(padded + 1);
     for (size_t i = 0; i < n; i++) {
-        int v = base64_value(text[i]);
-        if (v < 0) {
-            free(buf);
+        char c = text[i] == '-' ? '+' : text[i] == '_' ? '/' : text[i];
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+        if (!ok) {
+            free(norm);
             return false;
         }
-        acc = (acc << 6 | (uint32_t)v) & 0xFFFFFF;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            buf[len++] = (uint8_t)(acc >> bits);
-        }
+        norm[i] = c;
     }
+    memset(norm + n, '=', padded - n);
+    uint8_t *buf = fo_xmalloc(padded / 4 * 3);
+    int got = EVP_DecodeBlock(buf, (const unsigned char *)norm, (int)padded);
+    free(norm);
+    if (got < 0) {
+        free(buf);
+        return false;
+    }
+    /* OpenSSL counts the bytes the padding stands for as zeros. */
     out->data = buf;
-    out->len = len;
+    out->len = (size_t)got - (padded - n);
     return true;
 }
 
@@ -277,7 +208,7 @@ static json_t *string_to_json(const char *s)
     json_t *j = json_string(text);
     if (j != NULL)
         return j;
-    char *fixed = utf8_repair(text);
+    char *fixed = fo_utf8_repair(text);
     j = must(json_string(fixed));
     free(fixed);
     return j;
@@ -379,9 +310,7 @@ static char *map_key_text(const ProtobufCFieldDescriptor *f, const void *v)
         text = json_is_true(j) ? "true" : "false";
     else
         snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, json_integer_value(j));
-    char *key = strdup(text);
-    if (key == NULL)
-        abort();
+    char *key = fo_xstrdup(text);
     json_decref(j);
     return key;
 }
@@ -455,9 +384,7 @@ static size_t path_push(json_path *p, const char *fmt, ...)
         abort();
     if (p->len + (size_t)n + 1 > p->cap) {
         p->cap = (p->len + (size_t)n + 1) * 2;
-        p->text = realloc(p->text, p->cap);
-        if (p->text == NULL)
-            abort();
+        p->text = fo_xrealloc(p->text, p->cap);
     }
     va_start(ap, fmt);
     vsnprintf(p->text + p->len, p->cap - p->len, fmt, ap);
@@ -487,20 +414,6 @@ static fo_error *path_error(const json_path *p, const char *fmt, ...)
 
 /* --- JSON to message: scalars --------------------------------------------- */
 
-/* "-?[0-9]+", the only integer text accepted in strings. */
-static bool is_integer_text(const char *s)
-{
-    if (*s == '-')
-        s++;
-    if (*s == '\0')
-        return false;
-    for (; *s != '\0'; s++) {
-        if (*s < '0' || *s > '9')
-            return false;
-    }
-    return true;
-}
-
 /* JSON numbers such as 1e3 or 5.0 name integers too. */
 static bool real_to_int64(double d, int64_t *out)
 {
@@ -519,12 +432,12 @@ static fo_error *int_from_json(const json_path *p, const json_t *j, int64_t min,
         if (!real_to_int64(json_real_value(j), &v))
             return path_error(p, "expected an integer, got %.17g", json_real_value(j));
     } else if (json_is_string(j)) {
+        /* "-?[0-9]+" is the only integer text accepted in strings. */
         const char *s = json_string_value(j);
-        if (!is_integer_text(s))
+        fo_parse_result r = fo_parse_int(s, INT64_MIN, INT64_MAX, &v);
+        if (r == FO_PARSE_SYNTAX)
             return path_error(p, "expected an integer, got \"%s\"", s);
-        errno = 0;
-        v = strtoll(s, NULL, 10);
-        if (errno == ERANGE)
+        if (r == FO_PARSE_RANGE)
             return path_error(p, "%s is out of range", s);
     } else {
         return path_error(p, "expected an integer");
@@ -549,11 +462,10 @@ static fo_error *uint_from_json(const json_path *p, const json_t *j, uint64_t ma
         v = (uint64_t)d;
     } else if (json_is_string(j)) {
         const char *s = json_string_value(j);
-        if (!is_integer_text(s) || s[0] == '-')
+        fo_parse_result r = fo_parse_uint(s, UINT64_MAX, &v);
+        if (r == FO_PARSE_SYNTAX)
             return path_error(p, "expected a non-negative integer, got \"%s\"", s);
-        errno = 0;
-        v = strtoull(s, NULL, 10);
-        if (errno == ERANGE)
+        if (r == FO_PARSE_RANGE)
             return path_error(p, "%s is out of range", s);
     } else {
         return path_error(p, "expected a non-negative integer");
@@ -668,9 +580,7 @@ static fo_error *string_from_json(const json_path *p, const json_t *j, char **ou
     /* protobuf-c strings are NUL-terminated: an embedded NUL would cut them silently. */
     if (strlen(s) != json_string_length(j))
         return path_error(p, "a string must not contain U+0000");
-    *out = strdup(s);
-    if (*out == NULL)
-        abort();
+    *out = fo_xstrdup(s);
     return NULL;
 }
 
@@ -759,9 +669,7 @@ static ProtobufCMessage *new_message(const ProtobufCMessageDescriptor *desc)
  */
 static char *repeated_alloc(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f, size_t n)
 {
-    char *arr = calloc(n, value_size(f->type));
-    if (arr == NULL)
-        abort();
+    char *arr = fo_xcalloc(n, value_size(f->type));
     *(void **)member(msg, f->offset) = arr;
     *(size_t *)member(msg, f->quantifier_offset) = n;
     return arr;
@@ -867,9 +775,7 @@ static fo_error *message_from_json(json_path *p, const json_t *json, const Proto
     if (!json_is_object(json))
         return path_error(p, "expected an object (%s)", desc->name);
     ProtobufCMessage *msg = new_message(desc);
-    bool *seen = calloc(desc->n_fields + 1, sizeof *seen);
-    if (seen == NULL)
-        abort();
+    bool *seen = fo_xcalloc(desc->n_fields + 1, sizeof *seen);
     fo_error *err = NULL;
     const char *key;
     json_t *value;

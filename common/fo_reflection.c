@@ -51,9 +51,7 @@ static char *qualify(const char *scope, const char *name)
     if (scope == NULL || *scope == '\0')
         return fo_xstrdup(name);
     size_t len = strlen(scope) + 1 + strlen(name) + 1;
-    char *q = malloc(len);
-    if (q == NULL)
-        abort();
+    char *q = fo_xmalloc(len);
     snprintf(q, len, "%s.%s", scope, name);
     return q;
 }
@@ -63,9 +61,7 @@ static const char *add_symbol(fo_reflection_index *ix, const char *scope, const 
 {
     if (ix->nsymbols == ix->capsymbols) {
         ix->capsymbols = ix->capsymbols ? ix->capsymbols * 2 : 64;
-        ix->symbols = realloc(ix->symbols, ix->capsymbols * sizeof *ix->symbols);
-        if (ix->symbols == NULL)
-            abort();
+        ix->symbols = fo_xrealloc(ix->symbols, ix->capsymbols * sizeof *ix->symbols);
     }
     ix_symbol *sym = &ix->symbols[ix->nsymbols++];
     sym->name = qualify(scope, name);

@@ -1,5 +1,6 @@
 /* fo_rpc: payloads, channels and unary client calls on the gRPC C core. */
 #include "fo_rpc.h"
+#include "fo_alloc.h"
 #include "fo_loop_internal.h"
 #include "fo_rpc_internal.h"
 
@@ -50,9 +51,7 @@ struct fo_payload {
 
 fo_payload *fo_payload_pack(const ProtobufCMessage *msg)
 {
-    fo_payload *p = malloc(sizeof *p);
-    if (p == NULL)
-        abort();
+    fo_payload *p = fo_xmalloc(sizeof *p);
     size_t n = protobuf_c_message_get_packed_size(msg);
     p->slice = grpc_slice_malloc(n);
     protobuf_c_message_pack(msg, GRPC_SLICE_START_PTR(p->slice));
@@ -61,9 +60,7 @@ fo_payload *fo_payload_pack(const ProtobufCMessage *msg)
 
 fo_payload *fo_payload_alloc(size_t len, uint8_t **data)
 {
-    fo_payload *p = malloc(sizeof *p);
-    if (p == NULL)
-        abort();
+    fo_payload *p = fo_xmalloc(sizeof *p);
     p->slice = grpc_slice_malloc(len);
     *data = GRPC_SLICE_START_PTR(p->slice);
     return p;
@@ -71,9 +68,7 @@ fo_payload *fo_payload_alloc(size_t len, uint8_t **data)
 
 fo_payload *fo_payload_from_bytes(const void *data, size_t len)
 {
-    fo_payload *p = malloc(sizeof *p);
-    if (p == NULL)
-        abort();
+    fo_payload *p = fo_xmalloc(sizeof *p);
     p->slice = grpc_slice_from_copied_buffer(data, len);
     return p;
 }
@@ -160,9 +155,7 @@ grpc_metadata *fo_md_to_grpc(const fo_md *md, size_t n)
 {
     if (n == 0)
         return NULL;
-    grpc_metadata *out = calloc(n, sizeof *out);
-    if (out == NULL)
-        abort();
+    grpc_metadata *out = fo_xcalloc(n, sizeof *out);
     for (size_t i = 0; i < n; i++) {
         /* Static key and value slices only point at the caller's bytes. */
         out[i].key = grpc_slice_from_static_string(md[i].key);
@@ -178,37 +171,6 @@ struct fo_channel {
 };
 
 grpc_channel *fo_channel_grpc(fo_channel *channel) { return channel->ch; }
-
-fo_error *fo_read_file(const char *path, char **out)
-{
-    *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s: cannot read: %m", path);
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (cap - len < 4096 + 1) {
-            cap = cap ? cap * 2 : 8192;
-            buf = realloc(buf, cap);
-            if (buf == NULL)
-                abort();
-        }
-        size_t got = fread(buf + len, 1, cap - len - 1, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    bool failed = ferror(f);
-    fclose(f);
-    buf[len] = '\0';
-    if (failed) {
-        free(buf);
-        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s: read error", path);
-    }
-    *out = buf;
-    return NULL;
-}
 
 static fo_error *channel_credentials(const fo_channel_opts *o, grpc_channel_credentials **out)
 {
@@ -276,9 +238,7 @@ fo_error *fo_channel_create(const char *target, const fo_channel_opts *opts, fo_
     grpc_channel_credentials_release(creds);
     if (ch == NULL)
         return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "cannot create a channel to %s", target);
-    fo_channel *c = malloc(sizeof *c);
-    if (c == NULL)
-        abort();
+    fo_channel *c = fo_xmalloc(sizeof *c);
     c->ch = ch;
     *out = c;
     return NULL;
@@ -324,9 +284,7 @@ static void client_call_done(fo_tag *tag, bool ok)
         cc->status = GRPC_STATUS_INTERNAL;
     }
     size_t n = GRPC_SLICE_LENGTH(cc->details);
-    cc->message = malloc(n + 1);
-    if (cc->message == NULL)
-        abort();
+    cc->message = fo_xmalloc(n + 1);
     memcpy(cc->message, GRPC_SLICE_START_PTR(cc->details), n);
     cc->message[n] = '\0';
     cc->on_done(cc, cc->ud);
@@ -334,9 +292,7 @@ static void client_call_done(fo_tag *tag, bool ok)
 
 fo_client_call *fo_client_call_start(const fo_call_spec *spec, fo_client_call_fn on_done, void *ud, fo_error **err)
 {
-    fo_client_call *cc = calloc(1, sizeof *cc);
-    if (cc == NULL)
-        abort();
+    fo_client_call *cc = fo_xcalloc(1, sizeof *cc);
     cc->tag.fn = client_call_done;
     cc->on_done = on_done;
     cc->ud = ud;
@@ -420,9 +376,7 @@ fo_payload *fo_client_call_take_reply(fo_client_call *cc)
     grpc_slice all;
     if (!buffer_slice(cc->reply, &all))
         return NULL;
-    fo_payload *p = malloc(sizeof *p);
-    if (p == NULL)
-        abort();
+    fo_payload *p = fo_xmalloc(sizeof *p);
     p->slice = all;
     return p;
 }

@@ -5,6 +5,7 @@
 #include <grpc/grpc.h>
 #include <grpc/support/time.h>
 
+#include "fo_file.h" /* fo_read_file, for the credentials of channels and servers */
 #include "fo_rpc.h"
 
 /* A new byte buffer sharing p's bytes; the caller destroys it. */
@@ -18,9 +19,6 @@ int64_t fo_deadline_from_gpr(gpr_timespec deadline);
 const char *fo_md_find(const grpc_metadata_array *arr, const char *key, size_t *len);
 /* A grpc_metadata array pointing at md's bytes; free() it after start_batch. */
 grpc_metadata *fo_md_to_grpc(const fo_md *md, size_t n);
-
-/* The whole file, NUL-terminated, in *out (malloc'd). */
-fo_error *fo_read_file(const char *path, char **out);
 
 grpc_channel *fo_channel_grpc(fo_channel *channel);
 

@@ -3,7 +3,7 @@
  *
  * All deadlines inside fanout are int64 nanoseconds on CLOCK_MONOTONIC
  * (fo_now_ns()); FO_DEADLINE_NONE means "no deadline". The gRPC layer converts
- * to and from gpr_timespec at its edge.
+ * to and from gpr_timespec at its edge. Durations as text are fo_parse's.
  */
 #ifndef FO_TIME_H
 #define FO_TIME_H
@@ -22,12 +22,5 @@ int64_t fo_unix_now(void);
 /* now + ms, saturating at FO_DEADLINE_NONE. */
 int64_t fo_deadline_in_ms(int64_t ms);
 static inline int64_t fo_deadline_min(int64_t a, int64_t b) { return a < b ? a : b; }
-
-/*
- * Parses a duration such as "300ms", "2s", "1.5s", "250us", "1m" or "0" into
- * microseconds. A bare number is milliseconds. False on anything else,
- * including negative values and overflow.
- */
-bool fo_duration_parse_us(const char *text, int64_t *out_us);
 
 #endif

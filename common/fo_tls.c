@@ -1,5 +1,6 @@
 /* fo_tls: PEM certificate and key checks with OpenSSL, one clear message per problem. */
 #include "fo_tls.h"
+#include "fo_alloc.h"
 
 #include <errno.h>
 #include <openssl/bio.h>
@@ -37,9 +38,7 @@ static fo_error *fo_tls_read(const char *path, fo_tls_file *f)
     if (in == NULL)
         return FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "%s: cannot read: %s", path, strerror(errno));
     size_t cap = 8192;
-    f->data = malloc(cap);
-    if (f->data == NULL)
-        abort();
+    f->data = fo_xmalloc(cap);
     fo_error *err = NULL;
     for (;;) {
         size_t got = fread(f->data + f->len, 1, cap - f->len - 1, in);
@@ -53,9 +52,7 @@ static fo_error *fo_tls_read(const char *path, fo_tls_file *f)
         }
         if (cap - f->len == 1) {
             cap *= 2;
-            f->data = realloc(f->data, cap);
-            if (f->data == NULL)
-                abort();
+            f->data = fo_xrealloc(f->data, cap);
         }
     }
     /* A directory opens but does not read: ferror with EISDIR. */

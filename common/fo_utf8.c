@@ -1,5 +1,6 @@
 /* fo_utf8: UTF-8 checks (see fo_utf8.h). */
 #include "fo_utf8.h"
+#include "fo_alloc.h"
 
 #include <string.h>
 
@@ -53,16 +54,24 @@ bool fo_utf8_valid(const char *s, size_t n)
     return true;
 }
 
-void fo_utf8_mend(char *s)
+char *fo_utf8_repair(const char *s)
 {
-    unsigned char *p = (unsigned char *)s;
-    size_t n = strlen(s), i = 0;
-    while (i < n) {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s), o = 0;
+    /* At worst every byte becomes the three of U+FFFD. */
+    char *out = fo_xmalloc(3 * n + 1);
+    for (size_t i = 0; i < n;) {
         size_t len = sequence_length(p + i, n - i);
         if (len == 0) {
-            p[i] = '?';
-            len = 1;
+            memcpy(out + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            i++;
+        } else {
+            memcpy(out + o, s + i, len);
+            o += len;
+            i += len;
         }
-        i += len;
     }
+    out[o] = '\0';
+    return out;
 }

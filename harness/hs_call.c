@@ -1,5 +1,6 @@
 /* hs_call: a scenario's request on the wire, its outcome as JSON. */
 #include "hs_call.h"
+#include "fo_alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +60,7 @@ void hs_call_run(const hs_call *call, const char *target, hs_outcome *out)
     else
         run_stream(call, target, out);
     if (out->message == NULL)
-        out->message = strdup("");
+        out->message = fo_xstrdup("");
 }
 
 void hs_outcome_release(hs_outcome *o)

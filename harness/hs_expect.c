@@ -1,5 +1,6 @@
 /* hs_expect: checking one outcome, reporting the first difference. */
 #include "hs_expect.h"
+#include "fo_alloc.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,9 +34,7 @@ static json_t *results_in_order(const json_t *results, hs_order order)
     if (order == HS_ORDER_ARRIVAL)
         return json_incref((json_t *)results);
     size_t n = json_array_size(results);
-    json_t **items = calloc(n + 1, sizeof *items);
-    if (items == NULL)
-        abort();
+    json_t **items = fo_xcalloc(n + 1, sizeof *items);
     for (size_t i = 0; i < n; i++)
         items[i] = json_array_get(results, i);
     qsort(items, n, sizeof *items, by_index);

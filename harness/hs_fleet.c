@@ -1,5 +1,6 @@
 /* hs_fleet: starting, breaking, restarting and stopping a scenario's processes. */
 #include "hs_fleet.h"
+#include "fo_alloc.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -234,12 +235,8 @@ fo_error *hs_fleet_check_aggregator(hs_fleet *fl)
 
 fo_error *hs_fleet_start(const hs_scenario *sc, hs_fleet **out)
 {
-    hs_fleet *fl = calloc(1, sizeof *fl);
-    if (fl == NULL)
-        abort();
-    fl->members = calloc(sc->n_features, sizeof *fl->members);
-    if (fl->members == NULL)
-        abort();
+    hs_fleet *fl = fo_xcalloc(1, sizeof *fl);
+    fl->members = fo_xcalloc(sc->n_features, sizeof *fl->members);
     fo_error *err = NULL;
     for (size_t i = 0; i < sc->n_features && err == NULL; i++) {
         member *m = &fl->members[fl->n_members++];

@@ -1,5 +1,6 @@
 /* hs_match: the subset rule between an expected and an actual JSON value. */
 #include "hs_match.h"
+#include "fo_alloc.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
@@ -26,9 +27,7 @@ static void path_append(path *p, const char *fmt, const char *key, size_t index)
             return;
         }
         p->cap *= 2;
-        p->text = realloc(p->text, p->cap);
-        if (p->text == NULL)
-            abort();
+        p->text = fo_xrealloc(p->text, p->cap);
     }
 }
 
@@ -156,9 +155,7 @@ static char *match_at(const json_t *expected, const json_t *actual, path *p)
 char *hs_match(const json_t *expected, const json_t *actual, const char *root)
 {
     path p = {.cap = 128};
-    p.text = malloc(p.cap);
-    if (p.text == NULL)
-        abort();
+    p.text = fo_xmalloc(p.cap);
     path_truncate(&p, 0);
     path_append(&p, "%s", root, 0);
     char *diff = match_at(expected, actual, &p);

@@ -25,7 +25,7 @@
 #include "fo_log.h"
 #include "fo_process.h"
 #include "fo_rpc.h"
-#include "fo_time.h"
+#include "fo_parse.h"
 #include "mock_fleet.h"
 #include "mock_one_process.h"
 #include "mock_service.h"
@@ -95,10 +95,9 @@ static int parse_options(int argc, char **argv, options *o)
             o->tls_key = optarg;
             break;
         case 'w': {
-            char *end;
-            long w = strtol(optarg, &end, 10);
-            if (*end != '\0' || w < 1 || w > 64) {
-                fprintf(stderr, "mock_services: --workers: expected 1..64, got \"%s\"\n", optarg);
+            int64_t w;
+            if (fo_parse_int(optarg, 1, 64, &w) != FO_PARSE_OK) {
+                fprintf(stderr, "mock_services: --workers: expected an integer from 1 to 64, got \"%s\"\n", optarg);
                 return 2;
             }
             o->workers = (int)w;
@@ -106,7 +105,7 @@ static int parse_options(int argc, char **argv, options *o)
         }
         case 'A': {
             int64_t us;
-            if (!fo_duration_parse_us(optarg, &us) || us < 0) {
+            if (fo_parse_duration_us(optarg, &us) != FO_PARSE_OK) {
                 fprintf(stderr, "mock_services: --max-connection-age: expected a duration such as 30s, got \"%s\"\n",
                         optarg);
                 return 2;
@@ -179,7 +178,7 @@ static int serve_one(const options *o)
     fo_host_destroy(host);
     fo_rpc_shutdown();
     /* After the shutdown, so that the calls it cancelled are counted too. */
-    mock_service_write_stats(&svc, stdout);
+    mock_service_write_stats(&svc);
     fo_log_event(json_pack("{s:s, s:s, s:i}", "event", "stopped", "feature", o->feature, "signal", sig));
     return 0;
 }

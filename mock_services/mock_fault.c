@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "fo_time.h"
+#include "fo_parse.h"
 
 /* Bytes of an offending item quoted in a message; the rest is elided. */
 #define QUOTE_MAX 64
@@ -113,7 +113,7 @@ static fo_error *parse_delay(span item, span arg, mock_fault *f)
     char value[VALUE_MAX];
     if (arg.n == 0)
         return bad_item(item, "delay needs a duration, e.g. delay:300ms");
-    if (!copy_value(arg, value) || !fo_duration_parse_us(value, &f->delay_us))
+    if (!copy_value(arg, value) || fo_parse_duration_us(value, &f->delay_us) != FO_PARSE_OK)
         return bad_item(item, "bad duration \"%s\"", quote(arg, q));
     return NULL;
 }
@@ -132,40 +132,18 @@ static fo_error *parse_error(span item, span arg, mock_fault *f)
     return NULL;
 }
 
-/* A size in bytes, "8388608", "512KiB" or "8MiB", at most MOCK_HUGE_MAX_BYTES. */
-static bool parse_size(const char *text, size_t *out)
-{
-    static const struct {
-        const char *suffix;
-        unsigned shift;
-    } units[] = {{"", 0}, {"KiB", 10}, {"MiB", 20}};
-    size_t digits = strspn(text, "0123456789");
-    /* Eight digits already exceed the limit in any unit; fewer cannot overflow. */
-    if (digits == 0 || digits > 8)
-        return false;
-    size_t n = 0;
-    for (size_t i = 0; i < digits; i++)
-        n = n * 10 + (size_t)(text[i] - '0');
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (strcmp(text + digits, units[i].suffix) != 0)
-            continue;
-        if (n > MOCK_HUGE_MAX_BYTES >> units[i].shift)
-            return false;
-        *out = n << units[i].shift;
-        return *out > 0;
-    }
-    return false;
-}
-
 static fo_error *parse_huge(span item, span arg, mock_fault *f)
 {
     char q[QUOTE_BUF];
     char value[VALUE_MAX];
     if (arg.n == 0)
         return bad_item(item, "huge needs a size, e.g. huge:8MiB");
-    if (!copy_value(arg, value) || !parse_size(value, &f->huge_bytes))
+    uint64_t bytes = 0;
+    /* 8MiB and the like; the unit GiB would always be past the limit. */
+    if (!copy_value(arg, value) || fo_parse_size(value, MOCK_HUGE_MAX_BYTES, &bytes) != FO_PARSE_OK || bytes == 0)
         return bad_item(item, "bad size \"%s\": expected 1 to %zu bytes, or KiB or MiB", quote(arg, q),
                         MOCK_HUGE_MAX_BYTES);
+    f->huge_bytes = (size_t)bytes;
     f->kind = MOCK_FAULT_HUGE;
     return NULL;
 }

@@ -6,7 +6,7 @@
  *
  *     tours=delay:300ms, offers=error:UNAVAILABLE, leads=hang
  *
- * KIND is delay:DURATION (see fo_duration_parse_us), error:CODE (a status
+ * KIND is delay:DURATION (see fo_parse_duration_us), error:CODE (a status
  * name or number other than OK), hang, malformed, huge:SIZE (bytes, or with a
  * KiB or MiB suffix, at most MOCK_HUGE_MAX_BYTES) or crash. A feature may have
  * one delay and one terminal fault (error, hang, malformed, huge or crash); the

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "fleet_config.h"
+#include "fo_log.h"
 #include "fo_time.h"
 
 #define START_TIMEOUT_MS 15000
@@ -76,21 +77,6 @@ static void write_stdout(const char *text, size_t len)
         text += n;
         len -= (size_t)n;
     }
-}
-
-/* Writes obj (stolen) as one compact line, keys in insertion order, in a single write. */
-static void emit(json_t *obj)
-{
-    const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER;
-    size_t len = json_dumpb(obj, NULL, 0, flags);
-    char *line = len > 0 ? malloc(len + 1) : NULL;
-    if (line != NULL) {
-        json_dumpb(obj, line, len, flags);
-        line[len] = '\n';
-        write_stdout(line, len + 1);
-        free(line);
-    }
-    json_decref(obj);
 }
 
 /* "exit 70" or "signal 9", as the child_exited event says it. */
@@ -231,7 +217,7 @@ static void announce(fleet_run *run, const fleet_child *last)
         json_object_set_new(features, c->entry->name,
                             json_pack("{s:s, s:i}", "address", c->address, "pid", (int)c->pid));
     }
-    emit(json_pack("{s:s, s:o}", "event", "fleet", "features", features));
+    fo_log_event(json_pack("{s:s, s:o}", "event", "fleet", "features", features));
     run->announced = true;
     for (size_t i = 0; i < run->fleet.count; i++) {
         if (&run->children[i] != last)
@@ -242,16 +228,13 @@ static void announce(fleet_run *run, const fleet_child *last)
 static void listening(fleet_run *run, fleet_child *c, const char *address)
 {
     /* Restarts reuse the first address, so clients configured with that port find it again. */
-    if (c->address == NULL) {
-        c->address = strdup(address);
-        if (c->address == NULL)
-            abort();
-    }
+    if (c->address == NULL)
+        c->address = fo_xstrdup(address);
     c->state = CHILD_RUNNING;
     c->start_deadline = FO_DEADLINE_NONE;
     if (run->announced)
-        emit(json_pack("{s:s, s:s, s:s, s:i}", "event", "restarted", "feature", c->entry->name, "address", address,
-                       "pid", (int)c->pid));
+        fo_log_event(json_pack("{s:s, s:s, s:s, s:i}", "event", "restarted", "feature", c->entry->name, "address",
+                               address, "pid", (int)c->pid));
     else if (all_running(run))
         announce(run, c);
 }
@@ -348,7 +331,7 @@ static bool read_child(fleet_run *run, fleet_child *c)
 
 static void restart_failed(const fleet_child *c, const char *reason)
 {
-    emit(json_pack("{s:s, s:s, s:s}", "event", "restart_failed", "feature", c->entry->name, "reason", reason));
+    fo_log_event(json_pack("{s:s, s:s, s:s}", "event", "restart_failed", "feature", c->entry->name, "reason", reason));
 }
 
 static void restart(fleet_run *run, fleet_child *c)
@@ -379,8 +362,8 @@ static void on_child_exit(fleet_run *run, fleet_child *c, int status)
         start_failed(run, c, "exited before the fleet was up (%s)", how);
         return;
     }
-    emit(json_pack("{s:s, s:s, s:i, s:s}", "event", "child_exited", "feature", c->entry->name, "pid", (int)pid,
-                   "status", how));
+    fo_log_event(json_pack("{s:s, s:s, s:i, s:s}", "event", "child_exited", "feature", c->entry->name, "pid", (int)pid,
+                           "status", how));
     /* A restart that never listened is not retried, so a broken service cannot loop forever. */
     if (!was_running)
         restart_failed(c, c->start_failure[0] != '\0' ? c->start_failure : "exited before listening");
@@ -535,7 +518,7 @@ int mock_fleet_run(const char *fleet_path, const char *argv0)
     start_all(&run);
     supervise(&run);
     if (!run.failed) {
-        emit(json_pack("{s:s}", "event", "fleet_stopped"));
+        fo_log_event(json_pack("{s:s}", "event", "fleet_stopped"));
         rc = 0;
     }
 out:

@@ -127,7 +127,7 @@ static void stop_loop(one_process *p)
 static void write_stats(one_process *p, int sig)
 {
     for (size_t i = 0; i < p->fleet.count; i++)
-        mock_service_write_stats(&p->features[i].svc, stdout);
+        mock_service_write_stats(&p->features[i].svc);
     fo_log_event(json_pack("{s:s, s:i}", "event", "stopped", "signal", sig));
 }
 

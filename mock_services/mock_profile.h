@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "fo_error.h"
+#include "fo_json.h"
 #include "mock_fault.h"
 
 /* Ten minutes: a longer delay is a mistake, and sampled delays are capped here. */
@@ -63,13 +64,13 @@ double mock_rng_uniform(mock_rng *rng);
 void mock_profile_init(mock_profile *p);
 
 /*
- * Reads a profile object. where prefixes every message and names the object,
- * e.g. "fleet.json: features[2].profile". Rejects unknown keys, wrong types,
+ * Reads a profile object; at names it in messages, e.g. "fleet.json:
+ * features[2].profile" (fo_json's rules and wording). Rejects unknown keys, wrong types,
  * rates outside [0, 1] or adding up to more than 1, negative latencies or
  * above MOCK_LATENCY_MAX_MS, p99 < p50, error codes that are not a status
  * or are OK, and huge_bytes that is not an integer in 1..MOCK_HUGE_MAX_BYTES. On error (FO_STATUS_INVALID_ARGUMENT) out is left untouched.
  */
-fo_error *mock_profile_from_json(const json_t *obj, const char *where, mock_profile *out);
+fo_error *mock_profile_from_json(const json_t *obj, const fo_json_at *at, mock_profile *out);
 
 /* The same from JSON text, as passed on a child's command line; messages start "--profile". */
 fo_error *mock_profile_parse_text(const char *json_text, mock_profile *out);
@@ -85,11 +86,5 @@ char *mock_profile_to_json_text(const mock_profile *p);
  * then at most one terminal fault or slow answer by the rates.
  */
 void mock_profile_sample(const mock_profile *p, mock_rng *rng, mock_fault *out);
-
-/* Writes v as compact JSON for a message, cut short with "..." to fit cap bytes. */
-void mock_json_describe(const json_t *v, char *buf, size_t cap);
-
-/* The first key of obj missing from the NULL-terminated allowed list, or NULL. */
-const char *mock_json_unknown_key(const json_t *obj, const char *const *allowed);
 
 #endif

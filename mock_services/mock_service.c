@@ -10,6 +10,7 @@
  *   the call with CANCELLED. Every end but a crash counts one outcome.
  */
 #include "mock_service.h"
+#include "fo_alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 
 #include "fanout/feature/v1/feature.pb-c.h"
 #include "fo_health.h"
+#include "fo_log.h"
 #include "fo_reflection.h"
 #include "fo_time.h"
 #include "mock_data.h"
@@ -91,9 +93,7 @@ static void reply_huge(mock_call *mc)
     generate_report(mc, &report);
     size_t n = protobuf_c_message_get_packed_size(&report.msg.base);
     size_t total = mc->fault.huge_bytes >= n + PAD_HEADER ? mc->fault.huge_bytes : n;
-    unsigned char *buf = malloc(total);
-    if (buf == NULL)
-        abort();
+    unsigned char *buf = fo_xmalloc(total);
     protobuf_c_message_pack(&report.msg.base, buf);
     mock_report_release(&report);
     if (total > n) {
@@ -121,8 +121,7 @@ static void reply_malformed(mock_call *mc)
 
 static void crash(const mock_call *mc)
 {
-    printf("{\"event\":\"crash\",\"feature\":\"%s\",\"pid\":%d}\n", mc->svc->feature, (int)getpid());
-    fflush(stdout);
+    fo_log_event(json_pack("{s:s, s:s, s:i}", "event", "crash", "feature", mc->svc->feature, "pid", (int)getpid()));
     /* No clean-up, no status: what a crashed service looks like to its callers. */
     _exit(70);
 }
@@ -176,9 +175,7 @@ static fo_error *decide_fault(mock_call *mc)
 
 static void get_usage(fo_server_call *call, void *ctx)
 {
-    mock_call *mc = calloc(1, sizeof *mc);
-    if (mc == NULL)
-        abort();
+    mock_call *mc = fo_xcalloc(1, sizeof *mc);
     mc->call = call;
     mc->svc = ctx;
     fo_timer_init(&mc->delay, delay_elapsed);
@@ -225,17 +222,13 @@ fo_host_opts mock_service_host_opts(mock_service *svc)
     };
 }
 
-void mock_service_write_stats(mock_service *svc, FILE *to)
+void mock_service_write_stats(mock_service *svc)
 {
-    uint64_t n[MOCK_OUTCOME_COUNT];
+    json_int_t n[MOCK_OUTCOME_COUNT];
     for (int i = 0; i < MOCK_OUTCOME_COUNT; i++)
-        n[i] = atomic_load(&svc->outcomes[i]);
-    fprintf(to,
-            "{\"event\":\"stats\",\"feature\":\"%s\",\"pid\":%d,\"ok\":%llu,\"error\":%llu,\"malformed\":%llu,"
-            "\"huge\":%llu,\"cancelled\":%llu,\"invalid\":%llu}\n",
-            svc->feature, (int)getpid(), (unsigned long long)n[MOCK_OUTCOME_OK],
-            (unsigned long long)n[MOCK_OUTCOME_ERROR], (unsigned long long)n[MOCK_OUTCOME_MALFORMED],
-            (unsigned long long)n[MOCK_OUTCOME_HUGE], (unsigned long long)n[MOCK_OUTCOME_CANCELLED],
-            (unsigned long long)n[MOCK_OUTCOME_INVALID]);
-    fflush(to);
+        n[i] = (json_int_t)atomic_load(&svc->outcomes[i]);
+    fo_log_event(json_pack("{s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I}", "event", "stats", "feature", svc->feature,
+                           "pid", (int)getpid(), "ok", n[MOCK_OUTCOME_OK], "error", n[MOCK_OUTCOME_ERROR], "malformed",
+                           n[MOCK_OUTCOME_MALFORMED], "huge", n[MOCK_OUTCOME_HUGE], "cancelled",
+                           n[MOCK_OUTCOME_CANCELLED], "invalid", n[MOCK_OUTCOME_INVALID]));
 }

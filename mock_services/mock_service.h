@@ -5,7 +5,7 @@
  *
  * It counts how its calls ended, so a test can check a client's tally
  * against the service's own; mock_service_write_stats prints the counts as
- * one JSON line:
+ * one JSON line on stdout (fo_log_event):
  *
  *     {"event":"stats","feature":"tours","pid":1234,"ok":950,"error":20,
  *      "malformed":0,"huge":0,"cancelled":30,"invalid":0}
@@ -22,7 +22,6 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "fo_host.h"
 #include "fo_server.h"
@@ -57,6 +56,6 @@ void mock_service_register(mock_service *svc, fo_server *s);
 fo_host_opts mock_service_host_opts(mock_service *svc);
 
 /* Writes the stats line (see above) to `to` and flushes it. */
-void mock_service_write_stats(mock_service *svc, FILE *to);
+void mock_service_write_stats(mock_service *svc);
 
 #endif

@@ -103,7 +103,7 @@ static void full_file_is_read(void **state)
     assert_int_equal(c.n_forward_metadata, 2);
     assert_string_equal(c.forward_metadata[0], "x-mock-fault");
     assert_string_equal(c.forward_metadata[1], "x-request_id.v2");
-    assert_int_equal(c.log_level, AGG_LOG_WARN);
+    assert_int_equal(c.log_level, FO_LOG_WARN);
     assert_int_equal(c.shutdown_grace_ms, 0);
     assert_true(c.tls.enabled);
     snprintf(want, sizeof want, "%s/server.pem", dir);
@@ -156,7 +156,7 @@ static void minimal_file_gets_defaults(void **state)
     assert_int_equal(c.max_message_bytes, 4194304);
     assert_int_equal(c.n_forward_metadata, 0);
     assert_null(c.forward_metadata);
-    assert_int_equal(c.log_level, AGG_LOG_INFO);
+    assert_int_equal(c.log_level, FO_LOG_INFO);
     assert_int_equal(c.shutdown_grace_ms, 5000);
     assert_false(c.tls.enabled);
     assert_null(c.tls.cert);
@@ -229,7 +229,7 @@ static void environment_overrides_the_file(void **state)
     assert_null(err);
     assert_string_equal(c.listen, ":7000");
     assert_int_equal(c.workers, 5);
-    assert_int_equal(c.log_level, AGG_LOG_DEBUG);
+    assert_int_equal(c.log_level, FO_LOG_DEBUG);
     assert_int_equal(c.default_policy, FANOUT__V1__FAILURE_POLICY__FAIL_FAST);
     assert_int_equal(c.max_in_flight, 7);
     assert_int_equal(c.shutdown_grace_ms, 12);
@@ -271,7 +271,7 @@ static void real_getenv_is_the_default(void **state)
     fo_error *err = agg_config_load(path, NULL, &c);
     unsetenv("FANOUT_LOG_LEVEL");
     assert_null(err);
-    assert_int_equal(c.log_level, AGG_LOG_ERROR);
+    assert_int_equal(c.log_level, FO_LOG_ERROR);
     agg_config_release(&c);
     unlink(path);
     free(path);

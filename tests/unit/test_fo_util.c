@@ -5,9 +5,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fo_error.h"
+#include "fo_file.h"
 #include "fo_time.h"
 #include "fo_utf8.h"
 
@@ -46,30 +50,6 @@ static void status_names_round_trip(void **state)
     assert_string_equal(fo_status_name(99), "UNKNOWN");
 }
 
-static void durations_parse(void **state)
-{
-    (void)state;
-    int64_t us;
-    assert_true(fo_duration_parse_us("300ms", &us));
-    assert_int_equal(us, 300000);
-    assert_true(fo_duration_parse_us("2s", &us));
-    assert_int_equal(us, 2000000);
-    assert_true(fo_duration_parse_us("1.5s", &us));
-    assert_int_equal(us, 1500000);
-    assert_true(fo_duration_parse_us("250us", &us));
-    assert_int_equal(us, 250);
-    assert_true(fo_duration_parse_us("1m", &us));
-    assert_int_equal(us, 60000000);
-    assert_true(fo_duration_parse_us("40", &us));
-    assert_int_equal(us, 40000);
-    assert_false(fo_duration_parse_us("", &us));
-    assert_false(fo_duration_parse_us("-1s", &us));
-    assert_false(fo_duration_parse_us("3 s", &us));
-    assert_false(fo_duration_parse_us("s", &us));
-    assert_false(fo_duration_parse_us("1e300s", &us));
-    assert_false(fo_duration_parse_us("10parsecs", &us));
-}
-
 static void deadlines_saturate(void **state)
 {
     (void)state;
@@ -80,7 +60,7 @@ static void deadlines_saturate(void **state)
     assert_int_equal(fo_deadline_min(3, 5), 3);
 }
 
-static void utf8_is_checked_and_mended(void **state)
+static void utf8_is_checked_and_repaired(void **state)
 {
     (void)state;
     static const struct {
@@ -103,10 +83,35 @@ static void utf8_is_checked_and_mended(void **state)
         if (fo_utf8_valid(cases[i].s, strlen(cases[i].s)) != cases[i].valid)
             fail_msg("case %zu: expected %s", i, cases[i].valid ? "valid" : "invalid");
     }
-    char mended[] = "ok \xc3\xa9 \xff\xc0\xaf end\xe2\x82";
-    fo_utf8_mend(mended);
-    assert_string_equal(mended, "ok \xc3\xa9 ??? end??");
-    assert_true(fo_utf8_valid(mended, strlen(mended)));
+    /* Each bad byte becomes one U+FFFD; good sequences are kept. */
+    char *repaired = fo_utf8_repair("ok \xc3\xa9 \xff\xc0\xaf end\xe2\x82");
+    assert_string_equal(repaired, "ok \xc3\xa9 \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd end\xef\xbf\xbd\xef\xbf\xbd");
+    assert_true(fo_utf8_valid(repaired, strlen(repaired)));
+    free(repaired);
+}
+
+static void files_are_read_whole(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_fo_file_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    /* Past the first buffer, so that it has to grow. */
+    static char text[20000];
+    memset(text, 'x', sizeof text - 1);
+    assert_int_equal(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+    close(fd);
+    char *got = NULL;
+    assert_null(fo_read_file(path, &got));
+    assert_string_equal(got, text);
+    free(got);
+    unlink(path);
+    fo_error *err = fo_read_file(path, &got);
+    assert_non_null(err);
+    assert_null(got);
+    assert_int_equal(err->code, FO_STATUS_INVALID_ARGUMENT);
+    assert_non_null(strstr(err->message, "cannot read: No such file or directory"));
+    fo_error_free(err);
 }
 
 int main(void)
@@ -114,9 +119,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(error_keeps_origin_and_message),
         cmocka_unit_test(status_names_round_trip),
-        cmocka_unit_test(durations_parse),
         cmocka_unit_test(deadlines_saturate),
-        cmocka_unit_test(utf8_is_checked_and_mended),
+        cmocka_unit_test(utf8_is_checked_and_repaired),
+        cmocka_unit_test(files_are_read_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
