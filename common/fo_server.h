@@ -109,7 +109,6 @@ void fo_server_destroy(fo_server *s);
 /* --- calls ---------------------------------------------------------------- */
 
 fo_loop *fo_server_call_loop(fo_server_call *c);
-const char *fo_server_call_method(const fo_server_call *c);
 int64_t fo_server_call_deadline(const fo_server_call *c);
 /* A request-metadata value (not NUL-terminated), or NULL. */
 const char *fo_server_call_metadata(const fo_server_call *c, const char *key, size_t *len);
@@ -119,8 +118,6 @@ const char *fo_server_call_metadata(const fo_server_call *c, const char *key, si
  */
 ProtobufCMessage *fo_server_call_request(const fo_server_call *c, const ProtobufCMessageDescriptor *desc,
                                          fo_error **err);
-/* Size in bytes of that request message (0 when there was none). */
-size_t fo_server_call_request_size(const fo_server_call *c);
 
 /*
  * fn(ud) runs at most once, on the call's loop, if the client cancels or the
