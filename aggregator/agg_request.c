@@ -42,6 +42,7 @@ typedef struct agg_request {
     fo_tag send_done;
     fo_payload *sending_payload;
     const fo_error *final_err; /* set once the run finished */
+    size_t failed_task;        /* the task final_err came from, or RUNNER_NO_TASK */
     bool run_finished;
 } agg_request;
 
@@ -127,18 +128,14 @@ static void answer_error(agg_request *rq, const fo_error *err)
 }
 
 /* Fail-fast: the failing feature's status, named in the message and a trailer. */
-static void answer_failed_feature(agg_request *rq, const fo_error *err)
+static void answer_failed_feature(agg_request *rq, const fo_error *err, size_t failed)
 {
-    const char *name = NULL;
-    for (size_t i = 0; i < rq->plan.n_features && name == NULL; i++) {
-        if (runner_state(rq->run, i) == RUNNER_TASK_DONE && rq->calls[i].message != NULL)
-            name = rq->calls[i].name;
-    }
-    if (name == NULL) {
+    if (failed == RUNNER_NO_TASK) {
         /* Not a feature's failure: the client went away. */
         answer_error(rq, err);
         return;
     }
+    const char *name = rq->calls[failed].name;
     size_t n = strlen(name) + strlen(err->message) + 16;
     char *message = malloc(n);
     if (message == NULL)
@@ -199,7 +196,7 @@ static void stream_finish(agg_request *rq)
             failed += rq->calls[i].message != NULL;
         answer(rq, FO_STATUS_OK, "", NULL, NULL, 0, (answer_counts){(int)rq->plan.n_features - failed, failed});
     } else if (rq->plan.policy == FANOUT__V1__FAILURE_POLICY__FAIL_FAST) {
-        answer_failed_feature(rq, err);
+        answer_failed_feature(rq, err, rq->failed_task);
     } else {
         answer_error(rq, err);
     }
@@ -245,20 +242,21 @@ static void on_task_done(runner *r, size_t index, const fo_error *err, void *ud)
     stream_pump(rq);
 }
 
-static void on_finish(runner *r, const fo_error *err, void *ud)
+static void on_finish(runner *r, const fo_error *err, size_t failed, void *ud)
 {
     (void)r;
     agg_request *rq = ud;
     if (rq->streaming) {
         rq->run_finished = true;
         rq->final_err = err;
+        rq->failed_task = failed;
         stream_pump(rq);
         return;
     }
     if (err == NULL)
         answer_reduced(rq);
     else if (rq->plan.policy == FANOUT__V1__FAILURE_POLICY__FAIL_FAST)
-        answer_failed_feature(rq, err);
+        answer_failed_feature(rq, err, failed);
     else
         answer_error(rq, err);
 }
