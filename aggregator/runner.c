@@ -228,13 +228,3 @@ bool runner_idle(const runner *r) { return r->idle; }
 size_t runner_peak_running(const runner *r) { return r->peak; }
 
 size_t runner_misuse_count(const runner *r) { return r->misuse; }
-
-runner *runner_run(fo_loop *loop, const runner_task *tasks, size_t n, const runner_opts *opts)
-{
-    runner_opts o = *opts;
-    o.loop = loop;
-    runner *r = runner_create(tasks, n, &o);
-    runner_start(r);
-    fo_loop_run(loop, &r->idle);
-    return r;
-}

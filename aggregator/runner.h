@@ -95,11 +95,4 @@ typedef void (*runner_misuse_fn)(const runner *r, size_t index, const char *what
 void runner_set_misuse_handler(runner_misuse_fn fn);
 size_t runner_misuse_count(const runner *r);
 
-/*
- * The blocking form: starts the tasks, drives loop until the run is idle, and
- * returns the runner for inspection (destroy it afterwards). opts->on_idle must
- * be NULL; the other callbacks are honoured.
- */
-runner *runner_run(fo_loop *loop, const runner_task *tasks, size_t n, const runner_opts *opts);
-
 #endif

@@ -1,8 +1,8 @@
 /*
  * Unit tests for aggregator/runner: both policies with fake tasks that
  * complete in every order, the limit, the deadline, external cancellation,
- * misuse detection and the blocking form. No network: fake tasks report by
- * hand, or from timers on a real loop.
+ * misuse detection and runs driven to their end on a real loop. No network:
+ * fake tasks report by hand, or from timers on a real loop.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -402,6 +402,13 @@ static void timed_cancel(runner *r, size_t i, void *ctx)
     runner_task_done(r, i, FO_ERROR(FO_STATUS_CANCELLED, "cancelled"));
 }
 
+static void set_idle(runner *r, void *ud)
+{
+    (void)r;
+    *(bool *)ud = true;
+}
+
+/* Starts the tasks and drives loop until the run is idle; the caller destroys the runner. */
 static runner *run_timed(fo_loop *loop, size_t n, runner_policy policy, int64_t deadline_ns)
 {
     runner_task t[8];
@@ -409,13 +416,20 @@ static runner *run_timed(fo_loop *loop, size_t n, runner_policy policy, int64_t 
         timed[i].loop = loop;
         t[i] = (runner_task){.start = timed_start, .cancel = timed_cancel, .ctx = &timed[i]};
     }
+    bool idle = false;
     runner_opts o = {
         .policy = policy,
         .deadline_ns = deadline_ns,
+        .loop = loop,
         .on_task_done = on_task_done,
         .on_finish = on_finish,
+        .on_idle = set_idle,
+        .ud = &idle,
     };
-    return runner_run(loop, t, n, &o);
+    runner *r = runner_create(t, n, &o);
+    runner_start(r);
+    fo_loop_run(loop, &idle);
+    return r;
 }
 
 static void blocking_form_runs_concurrently(void **state)
