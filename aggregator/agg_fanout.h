@@ -1,10 +1,12 @@
 /*
  * agg_fanout: one feature of a request as a runner task. start() sends the
- * request's shared UsageRequest to the feature on the request's loop, as a
- * child of the incoming call (so the client's deadline and cancellation
- * reach it); completion classifies the reply into an outcome and reports to
- * the runner. A feature missing from the config reports UNKNOWN_FEATURE at
- * once, without a call.
+ * request's shared UsageRequest to the feature on the request's loop. The
+ * call is not a gRPC child of the incoming call: it carries the incoming
+ * call's deadline itself (capped by the feature's timeout), and the
+ * client's cancellation reaches it through the runner (agg_request cancels
+ * the run, the run cancels its tasks). Completion classifies the reply into
+ * an outcome and reports to the runner. A feature missing from the config
+ * reports UNKNOWN_FEATURE at once, without a call.
  */
 #ifndef AGG_FANOUT_H
 #define AGG_FANOUT_H

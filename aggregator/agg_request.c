@@ -12,6 +12,7 @@
 #include "agg_validate.h"
 #include "agg_wire.h"
 #include "fanout/v1/aggregator.pb-c.h"
+#include "fo_alloc.h"
 #include "fo_log.h"
 #include "fo_time.h"
 
@@ -20,10 +21,26 @@
 /* A client's x-request-id up to this long is kept (a UUID is 36); a longer one is replaced. */
 #define REQUEST_ID_MAX 128
 
+/*
+ * Where a request is: the one field that says so. A result's send is in
+ * flight in SENDING and FLUSHING only (streaming), the status goes out on the
+ * way from DECIDED to ANSWERED, and request_finalize frees the request once
+ * it is ANSWERED and the run is idle.
+ */
+typedef enum request_state {
+    RQ_ARRIVED,  /* admission, parsing, validation: no run yet */
+    RQ_RUNNING,  /* the run decides; nothing is being sent */
+    RQ_SENDING,  /* streaming: the run decides; a result's send is in flight */
+    RQ_FLUSHING, /* streaming: the run has decided; the results it queued are being sent */
+    RQ_DECIDED,  /* the outcome is known and nothing is being sent: the status goes next */
+    RQ_ANSWERED, /* the status is with the transport; the feature calls drain */
+} request_state;
+
 typedef struct agg_request {
     agg_service *svc;
     fo_server_call *call;
-    bool streaming;
+    bool streaming; /* the method, fixed at arrival */
+    request_state state;
     int64_t started_ns;
     Fanout__V1__AnalyticsRequest *msg;
     agg_plan plan;
@@ -33,18 +50,20 @@ typedef struct agg_request {
     char request_id[REQUEST_ID_MAX + 1];
     agg_feature_call *calls;
     runner *run;
-    bool answered; /* the status has been handed to the transport */
+
+    /* The outcome, from RQ_DECIDED on: NULL for success, else the run's error or the refusal. */
+    const fo_error *outcome;
+    size_t failed_task; /* the task the outcome came from, or RUNNER_NO_TASK */
+    fo_error *refusal;  /* why the request was refused on arrival (owned) */
 
     /* Streaming: results wait here, in completion order, for the one send in flight. */
     size_t *queue;
     size_t queued, sent;
-    bool sending;
     fo_tag send_done;
     fo_payload *sending_payload;
-    const fo_error *final_err; /* set once the run finished */
-    bool run_finished;
 } agg_request;
 
+/* Only request_finalize calls this. */
 static void request_free(agg_request *rq)
 {
     if (rq->calls != NULL) {
@@ -52,6 +71,7 @@ static void request_free(agg_request *rq)
             agg_feature_call_release(&rq->calls[i]);
     }
     runner_destroy(rq->run);
+    fo_error_free(rq->refusal);
     fo_arena_release(&rq->replies);
     free(rq->calls);
     free(rq->queue);
@@ -116,7 +136,7 @@ static void answer(agg_request *rq, fo_status code, const char *message, const f
                    size_t ntrailers, answer_counts counts)
 {
     fo_status seen = status_seen(rq, code);
-    rq->answered = true;
+    rq->state = RQ_ANSWERED;
     fo_server_call_finish(rq->call, code, message, reply, trailers, ntrailers);
     log_request(rq, seen, counts.succeeded, counts.failed);
 }
@@ -127,22 +147,11 @@ static void answer_error(agg_request *rq, const fo_error *err)
 }
 
 /* Fail-fast: the failing feature's status, named in the message and a trailer. */
-static void answer_failed_feature(agg_request *rq, const fo_error *err)
+static void answer_failed_feature(agg_request *rq, const fo_error *err, size_t failed)
 {
-    const char *name = NULL;
-    for (size_t i = 0; i < rq->plan.n_features && name == NULL; i++) {
-        if (runner_state(rq->run, i) == RUNNER_TASK_DONE && rq->calls[i].message != NULL)
-            name = rq->calls[i].name;
-    }
-    if (name == NULL) {
-        /* Not a feature's failure: the client went away. */
-        answer_error(rq, err);
-        return;
-    }
+    const char *name = rq->calls[failed].name;
     size_t n = strlen(name) + strlen(err->message) + 16;
-    char *message = malloc(n);
-    if (message == NULL)
-        abort();
+    char *message = fo_xmalloc(n);
     snprintf(message, n, "feature %s: %s", name, err->message);
     fo_md trailer = {.key = FAILED_FEATURE_TRAILER, .value = name, .value_len = strlen(name)};
     answer(rq, err->code, message, NULL, &trailer, 1, (answer_counts){0, 1});
@@ -157,9 +166,7 @@ static void outcome_of(const agg_request *rq, size_t i, agg_outcome *out)
 static void answer_reduced(agg_request *rq)
 {
     size_t n = rq->plan.n_features;
-    agg_outcome *outcomes = calloc(n ? n : 1, sizeof *outcomes);
-    if (outcomes == NULL)
-        abort();
+    agg_outcome *outcomes = fo_xcalloc(n, sizeof *outcomes);
     for (size_t i = 0; i < n; i++)
         outcome_of(rq, i, &outcomes[i]);
     agg_response resp;
@@ -173,61 +180,85 @@ static void answer_reduced(agg_request *rq)
     free(outcomes);
 }
 
+/* Streaming: every result has been sent; OK ends the stream. */
+static void answer_streamed(agg_request *rq)
+{
+    int failed = 0;
+    for (size_t i = 0; i < rq->plan.n_features; i++)
+        failed += rq->calls[i].message != NULL;
+    answer(rq, FO_STATUS_OK, "", NULL, NULL, 0, (answer_counts){(int)rq->plan.n_features - failed, failed});
+}
+
+/*
+ * The status for the outcome: the response (unary) or the end of the stream
+ * on success; the failing feature's status under fail-fast; else the run's
+ * error (deadline, cancellation) or the refusal.
+ */
+static void answer_outcome(agg_request *rq)
+{
+    const fo_error *err = rq->outcome;
+    if (err == NULL && rq->streaming)
+        answer_streamed(rq);
+    else if (err == NULL)
+        answer_reduced(rq);
+    else if (rq->failed_task != RUNNER_NO_TASK)
+        answer_failed_feature(rq, err, rq->failed_task);
+    else
+        answer_error(rq, err);
+}
+
+/*
+ * The request's one way out (nginx's ngx_http_finalize_request is the
+ * model): every event after which it may be over ends here. A DECIDED
+ * request is answered; an ANSWERED one is freed once its run is idle (or it
+ * never had one), else on_idle comes back here. rq may be gone on return.
+ */
+static void request_finalize(agg_request *rq)
+{
+    if (rq->state == RQ_DECIDED)
+        answer_outcome(rq);
+    if (rq->state == RQ_ANSWERED && (rq->run == NULL || runner_idle(rq->run)))
+        request_free(rq);
+}
+
 /* --- streaming ---------------------------------------------------------------- */
 
-static void stream_pump(agg_request *rq);
+/*
+ * Sends the next queued result, if any, from RUNNING (→ SENDING) or from
+ * DECIDED (→ FLUSHING: the status waits for it).
+ */
+static void stream_send_next(agg_request *rq)
+{
+    if (rq->sent == rq->queued)
+        return;
+    size_t i = rq->queue[rq->sent++];
+    agg_outcome o;
+    outcome_of(rq, i, &o);
+    Fanout__V1__FeatureResult res;
+    Fanout__V1__FeatureError err;
+    agg_result_fill(&o, &res, &err);
+    uint8_t *data;
+    rq->sending_payload = fo_payload_alloc(agg_wire_pack_result(&res, &o, NULL), &data);
+    agg_wire_pack_result(&res, &o, data);
+    rq->state = rq->state == RQ_RUNNING ? RQ_SENDING : RQ_FLUSHING;
+    fo_server_call_send(rq->call, rq->sending_payload, &rq->send_done);
+}
 
 static void stream_sent(fo_tag *tag, bool ok)
 {
     agg_request *rq = fo_container_of(tag, agg_request, send_done);
-    rq->sending = false;
     fo_payload_free(rq->sending_payload);
     rq->sending_payload = NULL;
-    if (!ok && !rq->run_finished) {
-        /* The client is gone; the cancellation handler ends the run. */
+    if (rq->state == RQ_SENDING) {
+        rq->state = RQ_RUNNING;
+        /* Not ok: the client is gone; the cancellation handler ends the run. */
+        if (ok)
+            stream_send_next(rq);
         return;
     }
-    stream_pump(rq);
-}
-
-static void stream_finish(agg_request *rq)
-{
-    const fo_error *err = rq->final_err;
-    if (err == NULL) {
-        int failed = 0;
-        for (size_t i = 0; i < rq->plan.n_features; i++)
-            failed += rq->calls[i].message != NULL;
-        answer(rq, FO_STATUS_OK, "", NULL, NULL, 0, (answer_counts){(int)rq->plan.n_features - failed, failed});
-    } else if (rq->plan.policy == FANOUT__V1__FAILURE_POLICY__FAIL_FAST) {
-        answer_failed_feature(rq, err);
-    } else {
-        answer_error(rq, err);
-    }
-    if (runner_idle(rq->run))
-        request_free(rq);
-}
-
-/* Sends the next queued result, or the status once the run is over and all is sent. */
-static void stream_pump(agg_request *rq)
-{
-    if (rq->sending || rq->answered)
-        return;
-    if (rq->sent < rq->queued) {
-        size_t i = rq->queue[rq->sent++];
-        agg_outcome o;
-        outcome_of(rq, i, &o);
-        Fanout__V1__FeatureResult res;
-        Fanout__V1__FeatureError err;
-        agg_result_fill(&o, &res, &err);
-        uint8_t *data;
-        rq->sending_payload = fo_payload_alloc(agg_wire_pack_result(&res, &o, NULL), &data);
-        agg_wire_pack_result(&res, &o, data);
-        rq->sending = true;
-        fo_server_call_send(rq->call, rq->sending_payload, &rq->send_done);
-        return;
-    }
-    if (rq->run_finished)
-        stream_finish(rq);
+    rq->state = RQ_DECIDED; /* was FLUSHING */
+    stream_send_next(rq);
+    request_finalize(rq);
 }
 
 /* --- the run ------------------------------------------------------------------ */
@@ -242,33 +273,29 @@ static void on_task_done(runner *r, size_t index, const fo_error *err, void *ud)
     if (err != NULL && rq->plan.policy == FANOUT__V1__FAILURE_POLICY__FAIL_FAST)
         return;
     rq->queue[rq->queued++] = index;
-    stream_pump(rq);
+    if (rq->state == RQ_RUNNING)
+        stream_send_next(rq);
 }
 
-static void on_finish(runner *r, const fo_error *err, void *ud)
+static void on_finish(runner *r, const fo_error *err, size_t failed, void *ud)
 {
     (void)r;
     agg_request *rq = ud;
-    if (rq->streaming) {
-        rq->run_finished = true;
-        rq->final_err = err;
-        stream_pump(rq);
+    rq->outcome = err;
+    rq->failed_task = failed;
+    if (rq->state == RQ_SENDING) {
+        rq->state = RQ_FLUSHING; /* stream_sent carries on */
         return;
     }
-    if (err == NULL)
-        answer_reduced(rq);
-    else if (rq->plan.policy == FANOUT__V1__FAILURE_POLICY__FAIL_FAST)
-        answer_failed_feature(rq, err);
-    else
-        answer_error(rq, err);
+    rq->state = RQ_DECIDED;
+    stream_send_next(rq); /* results still queued go before the status */
+    request_finalize(rq);
 }
 
 static void on_idle(runner *r, void *ud)
 {
     (void)r;
-    agg_request *rq = ud;
-    if (rq->answered)
-        request_free(rq);
+    request_finalize(ud);
 }
 
 static void on_client_cancel(void *ud)
@@ -311,9 +338,7 @@ static void take_request_id(agg_request *rq)
 static void build_metadata(agg_request *rq)
 {
     const agg_config *cfg = rq->svc->cfg;
-    rq->md = calloc(cfg->n_forward_metadata + 1, sizeof *rq->md);
-    if (rq->md == NULL)
-        abort();
+    rq->md = fo_xcalloc(cfg->n_forward_metadata + 1, sizeof *rq->md);
     rq->md[0] = (fo_md){REQUEST_ID_HEADER, rq->request_id, strlen(rq->request_id)};
     size_t n = 1;
     size_t len;
@@ -347,11 +372,9 @@ static void start_run(agg_request *rq)
     rq->fanout.replies = &rq->replies;
     build_metadata(rq);
 
-    rq->calls = calloc(n ? n : 1, sizeof *rq->calls);
-    runner_task *tasks = calloc(n ? n : 1, sizeof *tasks);
-    rq->queue = calloc(n ? n : 1, sizeof *rq->queue);
-    if (rq->calls == NULL || tasks == NULL || rq->queue == NULL)
-        abort();
+    rq->calls = fo_xcalloc(n, sizeof *rq->calls);
+    runner_task *tasks = fo_xcalloc(n, sizeof *tasks);
+    rq->queue = fo_xcalloc(n, sizeof *rq->queue);
     for (size_t i = 0; i < n; i++) {
         const agg_plan_feature *pf = &rq->plan.features[i];
         const agg_target *target =
@@ -370,7 +393,8 @@ static void start_run(agg_request *rq)
     rq->run = runner_create(tasks, n, &opts);
     free(tasks);
     fo_server_call_on_cancel(rq->call, on_client_cancel, rq);
-    runner_start(rq->run);
+    rq->state = RQ_RUNNING;
+    runner_start(rq->run); /* may decide, and even finalize, before it returns */
 }
 
 /* Checks that need no parsing: the deadline and the in-flight limit. */
@@ -387,9 +411,8 @@ static fo_error *admit(agg_request *rq)
 
 static void request_start(fo_server_call *call, agg_service *svc, bool streaming)
 {
-    agg_request *rq = calloc(1, sizeof *rq);
-    if (rq == NULL)
-        abort();
+    agg_request *rq = fo_xcalloc(1, sizeof *rq);
+    rq->state = RQ_ARRIVED;
     rq->svc = svc;
     rq->call = call;
     rq->streaming = streaming;
@@ -404,9 +427,11 @@ static void request_start(fo_server_call *call, agg_service *svc, bool streaming
     if (err == NULL)
         err = agg_validate_request(rq->msg, svc->cfg, &rq->plan);
     if (err != NULL) {
-        answer_error(rq, err);
-        fo_error_free(err);
-        request_free(rq);
+        rq->refusal = err;
+        rq->outcome = err;
+        rq->failed_task = RUNNER_NO_TASK;
+        rq->state = RQ_DECIDED;
+        request_finalize(rq);
         return;
     }
     start_run(rq);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "fo_alloc.h"
 #include "fo_time.h"
 
 typedef struct runner_slot {
@@ -46,12 +47,8 @@ static void on_deadline(fo_timer *t);
 
 runner *runner_create(const runner_task *tasks, size_t n, const runner_opts *opts)
 {
-    runner *r = calloc(1, sizeof *r);
-    if (r == NULL)
-        abort();
-    r->slots = calloc(n ? n : 1, sizeof *r->slots);
-    if (r->slots == NULL)
-        abort();
+    runner *r = fo_xcalloc(1, sizeof *r);
+    r->slots = fo_xcalloc(n, sizeof *r->slots);
     for (size_t i = 0; i < n; i++)
         r->slots[i].task = tasks[i];
     r->n = n;
@@ -83,8 +80,11 @@ static void maybe_idle(runner *r)
         r->opts.on_idle(r, r->opts.ud);
 }
 
-/* Decides the run's outcome once; err (owned) is NULL for success. */
-static void finish(runner *r, fo_error *err)
+/*
+ * Decides the run's outcome once; err (owned) is NULL for success, failed the
+ * task whose error err is, or RUNNER_NO_TASK.
+ */
+static void finish(runner *r, fo_error *err, size_t failed)
 {
     r->busy++;
     r->finished = true;
@@ -104,7 +104,7 @@ static void finish(runner *r, fo_error *err)
             s->task.cancel(r, i, s->task.ctx);
     }
     if (r->opts.on_finish != NULL)
-        r->opts.on_finish(r, r->err, r->opts.ud);
+        r->opts.on_finish(r, r->err, failed, r->opts.ud);
     r->busy--;
 }
 
@@ -126,7 +126,7 @@ static void start_more(runner *r)
     r->in_start_more = false;
     r->busy--;
     if (!r->finished && r->reported == r->n)
-        finish(r, NULL);
+        finish(r, NULL, RUNNER_NO_TASK);
     maybe_idle(r);
 }
 
@@ -140,7 +140,8 @@ void runner_start(runner *r)
     r->started = true;
     if (r->opts.deadline_ns != FO_DEADLINE_NONE) {
         if (r->opts.deadline_ns <= fo_now_ns()) {
-            finish(r, FO_ERROR(FO_STATUS_DEADLINE_EXCEEDED, "deadline exceeded before the run started"));
+            finish(r, FO_ERROR(FO_STATUS_DEADLINE_EXCEEDED, "deadline exceeded before the run started"),
+                   RUNNER_NO_TASK);
             maybe_idle(r);
             return;
         }
@@ -190,7 +191,7 @@ void runner_task_done(runner *r, size_t index, fo_error *err)
     if (r->opts.on_task_done != NULL)
         r->opts.on_task_done(r, index, err, r->opts.ud);
     if (err != NULL && r->opts.policy == RUNNER_FAIL_FAST && !r->finished)
-        finish(r, fo_error_copy(err));
+        finish(r, fo_error_copy(err), index);
     r->busy--;
     start_more(r);
 }
@@ -201,7 +202,7 @@ void runner_cancel(runner *r, fo_error *why)
         fo_error_free(why);
         return;
     }
-    finish(r, why);
+    finish(r, why, RUNNER_NO_TASK);
     maybe_idle(r);
 }
 
@@ -210,11 +211,9 @@ static void on_deadline(fo_timer *t)
     runner *r = fo_container_of(t, runner, deadline);
     if (r->finished)
         return;
-    finish(r, FO_ERROR(FO_STATUS_DEADLINE_EXCEEDED, "run deadline exceeded"));
+    finish(r, FO_ERROR(FO_STATUS_DEADLINE_EXCEEDED, "run deadline exceeded"), RUNNER_NO_TASK);
     maybe_idle(r);
 }
-
-size_t runner_size(const runner *r) { return r->n; }
 
 runner_task_state runner_state(const runner *r, size_t index) { return r->slots[index].state; }
 
@@ -229,13 +228,3 @@ bool runner_idle(const runner *r) { return r->idle; }
 size_t runner_peak_running(const runner *r) { return r->peak; }
 
 size_t runner_misuse_count(const runner *r) { return r->misuse; }
-
-runner *runner_run(fo_loop *loop, const runner_task *tasks, size_t n, const runner_opts *opts)
-{
-    runner_opts o = *opts;
-    o.loop = loop;
-    runner *r = runner_create(tasks, n, &o);
-    runner_start(r);
-    fo_loop_run(loop, &r->idle);
-    return r;
-}

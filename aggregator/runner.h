@@ -11,10 +11,10 @@
  *
  * The run's life: runner_start → tasks start (at most `limit` at once) →
  * on_task_done per completion → on_finish once the outcome is decided (all
- * done; or, under fail-fast, the first error; or the deadline; or
- * runner_cancel) → tasks still running are cancelled and drain → on_idle,
- * after which the owner may destroy the runner. Everything happens on the
- * loop's thread.
+ * done; or, under fail-fast, the first error, naming its task; or the
+ * deadline; or runner_cancel) → tasks still running are cancelled and drain
+ * → on_idle, after which the owner may destroy the runner. Everything happens
+ * on the loop's thread.
  */
 #ifndef RUNNER_H
 #define RUNNER_H
@@ -40,6 +40,9 @@ typedef enum runner_task_state {
 
 typedef struct runner runner;
 
+/* on_finish's task index when no task's error ended the run. */
+#define RUNNER_NO_TASK SIZE_MAX
+
 typedef struct runner_task {
     void (*start)(runner *r, size_t index, void *ctx);
     /* Asks running work to end soon; it still reports. May be NULL. */
@@ -56,8 +59,9 @@ typedef struct runner_opts {
     void (*on_task_done)(runner *r, size_t index, const fo_error *err, void *ud);
     /* Once: the run's outcome. err is NULL when every task succeeded (or, under
      * allow-errors, when every task reported); else the first error, the
-     * deadline or the cancellation. */
-    void (*on_finish)(runner *r, const fo_error *err, void *ud);
+     * deadline or the cancellation. failed is the task whose error it is
+     * (fail-fast), or RUNNER_NO_TASK. */
+    void (*on_finish)(runner *r, const fo_error *err, size_t failed, void *ud);
     /* Once, after on_finish, when no task runs any more: the owner may destroy r. */
     void (*on_idle)(runner *r, void *ud);
     void *ud;
@@ -72,7 +76,6 @@ void runner_cancel(runner *r, fo_error *why);
 /* Only when idle (or never started). */
 void runner_destroy(runner *r);
 
-size_t runner_size(const runner *r);
 runner_task_state runner_state(const runner *r, size_t index);
 /* A task's error: its own, or the deadline/cancellation that abandoned it. */
 const fo_error *runner_task_error(const runner *r, size_t index);
@@ -91,12 +94,5 @@ size_t runner_peak_running(const runner *r);
 typedef void (*runner_misuse_fn)(const runner *r, size_t index, const char *what);
 void runner_set_misuse_handler(runner_misuse_fn fn);
 size_t runner_misuse_count(const runner *r);
-
-/*
- * The blocking form: starts the tasks, drives loop until the run is idle, and
- * returns the runner for inspection (destroy it afterwards). opts->on_idle must
- * be NULL; the other callbacks are honoured.
- */
-runner *runner_run(fo_loop *loop, const runner_task *tasks, size_t n, const runner_opts *opts);
 
 #endif

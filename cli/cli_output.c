@@ -43,7 +43,8 @@ static void outcome_text(const Fanout__V1__FeatureResult *r, char *buf, size_t n
 
 static int max_int(int a, int b) { return a > b ? a : b; }
 
-cli_table cli_table_fit(const Fanout__V1__AnalyticsResponse *resp)
+/* Widths that fit every result of resp. */
+static cli_table table_fit(const Fanout__V1__AnalyticsResponse *resp)
 {
     cli_table t = {.feature = (int)strlen("FEATURE"), .outcome = (int)strlen("OUTCOME")};
     char outcome[128];
@@ -85,7 +86,7 @@ static void print_counts(long succeeded, long failed, bool partial, int64_t elap
 
 void cli_output_summary(const Fanout__V1__AnalyticsResponse *resp)
 {
-    cli_table t = cli_table_fit(resp);
+    cli_table t = table_fit(resp);
     cli_output_header(&t);
     for (size_t i = 0; i < resp->n_results; i++)
         cli_output_row(&t, resp->results[i]);

@@ -26,8 +26,6 @@ typedef struct cli_table {
     int outcome;
 } cli_table;
 
-/* Widths that fit every result of resp. */
-cli_table cli_table_fit(const Fanout__V1__AnalyticsResponse *resp);
 /* Widths for rows printed as they arrive, before the longest is known. */
 cli_table cli_table_fixed(void);
 void cli_output_header(const cli_table *t);

@@ -230,11 +230,6 @@ fo_client_stream *fo_client_stream_start(const fo_call_spec *spec, const Protobu
     return cs;
 }
 
-void fo_client_stream_cancel(fo_client_stream *cs)
-{
-    grpc_call_cancel_with_status(cs->call, GRPC_STATUS_CANCELLED, "cancelled by the caller", NULL);
-}
-
 void fo_client_stream_free(fo_client_stream *cs)
 {
     if (cs == NULL)

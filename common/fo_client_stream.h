@@ -37,8 +37,6 @@ typedef void (*fo_client_stream_done_fn)(fo_client_stream *cs, void *ud);
 fo_client_stream *fo_client_stream_start(const fo_call_spec *spec, const ProtobufCMessageDescriptor *reply_desc,
                                          fo_client_stream_msg_fn on_message, fo_client_stream_done_fn on_done, void *ud,
                                          fo_error **err);
-/* Asks the call to end now with CANCELLED; on_done still runs. */
-void fo_client_stream_cancel(fo_client_stream *cs);
 /* Frees a stream whose on_done has run, before its loop is destroyed. */
 void fo_client_stream_free(fo_client_stream *cs);
 

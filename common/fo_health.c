@@ -292,15 +292,6 @@ static void set_entry(fo_health *h, health_entry *e, fo_health_status status)
         notify_loops(h);
 }
 
-bool fo_health_set(fo_health *h, const char *service, fo_health_status status)
-{
-    health_entry *e = find_entry(h, service);
-    if (e == NULL)
-        return false;
-    set_entry(h, e, status);
-    return true;
-}
-
 void fo_health_set_all(fo_health *h, fo_health_status status)
 {
     for (size_t i = 0; i < h->nentries; i++)

@@ -18,7 +18,7 @@
  * Watch streams that would otherwise stay open forever. A Watch that arrives
  * during the drain gets NOT_SERVING and ends with OK at once.
  *
- * Threads: Watch streams live on the server's worker loops. fo_health_set,
+ * Threads: Watch streams live on the server's worker loops.
  * fo_health_set_all and fo_health_drain may be called from any thread; each
  * worker loop learns of a change on its next turn (within 100 ms, see
  * fo_loop_post) and updates its own watchers.
@@ -50,11 +50,7 @@ fo_health *fo_health_create(const char *const *services, size_t n);
  * other thread uses h.
  */
 void fo_health_register(fo_health *h, fo_server *s);
-/*
- * service is "" for the whole server. false, and nothing changes, when the
- * name is unknown. Once fo_health_drain has been called, changes are ignored.
- */
-bool fo_health_set(fo_health *h, const char *service, fo_health_status status);
+/* Every name, "" included. Once fo_health_drain has been called, changes are ignored. */
 void fo_health_set_all(fo_health *h, fo_health_status status);
 /* Call before fo_server_shutdown; see "Draining" above. */
 void fo_health_drain(fo_health *h);

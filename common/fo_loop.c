@@ -345,5 +345,3 @@ void fo_loop_hold(fo_loop *loop) { loop->holds++; }
 void fo_loop_release(fo_loop *loop) { loop->holds--; }
 
 void fo_loop_stop(fo_loop *loop) { atomic_store(&loop->stop, true); }
-
-bool fo_loop_stopping(const fo_loop *loop) { return atomic_load(&((fo_loop *)loop)->stop); }

@@ -64,7 +64,6 @@ void fo_loop_stop(fo_loop *loop);
 /* Work in progress (a call, a request) holds its loop so a stop lets it finish. */
 void fo_loop_hold(fo_loop *loop);
 void fo_loop_release(fo_loop *loop);
-bool fo_loop_stopping(const fo_loop *loop);
 
 /*
  * Thread-safe: fn(arg) runs once on the loop's own thread, at the start of its

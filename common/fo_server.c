@@ -192,8 +192,6 @@ fo_loop *fo_server_call_loop(fo_server_call *c) { return c->worker->loop; }
 
 int fo_server_call_worker(const fo_server_call *c) { return (int)(c->worker - c->worker->server->workers); }
 
-const char *fo_server_call_method(const fo_server_call *c) { return c->method->path; }
-
 int64_t fo_server_call_deadline(const fo_server_call *c) { return c->deadline_ns; }
 
 const char *fo_server_call_metadata(const fo_server_call *c, const char *key, size_t *len)
@@ -212,11 +210,6 @@ ProtobufCMessage *fo_server_call_request(const fo_server_call *c, const Protobuf
     if (msg == NULL)
         *err = FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "request is not a valid %s", desc->name);
     return msg;
-}
-
-size_t fo_server_call_request_size(const fo_server_call *c)
-{
-    return c->payload ? grpc_byte_buffer_length(c->payload) : 0;
 }
 
 void fo_server_call_on_cancel(fo_server_call *c, void (*fn)(void *ud), void *ud)

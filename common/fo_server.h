@@ -114,7 +114,6 @@ void fo_server_destroy(fo_server *s);
 fo_loop *fo_server_call_loop(fo_server_call *c);
 /* The index of the worker the call runs on, 0 to fo_server_worker_count() - 1. */
 int fo_server_call_worker(const fo_server_call *c);
-const char *fo_server_call_method(const fo_server_call *c);
 int64_t fo_server_call_deadline(const fo_server_call *c);
 /* A request-metadata value (not NUL-terminated), or NULL. */
 const char *fo_server_call_metadata(const fo_server_call *c, const char *key, size_t *len);
@@ -124,8 +123,6 @@ const char *fo_server_call_metadata(const fo_server_call *c, const char *key, si
  */
 ProtobufCMessage *fo_server_call_request(const fo_server_call *c, const ProtobufCMessageDescriptor *desc,
                                          fo_error **err);
-/* Size in bytes of that request message (0 when there was none). */
-size_t fo_server_call_request_size(const fo_server_call *c);
 
 /*
  * fn(ud) runs at most once, on the call's loop, if the client cancels or the

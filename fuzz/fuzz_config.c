@@ -10,6 +10,7 @@
 
 #include "agg_config.h"
 #include "fuzz_memfile.h"
+#include "fuzz_target.h"
 
 #define MAX_ENV 32
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_target.h"
 #include "mock_fault.h"
 
 static const char *const features[] = {"tours", "offers", "leads", "a", ""};

@@ -26,6 +26,7 @@
 #include "fanout/feature/v1/feature.pb-c.h"
 #include "fanout/v1/aggregator.pb-c.h"
 #include "fo_arena.h"
+#include "fuzz_target.h"
 
 #define MAX_OUTCOMES 64
 

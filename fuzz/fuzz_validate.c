@@ -13,6 +13,7 @@
 #include "agg_validate.h"
 #include "fanout/v1/aggregator.pb-c.h"
 #include "fuzz_memfile.h"
+#include "fuzz_target.h"
 
 static const char config_json[] = "{\"max_features_per_request\": 8, \"default_policy\": \"FAIL_FAST\", \"features\": ["
                                   "{\"name\": \"listings\", \"target\": \"127.0.0.1:1\"},"

@@ -201,16 +201,14 @@ static void get_usage(fo_server_call *call, void *ctx)
         act(mc);
 }
 
-void mock_service_register(mock_service *svc, fo_server *s)
-{
-    fo_server_add_method(s, MOCK_GET_USAGE_PATH, FO_RPC_UNARY, get_usage, svc);
-}
-
 /* What health checks and reflection answer for. */
 static const char *const served_services[] = {"fanout.feature.v1.FeatureService", FO_HEALTH_SERVICE,
                                               FO_REFLECTION_V1ALPHA_SERVICE, FO_REFLECTION_V1_SERVICE};
 
-static void add_methods(fo_server *server, void *svc) { mock_service_register(svc, server); }
+static void add_methods(fo_server *server, void *svc)
+{
+    fo_server_add_method(server, MOCK_GET_USAGE_PATH, FO_RPC_UNARY, get_usage, svc);
+}
 
 fo_host_opts mock_service_host_opts(mock_service *svc)
 {

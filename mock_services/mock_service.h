@@ -46,12 +46,10 @@ typedef struct mock_service {
     _Atomic uint64_t outcomes[MOCK_OUTCOME_COUNT];
 } mock_service;
 
-/* Registers GetUsage on s; svc must outlive the server. */
-void mock_service_register(mock_service *svc, fo_server *s);
-
 /*
  * The fo_host options of svc's server: its service, health checking and
- * reflection for them. The caller fills in listen, server and tls.
+ * reflection for them. The caller fills in listen, server and tls; svc must
+ * outlive the server.
  */
 fo_host_opts mock_service_host_opts(mock_service *svc);
 

@@ -1,8 +1,8 @@
 /*
  * Unit tests for aggregator/runner: both policies with fake tasks that
  * complete in every order, the limit, the deadline, external cancellation,
- * misuse detection and the blocking form. No network: fake tasks report by
- * hand, or from timers on a real loop.
+ * misuse detection and runs driven to their end on a real loop. No network:
+ * fake tasks report by hand, or from timers on a real loop.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +24,7 @@ typedef struct fake {
     size_t running, peak_running;
     int finish_calls, idle_calls;
     fo_error *finish_err; /* copy of what on_finish got */
+    size_t finish_failed; /* the task on_finish named */
     size_t done_order[MAX_TASKS];
     size_t ndone;
     bool report_on_start;  /* tasks succeed inside start() */
@@ -67,12 +68,13 @@ static void on_task_done(runner *r, size_t i, const fo_error *err, void *ud)
     F.done_order[F.ndone++] = i;
 }
 
-static void on_finish(runner *r, const fo_error *err, void *ud)
+static void on_finish(runner *r, const fo_error *err, size_t failed, void *ud)
 {
     (void)r;
     (void)ud;
     F.finish_calls++;
     F.finish_err = err ? fo_error_copy(err) : NULL;
+    F.finish_failed = failed;
 }
 
 static void on_idle(runner *r, void *ud)
@@ -168,6 +170,7 @@ static void allow_errors_waits_for_all_in_every_order(void **state)
         }
         assert_int_equal(F.finish_calls, 1);
         assert_null(F.finish_err);
+        assert_true(F.finish_failed == RUNNER_NO_TASK);
         assert_int_equal(F.idle_calls, 1);
         assert_memory_equal(F.done_order, order, sizeof order);
         for (size_t i = 0; i < 4; i++) {
@@ -201,6 +204,7 @@ static void fail_fast_first_error_cancels_the_rest(void **state)
     assert_string_equal(F.finish_err->message, "no such customer");
     assert_non_null(strstr(F.finish_err->file, "test_runner.c"));
     assert_int_equal(F.finish_err->line, line);
+    assert_int_equal(F.finish_failed, 2);
     /* Exactly the tasks still running were cancelled, once each. */
     assert_int_equal(F.cancelled[0], 1);
     assert_int_equal(F.cancelled[1], 1);
@@ -234,6 +238,7 @@ static void fail_fast_all_succeed_in_every_order(void **state)
             report(r, order[k], NULL);
         assert_int_equal(F.finish_calls, 1);
         assert_null(F.finish_err);
+        assert_true(F.finish_failed == RUNNER_NO_TASK);
         assert_int_equal(F.idle_calls, 1);
         runner_destroy(r);
         teardown(state);
@@ -288,6 +293,7 @@ static void external_cancel_abandons_running_and_pending(void **state)
     runner_cancel(r, FO_ERROR(FO_STATUS_CANCELLED, "client went away"));
     assert_int_equal(F.finish_calls, 1);
     assert_int_equal(F.finish_err->code, FO_STATUS_CANCELLED);
+    assert_true(F.finish_failed == RUNNER_NO_TASK);
     assert_int_equal(F.idle_calls, 1); /* the cancelled tasks reported at once */
     assert_int_equal(runner_state(r, 0), RUNNER_TASK_DONE);
     assert_null(runner_task_error(r, 0));
@@ -396,6 +402,13 @@ static void timed_cancel(runner *r, size_t i, void *ctx)
     runner_task_done(r, i, FO_ERROR(FO_STATUS_CANCELLED, "cancelled"));
 }
 
+static void set_idle(runner *r, void *ud)
+{
+    (void)r;
+    *(bool *)ud = true;
+}
+
+/* Starts the tasks and drives loop until the run is idle; the caller destroys the runner. */
 static runner *run_timed(fo_loop *loop, size_t n, runner_policy policy, int64_t deadline_ns)
 {
     runner_task t[8];
@@ -403,13 +416,20 @@ static runner *run_timed(fo_loop *loop, size_t n, runner_policy policy, int64_t 
         timed[i].loop = loop;
         t[i] = (runner_task){.start = timed_start, .cancel = timed_cancel, .ctx = &timed[i]};
     }
+    bool idle = false;
     runner_opts o = {
         .policy = policy,
         .deadline_ns = deadline_ns,
+        .loop = loop,
         .on_task_done = on_task_done,
         .on_finish = on_finish,
+        .on_idle = set_idle,
+        .ud = &idle,
     };
-    return runner_run(loop, t, n, &o);
+    runner *r = runner_create(t, n, &o);
+    runner_start(r);
+    fo_loop_run(loop, &idle);
+    return r;
 }
 
 static void blocking_form_runs_concurrently(void **state)
@@ -449,6 +469,7 @@ static void deadline_ends_the_run(void **state)
     assert_true(elapsed_ms >= 50);
     assert_true(elapsed_ms < 1000);
     assert_int_equal(F.finish_err->code, FO_STATUS_DEADLINE_EXCEEDED);
+    assert_true(F.finish_failed == RUNNER_NO_TASK);
     assert_null(runner_task_error(r, 0));
     assert_int_equal(runner_task_error(r, 1)->code, FO_STATUS_DEADLINE_EXCEEDED);
     assert_int_equal(runner_task_error(r, 2)->code, FO_STATUS_DEADLINE_EXCEEDED);
@@ -460,6 +481,7 @@ static void deadline_ends_the_run(void **state)
     setup(state);
     r = run_timed(loop, 2, RUNNER_FAIL_FAST, fo_now_ns() - 1);
     assert_int_equal(F.finish_err->code, FO_STATUS_DEADLINE_EXCEEDED);
+    assert_true(F.finish_failed == RUNNER_NO_TASK);
     assert_int_equal(runner_state(r, 0), RUNNER_TASK_ABANDONED);
     runner_destroy(r);
     fo_loop_destroy(loop);
@@ -478,6 +500,7 @@ static void fail_fast_returns_before_slow_tasks(void **state)
     assert_true(elapsed_ms < 500);
     assert_int_equal(F.finish_err->code, FO_STATUS_INTERNAL);
     assert_string_equal(F.finish_err->message, "task 1 failed");
+    assert_int_equal(F.finish_failed, 1);
     runner_destroy(r);
     fo_loop_destroy(loop);
 }
