@@ -3,7 +3,7 @@
  * StreamCustomerAnalytics sending results in completion order, a client
  * cancelling while features hang, and the max_in_flight limit. Calls that
  * must overlap or be cancelled run on the test's own fo_loop (tool_rpc_start);
- * the stream is read by teststream. One fleet (fleet-fast.json) serves the
+ * the stream is read by tool_stream. One fleet (fleet-fast.json) serves the
  * whole file; the tests that read the aggregator's log or change its limits
  * start an aggregator of their own.
  */

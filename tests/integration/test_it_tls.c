@@ -6,7 +6,7 @@
  *
  * One aggregator serves TLS, a second one requires client certificates
  * (mTLS); both call the feature over TLS. Clients are the project's own
- * channel layer (testrpc) and, once it is built, fanout-cli. The binaries
+ * channel layer (tool_rpc) and, once it is built, fanout-cli. The binaries
  * must refuse bad files at start-up with a message naming the file.
  */
 #include <limits.h>

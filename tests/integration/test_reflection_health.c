@@ -5,7 +5,7 @@
  * Reflection is a bidi stream, which the project's client layer does not
  * speak, so this file carries a small blocking stream client written on the
  * gRPC C core directly: each operation is one batch on a pluck queue, waited
- * for with a deadline. The unary health Check goes through testrpc.
+ * for with a deadline. The unary health Check goes through tool_rpc.
  */
 #include <setjmp.h>
 #include <stdarg.h>
