@@ -1,4 +1,4 @@
-/* tool_proc: the binaries under test (mock fleet, aggregator), started with tool_proc. */
+/* testproc: the binaries under test (mock fleet, aggregator), started with tool_proc. */
 #include "testproc.h"
 
 #include <dirent.h>
