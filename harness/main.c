@@ -7,6 +7,7 @@
  * and FANOUT_AGGREGATOR, else from beside the harness itself: in the same
  * directory (an installation) or in their sibling build directories (a
  * build tree, build/harness/ beside build/mock_services/).
+ *
  * Prints one PASS/FAIL line per step and exits 0 only when every step passed
  * and the aggregator stopped cleanly; 2 for a scenario file it cannot use;
  * 128 + the signal when SIGINT/SIGTERM/SIGHUP interrupted it. Every process
