@@ -27,9 +27,9 @@
 /*
  * The timer thread wakes from a long sleep later than from a short one: the
  * longer a CPU idles, the longer it takes to wake (on a VM, a halted vCPU;
- * on metal, a deeper C-state). Here a 20 ms sleep woke 170 µs late, a 1 ms
- * one 65 µs. So a sleep longer than LONG_SLEEP_NS ends SLEEP_LEAD_NS early
- * and a short second sleep lands the rest: 60 µs late instead of 170.
+ * on metal, a deeper C-state). So a sleep longer than LONG_SLEEP_NS ends
+ * SLEEP_LEAD_NS early and a short second sleep, which wakes sooner, lands
+ * the rest (docs/performance.md has the measurements).
  */
 #define LONG_SLEEP_NS (1 * FO_NS_PER_MS)
 #define SLEEP_LEAD_NS (200 * FO_NS_PER_US)

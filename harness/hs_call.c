@@ -7,20 +7,20 @@
 
 #include "fo_loop.h"
 #include "fo_pbjson.h"
-#include "testrpc.h"
-#include "teststream.h"
+#include "tool_rpc.h"
+#include "tool_stream.h"
 
 #define UNARY_PATH "/fanout.v1.Aggregator/GetCustomerAnalytics"
 
 static void run_unary(const hs_call *call, const char *target, hs_outcome *out)
 {
     fo_loop *loop = fo_loop_create();
-    testrpc_pending p;
-    testrpc_start(&p, loop, target, UNARY_PATH, &call->request->base, &fanout__v1__analytics_response__descriptor,
-                  call->deadline_ms, call->mock_fault);
+    tool_rpc_pending p;
+    tool_rpc_start(&p, loop, target, UNARY_PATH, &call->request->base, &fanout__v1__analytics_response__descriptor,
+                   call->deadline_ms, call->mock_fault);
     if (call->cancel_after_ms != HS_MS_UNSET && !p.done)
-        testrpc_cancel_after(&p, call->cancel_after_ms);
-    testrpc_wait(&p);
+        tool_rpc_cancel_after(&p, call->cancel_after_ms);
+    tool_rpc_wait(&p);
     out->status = p.result.status;
     out->elapsed_ms = p.result.elapsed_ms;
     /* Taken over from the result, which the release below would free. */
@@ -29,14 +29,14 @@ static void run_unary(const hs_call *call, const char *target, hs_outcome *out)
     p.result.message = NULL;
     p.result.failed_feature = NULL;
     out->actual = p.result.reply != NULL ? fo_pbjson_from_message(p.result.reply) : json_null();
-    testrpc_pending_release(&p);
+    tool_rpc_pending_release(&p);
     fo_loop_destroy(loop);
 }
 
 static void run_stream(const hs_call *call, const char *target, hs_outcome *out)
 {
-    teststream_result s;
-    teststream_analytics(target, call->request, call->deadline_ms, call->mock_fault, &s);
+    tool_stream_result s;
+    tool_stream_analytics(target, call->request, call->deadline_ms, call->mock_fault, &s);
     out->status = s.status;
     out->elapsed_ms = s.elapsed_ms;
     out->message = s.message;
@@ -45,11 +45,11 @@ static void run_stream(const hs_call *call, const char *target, hs_outcome *out)
     s.failed_feature = NULL;
     out->actual = json_array();
     for (size_t i = 0; i < s.n; i++) {
-        /* teststream keeps NULL for a result that did not unpack. */
+        /* tool_stream keeps NULL for a result that did not unpack. */
         json_array_append_new(out->actual,
                               s.results[i] != NULL ? fo_pbjson_from_message(&s.results[i]->base) : json_null());
     }
-    teststream_result_release(&s);
+    tool_stream_result_release(&s);
 }
 
 void hs_call_run(const hs_call *call, const char *target, hs_outcome *out)

@@ -3,9 +3,10 @@
  * ready for comparison: the reply in canonical proto3 JSON (fo_pbjson), or for
  * a stream the array of FeatureResults in arrival order.
  *
- * The calls themselves are the integration tests' client code: testrpc for
- * GetCustomerAnalytics (on a loop of our own, so that the client can cancel
- * it in flight) and teststream for StreamCustomerAnalytics.
+ * The calls themselves are fanout_tools' client code, which the integration
+ * tests use too: tool_rpc for GetCustomerAnalytics (on a loop of our own, so
+ * that the client can cancel it in flight) and tool_stream for
+ * StreamCustomerAnalytics.
  */
 #ifndef HS_CALL_H
 #define HS_CALL_H

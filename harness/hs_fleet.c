@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "testproc.h"
+#include "tool_proc.h"
 
 /* A sanitized binary may take a while to print its first line on a loaded machine. */
 #define START_TIMEOUT_MS 20000
@@ -23,13 +23,14 @@
 typedef struct member {
     const hs_feature *feature;
     char address[64]; /* where it listens: fixed at the first start, reused by restarts */
-    testproc *proc;   /* NULL while it is not running */
+    tool_proc *proc;  /* NULL while it is not running */
 } member;
 
 struct hs_fleet {
+    hs_binaries bins;
     member *members;
     size_t n_members;
-    testproc *aggregator;
+    tool_proc *aggregator;
 };
 
 /* --- the processes the signal watcher may have to kill ---------------------------- */
@@ -60,20 +61,20 @@ void hs_fleet_kill_all_now(void)
 }
 
 /* Starts argv and, once it runs, lists it for hs_fleet_kill_all_now. */
-static testproc *start_listed(char *const argv[])
+static tool_proc *start_listed(char *const argv[])
 {
-    testproc *p = testproc_start(argv, START_TIMEOUT_MS);
+    tool_proc *p = tool_proc_start(argv, START_TIMEOUT_MS);
     if (p != NULL)
         live_set(0, p->pid);
     return p;
 }
 
 /* Unlists p (before it is reaped, so its pid cannot have been reused), stops it and frees it. */
-static int stop_listed(testproc *p, int sig, int64_t timeout_ms)
+static int stop_listed(tool_proc *p, int sig, int64_t timeout_ms)
 {
     live_set(p->pid, 0);
-    int status = testproc_stop(p, sig, timeout_ms);
-    testproc_free(p);
+    int status = tool_proc_stop(p, sig, timeout_ms);
+    tool_proc_free(p);
     return status;
 }
 
@@ -98,18 +99,22 @@ static member *find(hs_fleet *fl, const char *feature)
     return NULL;
 }
 
-static fo_error *start_member(member *m, const char *listen)
+static fo_error *start_member(const hs_fleet *fl, member *m, const char *listen)
 {
     const hs_feature *f = m->feature;
     /* Without a profile, argv ends at the NULL in place of "--profile". */
-    char *argv[] = {MOCK_SERVICES_BIN, "--feature",
-                    (char *)f->name,   "--listen",
-                    (char *)listen,    f->profile_json != NULL ? "--profile" : NULL,
-                    f->profile_json,   NULL};
+    char *argv[] = {(char *)fl->bins.mock_services,
+                    "--feature",
+                    (char *)f->name,
+                    "--listen",
+                    (char *)listen,
+                    f->profile_json != NULL ? "--profile" : NULL,
+                    f->profile_json,
+                    NULL};
     m->proc = start_listed(argv);
     if (m->proc == NULL)
         return FO_ERROR(FO_STATUS_UNAVAILABLE, "feature %s did not start on %s (its stderr is above)", f->name, listen);
-    const char *address = testproc_field(m->proc, "address");
+    const char *address = tool_proc_field(m->proc, "address");
     if (address == NULL || strlen(address) >= sizeof m->address)
         return FO_ERROR(FO_STATUS_INTERNAL, "feature %s: no usable \"address\" in its first line", f->name);
     strcpy(m->address, address);
@@ -121,7 +126,7 @@ fo_error *hs_fleet_kill(hs_fleet *fl, const char *feature)
     member *m = find(fl, feature);
     if (m->proc == NULL)
         return FO_ERROR(FO_STATUS_FAILED_PRECONDITION, "feature %s is not running", feature);
-    if (testproc_exited(m->proc)) {
+    if (tool_proc_exited(m->proc)) {
         stop_listed(m->proc, SIGKILL, 0);
         m->proc = NULL;
         return FO_ERROR(FO_STATUS_FAILED_PRECONDITION, "feature %s had already exited", feature);
@@ -138,7 +143,7 @@ fo_error *hs_fleet_restart(hs_fleet *fl, const char *feature)
         stop_listed(m->proc, SIGTERM, STOP_TIMEOUT_MS);
         m->proc = NULL;
     }
-    return start_member(m, m->address);
+    return start_member(fl, m, m->address);
 }
 
 fo_error *hs_fleet_await_exit(hs_fleet *fl, const char *feature, int64_t timeout_ms)
@@ -147,9 +152,9 @@ fo_error *hs_fleet_await_exit(hs_fleet *fl, const char *feature, int64_t timeout
     if (m->proc == NULL)
         return FO_ERROR(FO_STATUS_FAILED_PRECONDITION, "feature %s is not running", feature);
     /* A crash ends the process at once; the wait only covers the time the call takes to get there. */
-    for (int64_t waited = 0; !testproc_exited(m->proc) && waited < timeout_ms; waited += 10)
+    for (int64_t waited = 0; !tool_proc_exited(m->proc) && waited < timeout_ms; waited += 10)
         usleep(10000);
-    if (!testproc_exited(m->proc))
+    if (!tool_proc_exited(m->proc))
         return FO_ERROR(FO_STATUS_DEADLINE_EXCEEDED, "feature %s still runs after %lld ms", feature,
                         (long long)timeout_ms);
     stop_listed(m->proc, SIGKILL, 0);
@@ -211,7 +216,7 @@ static fo_error *start_aggregator(hs_fleet *fl, const json_t *scenario_cfg)
     close(fd);
     int rc = json_dump_file(cfg, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(cfg);
-    char *argv[] = {AGGREGATOR_BIN, "--config", path, "--listen", "127.0.0.1:0", NULL};
+    char *argv[] = {(char *)fl->bins.aggregator, "--config", path, "--listen", "127.0.0.1:0", NULL};
     /* The aggregator reads its config only at start-up. */
     fl->aggregator = rc == 0 ? start_listed(argv) : NULL;
     unlink(path);
@@ -220,11 +225,11 @@ static fo_error *start_aggregator(hs_fleet *fl, const json_t *scenario_cfg)
     return NULL;
 }
 
-const char *hs_fleet_aggregator_address(const hs_fleet *fl) { return testproc_field(fl->aggregator, "address"); }
+const char *hs_fleet_aggregator_address(const hs_fleet *fl) { return tool_proc_field(fl->aggregator, "address"); }
 
 fo_error *hs_fleet_check_aggregator(hs_fleet *fl)
 {
-    if (!testproc_exited(fl->aggregator))
+    if (!tool_proc_exited(fl->aggregator))
         return NULL;
     char how[96];
     describe_status(fl->aggregator->status, how, sizeof how);
@@ -233,15 +238,16 @@ fo_error *hs_fleet_check_aggregator(hs_fleet *fl)
 
 /* --- the whole --------------------------------------------------------------------------- */
 
-fo_error *hs_fleet_start(const hs_scenario *sc, hs_fleet **out)
+fo_error *hs_fleet_start(const hs_scenario *sc, const hs_binaries *bins, hs_fleet **out)
 {
     hs_fleet *fl = fo_xcalloc(1, sizeof *fl);
+    fl->bins = *bins;
     fl->members = fo_xcalloc(sc->n_features, sizeof *fl->members);
     fo_error *err = NULL;
     for (size_t i = 0; i < sc->n_features && err == NULL; i++) {
         member *m = &fl->members[fl->n_members++];
         m->feature = &sc->features[i];
-        err = start_member(m, m->feature->listen);
+        err = start_member(fl, m, m->feature->listen);
     }
     if (err == NULL)
         err = start_aggregator(fl, sc->aggregator);
@@ -258,12 +264,12 @@ fo_error *hs_fleet_start(const hs_scenario *sc, hs_fleet **out)
 fo_error *hs_fleet_stop(hs_fleet *fl)
 {
     /* Known before the SIGTERM below, which ends it too. */
-    bool died_before = fl->aggregator != NULL && testproc_exited(fl->aggregator);
+    bool died_before = fl->aggregator != NULL && tool_proc_exited(fl->aggregator);
     /* Everything drains at once; the waits below then overlap instead of adding up. */
     if (fl->aggregator != NULL && !died_before)
         kill(fl->aggregator->pid, SIGTERM);
     for (size_t i = 0; i < fl->n_members; i++) {
-        if (fl->members[i].proc != NULL && !testproc_exited(fl->members[i].proc))
+        if (fl->members[i].proc != NULL && !tool_proc_exited(fl->members[i].proc))
             kill(fl->members[i].proc->pid, SIGTERM);
     }
     fo_error *err = NULL;

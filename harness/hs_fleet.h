@@ -1,12 +1,12 @@
 /*
  * hs_fleet: the processes of one scenario, one mock_services process per
- * feature and one aggregator, on free loopback ports (testproc).
+ * feature and one aggregator, on free loopback ports (tool_proc).
  *
  * Separate processes rather than fleet mode, so that a step can kill one
  * feature and start it again on the very address it had: the aggregator's
  * long-lived channel then reconnects to it without a configuration change.
  *
- * Every process dies with the harness (PR_SET_PDEATHSIG, set by testproc);
+ * Every process dies with the harness (PR_SET_PDEATHSIG, set by tool_proc);
  * hs_fleet_kill_all_now() is for the signal watcher, which may run while the
  * main thread is anywhere.
  */
@@ -20,12 +20,18 @@
 
 typedef struct hs_fleet hs_fleet;
 
+/* The paths of the binaries a scenario runs; they must outlive the fleet. */
+typedef struct hs_binaries {
+    const char *mock_services;
+    const char *aggregator;
+} hs_binaries;
+
 /*
  * Starts every feature of sc, then an aggregator configured with sc's
  * aggregator keys and the features' addresses (see hs_fleet.c for the
- * defaults it fills in). On failure nothing is left running.
+ * defaults it fills in), from bins. On failure nothing is left running.
  */
-fo_error *hs_fleet_start(const hs_scenario *sc, hs_fleet **out);
+fo_error *hs_fleet_start(const hs_scenario *sc, const hs_binaries *bins, hs_fleet **out);
 const char *hs_fleet_aggregator_address(const hs_fleet *fl);
 
 /* SIGKILL, and wait until the process is gone. */

@@ -11,7 +11,7 @@
 #include "hs_call.h"
 #include "hs_expect.h"
 #include "hs_fleet.h"
-#include "testrpc.h"
+#include "tool_rpc.h"
 
 #define WARMUP_DEADLINE_MS 5000
 #define RETRY_PAUSE_MS 200
@@ -37,10 +37,10 @@ static void sleep_ms(int64_t ms)
 /* One request over every configured feature, so that the channels are connected before the timed steps. */
 static void warm_up(const char *target)
 {
-    testrpc_result r;
-    testrpc_analytics(target, "cust-harness", NULL, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL, WARMUP_DEADLINE_MS, NULL,
-                      &r);
-    testrpc_result_release(&r);
+    tool_rpc_result r;
+    tool_rpc_analytics(target, "cust-harness", NULL, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL, WARMUP_DEADLINE_MS,
+                       NULL, &r);
+    tool_rpc_result_release(&r);
 }
 
 static void print_outcome(const hs_outcome *o)
@@ -153,12 +153,12 @@ static size_t run_steps(const hs_scenario *sc, hs_fleet *fl)
     return failed;
 }
 
-bool hs_run(const hs_scenario *sc)
+bool hs_run(const hs_scenario *sc, const hs_binaries *bins)
 {
     printf("scenario %s: %zu features, %zu steps\n", sc->name, sc->n_features, sc->n_steps);
     fflush(stdout);
     hs_fleet *fl = NULL;
-    fo_error *err = hs_fleet_start(sc, &fl);
+    fo_error *err = hs_fleet_start(sc, bins, &fl);
     if (err != NULL) {
         printf("FAIL  start: %s\n", err->message);
         fo_error_free(err);

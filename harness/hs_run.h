@@ -9,10 +9,11 @@
 
 #include <stdbool.h>
 
+#include "hs_fleet.h"
 #include "hs_scenario.h"
 
-/* True when every step passed and everything stopped cleanly. */
-bool hs_run(const hs_scenario *sc);
+/* True when every step passed and everything stopped cleanly; bins are the binaries it starts. */
+bool hs_run(const hs_scenario *sc, const hs_binaries *bins);
 /* Thread-safe: the run skips its remaining steps and stops. */
 void hs_run_interrupt(void);
 

@@ -39,21 +39,22 @@ fi
 bin="build-bench"
 if ((build)); then
   # Same measuring build as scripts/bench.sh.
-  cmake -S . -B "$bin" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$bin" -j2 --target mock_services aggregator fanout-bench >/dev/null
+  source scripts/lib/build.sh
+  build_configure "$bin" -DCMAKE_BUILD_TYPE=Release
+  build_targets "$bin" 2 mock_services aggregator fanout-bench
 fi
 
+source scripts/lib/fleet.sh
 source scripts/lib/procs.sh
 procs_init bench-callgrind
 
 procs_start fleet "$bin/mock_services/mock_services" --fleet mock_services/fleet-fast.json
 echo "$first" >"$work/fleet.json"
 # Feature deadlines are generous: under valgrind the aggregator runs ~50 times slower.
-jq --arg workers "$workers" '
-  {listen: "127.0.0.1:0", shutdown_grace_ms: 1000,
-   features: [.features | to_entries[] | {name: .key, target: .value.address, timeout_ms: 30000}]}
-  + (if $workers == "" then {} else {workers: ($workers | tonumber)} end)' \
-  "$work/fleet.json" >"$work/aggregator.json"
+# No forwarded metadata: the aggregate measured is the plain one.
+extra=$(jq -n --arg workers "$workers" '{forward_metadata: [], shutdown_grace_ms: 1000}
+  + (if $workers == "" then {} else {workers: ($workers | tonumber)} end)')
+fleet_agg_config 30000 "$extra" <"$work/fleet.json" >"$work/aggregator.json"
 
 # profile NAME WARMUP MEASURED: one aggregator under callgrind, WARMUP + MEASURED
 # aggregates at -c 1, then SIGTERM; prints its total Ir and the bench's JSON line.

@@ -80,11 +80,13 @@ IFS=, read -r -a conc_list <<<"$conc"
 bin="build-bench"
 if ((build)); then
   # The measuring build: Release, as deployed.
-  cmake -S . -B "$bin" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$bin" -j2 --target mock_services aggregator fanout-bench >/dev/null
+  source scripts/lib/build.sh
+  build_configure "$bin" -DCMAKE_BUILD_TYPE=Release
+  build_targets "$bin" 2 mock_services aggregator fanout-bench
 fi
 bench_bin=$bin/bench/fanout-bench
 
+source scripts/lib/fleet.sh
 source scripts/lib/procs.sh
 procs_init bench
 watched=() # fleet children: the fleet stops them
@@ -115,12 +117,11 @@ check_alive() {
 # features (by name) of fleet FLEET; its address and pid go to $work/NAME.addr, .pid.
 start_aggregator() {
   local name=$1 fleet=$2 width=$3 nworkers=$4
-  jq --argjson width "$width" --arg workers "$nworkers" '
-    {listen: "127.0.0.1:0", forward_metadata: ["x-mock-fault"], shutdown_grace_ms: 1000,
-     features: [.features | to_entries | sort_by(.key) | .[:$width][]
-                | {name: .key, target: .value.address, timeout_ms: 5000}]}
-    + (if $workers == "" then {} else {workers: ($workers | tonumber)} end)' \
-    "$work/$fleet.fleet" >"$work/$name.json"
+  local extra
+  extra=$(jq -n --arg workers "$nworkers" '{shutdown_grace_ms: 1000}
+    + (if $workers == "" then {} else {workers: ($workers | tonumber)} end)')
+  fleet_agg_config 5000 "$extra" <"$work/$fleet.fleet" |
+    jq --argjson width "$width" '.features |= (sort_by(.name) | .[:$width])' >"$work/$name.json"
   local flags=(--config "$work/$name.json")
   [[ -n "$log_level" ]] && flags+=(--log-level "$log_level")
   procs_start "$name" "$bin/aggregator/aggregator" "${flags[@]}"

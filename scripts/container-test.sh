@@ -160,8 +160,9 @@ log "image built in $(($(date +%s) - build_started)) s; size $((size / 1000000))
 cli=${FANOUT_CLI:-}
 if [[ -z "$cli" ]]; then
   log "building fanout-cli in build/"
-  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build build -j "$(nproc)" --target fanout-cli >/dev/null
+  source scripts/lib/build.sh
+  build_configure build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  build_targets build "$(nproc)" fanout-cli
   cli=build/cli/fanout-cli
 fi
 

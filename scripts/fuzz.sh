@@ -30,8 +30,9 @@ fi
 
 jobs=$(nproc)
 ((jobs > 2)) && jobs=2
-CC=clang cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFANOUT_FUZZ=ON >/dev/null
-cmake --build "$build" --target fanout_fuzz -j "$jobs" >/dev/null
+source scripts/lib/build.sh
+CC=clang build_configure "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFANOUT_FUZZ=ON
+build_targets "$build" "$jobs" fanout_fuzz
 
 # UBSan aborts anyway (-fno-sanitize-recover); ask for its stack. LeakSanitizer is libFuzzer's.
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

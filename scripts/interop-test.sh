@@ -12,12 +12,14 @@ cd "$(dirname "$0")/.."
 
 build=${1:-build}
 if [[ ! -x "$build/aggregator/aggregator" || ! -x "$build/mock_services/mock_services" ]]; then
-  cmake -S . -B "$build" >/dev/null
-  cmake --build "$build" -j "$(nproc)" --target aggregator mock_services >/dev/null
+  source scripts/lib/build.sh
+  build_configure "$build"
+  build_targets "$build" "$(nproc)" aggregator mock_services
 fi
 
 (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 
+source scripts/lib/fleet.sh
 source scripts/lib/procs.sh
 procs_init interop
 procs_start fleet "$build/mock_services/mock_services" --fleet mock_services/fleet-fast.json --one-process
@@ -26,10 +28,8 @@ scripts/gen-certs.sh "$work/certs"
 
 # start_aggregator NAME TLS: an aggregator on the fleet, with the "tls" object TLS; its address in $NAME_addr.
 start_aggregator() {
-  jq --argjson tls "$2" '{listen: "127.0.0.1:0", forward_metadata: ["x-mock-fault"]}
-     + (if $tls == null then {} else {tls: $tls} end)
-     + {features: [.features | to_entries | sort_by(.key)[] | {name: .key, target: .value.address, timeout_ms: 1000}]}' \
-    <<<"$fleet" >"$work/$1.json"
+  fleet_agg_config 1000 "$(jq -n --argjson tls "$2" 'if $tls == null then {} else {tls: $tls} end')" <<<"$fleet" |
+    jq '.features |= sort_by(.name)' >"$work/$1.json"
   procs_start "$1" "$build/aggregator/aggregator" --config "$work/$1.json"
   printf -v "$1_addr" '%s' "$(jq -r .address <<<"$first")"
 }

@@ -32,8 +32,9 @@ command -v jq >/dev/null || { scripts/setup.sh; }
 if [[ ! -x "$build/aggregator/aggregator" || ! -x "$build/mock_services/mock_services" ||
       ! -x "$build/cli/fanout-cli" ]]; then
   scripts/setup.sh
-  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build "$build" -j "$(nproc)" --target aggregator mock_services fanout-cli >/dev/null
+  source scripts/lib/build.sh
+  build_configure "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  build_targets "$build" "$(nproc)" aggregator mock_services fanout-cli
 fi
 agg_bin=$(realpath "$build/aggregator/aggregator")
 mock_bin=$(realpath "$build/mock_services/mock_services")

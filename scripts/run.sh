@@ -23,17 +23,17 @@ while (($#)); do
 done
 
 scripts/setup.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j "$(nproc)" >/dev/null
+source scripts/lib/build.sh
+build_configure build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+build_targets build "$(nproc)"
 
+source scripts/lib/fleet.sh
 source scripts/lib/procs.sh
 procs_init run
 
 procs_start fleet build/mock_services/mock_services --fleet mock_services/fleet.json
 fleet=$first
-jq '{listen: "127.0.0.1:0", forward_metadata: ["x-mock-fault"],
-     features: [.features | to_entries[] | {name: .key, target: .value.address, timeout_ms: 1000}]}' \
-  <<<"$fleet" >"$work/aggregator.json"
+fleet_agg_config 1000 <<<"$fleet" >"$work/aggregator.json"
 procs_start aggregator build/aggregator/aggregator --config "$work/aggregator.json"
 addr=$(jq -r .address <<<"$first")
 

@@ -18,7 +18,9 @@ scripts/setup.sh
 git ls-files '*.c' '*.h' | xargs clang-format --dry-run --Werror
 
 build=${FANOUT_TEST_BUILD_DIR:-build-asan}
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DFANOUT_SANITIZE=ON -DFANOUT_WERROR=ON >/dev/null
+source scripts/lib/build.sh
+build_configure "$build" -DCMAKE_BUILD_TYPE=Debug -DFANOUT_SANITIZE=ON -DFANOUT_WERROR=ON
+# Not build_targets: here the compiler's progress is worth seeing.
 cmake --build "$build" -j "$(nproc)"
 
 # Leaks are errors; UBSan stops at the first report.

@@ -23,9 +23,11 @@ fi
 build=build-valgrind
 jobs=$(nproc)
 ((jobs > 2)) && jobs=2
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DFANOUT_SANITIZE=OFF >/dev/null
-cmake --build "$build" --target aggregator mock_services fanout-cli -j "$jobs" >/dev/null
+source scripts/lib/build.sh
+build_configure "$build" -DCMAKE_BUILD_TYPE=Debug -DFANOUT_SANITIZE=OFF
+build_targets "$build" "$jobs" aggregator mock_services fanout-cli
 
+source scripts/lib/fleet.sh
 source scripts/lib/procs.sh
 procs_init valgrind-test
 
@@ -55,11 +57,10 @@ tours=$(wait_first_line "$work/tours.out" "${vg_pid[tours]}" | jq -r .address)
 
 # The fleet's features, with listings and tours on the services under valgrind. Timeouts allow
 # for valgrind's slowness; the tours hang below is cut by its 5 s.
-jq --arg listings "$listings" --arg tours "$tours" \
-  '{listen: "127.0.0.1:0", workers: 2, forward_metadata: ["x-mock-fault"], shutdown_grace_ms: 2000,
-    features: [.features | to_entries[] | {name: .key, timeout_ms: 5000,
-               target: (if .key == "listings" then $listings elif .key == "tours" then $tours
-                        else .value.address end)}]}' <<<"$fleet" >"$work/aggregator.json"
+fleet_agg_config 5000 '{"workers": 2, "shutdown_grace_ms": 2000}' <<<"$fleet" |
+  jq --arg listings "$listings" --arg tours "$tours" '.features[] |= (.target =
+       (if .name == "listings" then $listings elif .name == "tours" then $tours else .target end))' \
+    >"$work/aggregator.json"
 start_vg aggregator "$build/aggregator/aggregator" --config "$work/aggregator.json" --log-level warn
 addr=$(wait_first_line "$work/aggregator.out" "${vg_pid[aggregator]}" | jq -r .address)
 echo "valgrind-test: aggregator $addr, listings $listings and tours $tours under valgrind"

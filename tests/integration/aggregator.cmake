@@ -1,7 +1,6 @@
 # Integration tests of the aggregator: a real mock fleet and real aggregators on loopback.
 fanout_integration_test(it_agg_unary SOURCES test_it_agg_unary.c LIBS fanout_protos)
-fanout_integration_test(it_agg_async SOURCES test_it_agg_async.c ${CMAKE_SOURCE_DIR}/tests/support/teststream.c
-                        LIBS fanout_protos)
+fanout_integration_test(it_agg_async SOURCES test_it_agg_async.c LIBS fanout_protos)
 fanout_integration_test(it_agg_fleet SOURCES test_it_agg_fleet.c LIBS fanout_protos)
 # The tests read fleet files (mock_services/fleet-fast.json) from the source tree.
 foreach(name it_agg_unary it_agg_async it_agg_fleet)

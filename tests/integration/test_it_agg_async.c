@@ -2,8 +2,8 @@
  * Integration tests of the aggregator where timing between calls matters:
  * StreamCustomerAnalytics sending results in completion order, a client
  * cancelling while features hang, and the max_in_flight limit. Calls that
- * must overlap or be cancelled run on the test's own fo_loop (testrpc_start);
- * the stream is read by teststream. One fleet (fleet-fast.json) serves the
+ * must overlap or be cancelled run on the test's own fo_loop (tool_rpc_start);
+ * the stream is read by tool_stream. One fleet (fleet-fast.json) serves the
  * whole file; the tests that read the aggregator's log or change its limits
  * start an aggregator of their own.
  */
@@ -19,8 +19,8 @@
 #include "fo_loop.h"
 #include "fo_time.h"
 #include "testproc.h"
-#include "testrpc.h"
-#include "teststream.h"
+#include "tool_rpc.h"
+#include "tool_stream.h"
 
 #define FLEET_FAST FANOUT_SOURCE_DIR "/mock_services/fleet-fast.json"
 #define AGG_PATH "/fanout.v1.Aggregator/GetCustomerAnalytics"
@@ -34,8 +34,8 @@
 #define HANG_DEADLINE_MS 2000
 
 typedef struct fixture {
-    testproc *fleet;
-    testproc *agg; /* shared by the streaming tests */
+    tool_proc *fleet;
+    tool_proc *agg; /* shared by the streaming tests */
 } fixture;
 
 static fixture fx;
@@ -52,23 +52,23 @@ static Fanout__V1__AnalyticsRequest request(const char *const *features, size_t 
     return req;
 }
 
-static void start(testrpc_pending *p, fo_loop *loop, const testproc *agg, int64_t deadline_ms, const char *mock_fault)
+static void start(tool_rpc_pending *p, fo_loop *loop, const tool_proc *agg, int64_t deadline_ms, const char *mock_fault)
 {
     Fanout__V1__AnalyticsRequest req = request(NULL, 0, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL);
-    testrpc_start(p, loop, testproc_field(agg, "address"), AGG_PATH, &req.base,
-                  &fanout__v1__analytics_response__descriptor, deadline_ms, mock_fault);
+    tool_rpc_start(p, loop, tool_proc_field(agg, "address"), AGG_PATH, &req.base,
+                   &fanout__v1__analytics_response__descriptor, deadline_ms, mock_fault);
 }
 
 /* A blocking request for every feature, none of them faulty: all must succeed. */
-static void assert_answers_normally(const testproc *agg)
+static void assert_answers_normally(const tool_proc *agg)
 {
-    testrpc_result r;
-    testrpc_analytics(testproc_field(agg, "address"), CUSTOMER, NULL, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL,
-                      CALL_DEADLINE_MS, NULL, &r);
+    tool_rpc_result r;
+    tool_rpc_analytics(tool_proc_field(agg, "address"), CUSTOMER, NULL, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL,
+                       CALL_DEADLINE_MS, NULL, &r);
     assert_int_equal(r.status, FO_STATUS_OK);
     assert_non_null(r.reply);
-    assert_int_equal(testrpc_analytics_reply(&r)->succeeded, N_FEATURES);
-    testrpc_result_release(&r);
+    assert_int_equal(tool_rpc_analytics_reply(&r)->succeeded, N_FEATURES);
+    tool_rpc_result_release(&r);
 }
 
 /* Runs loop for ms, so the calls started on it make progress meanwhile. */
@@ -94,23 +94,23 @@ static void sleep_ms(int ms)
 }
 
 /* A normal request, retried while refused for up to 3 s: the aggregator frees a slot after the client sees the end. */
-static fo_status status_once_admitted(const testproc *agg)
+static fo_status status_once_admitted(const tool_proc *agg)
 {
     fo_status status = FO_STATUS_RESOURCE_EXHAUSTED;
     for (int tries = 0; tries < 60 && status == FO_STATUS_RESOURCE_EXHAUSTED; tries++) {
         sleep_ms(50);
-        testrpc_result r;
-        testrpc_analytics(testproc_field(agg, "address"), CUSTOMER, NULL, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL,
-                          CALL_DEADLINE_MS, NULL, &r);
+        tool_rpc_result r;
+        tool_rpc_analytics(tool_proc_field(agg, "address"), CUSTOMER, NULL, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL,
+                           CALL_DEADLINE_MS, NULL, &r);
         status = r.status;
-        testrpc_result_release(&r);
+        tool_rpc_result_release(&r);
     }
     return status;
 }
 
 /* --- streaming ---------------------------------------------------------------------------- */
 
-static void assert_streamed_usage(const teststream_result *s, size_t i, int index, const char *feature)
+static void assert_streamed_usage(const tool_stream_result *s, size_t i, int index, const char *feature)
 {
     const Fanout__V1__FeatureResult *res = s->results[i];
     assert_non_null(res);
@@ -126,9 +126,9 @@ static void test_stream_in_completion_order(void **state)
     (void)state;
     static const char *const features[] = {"listings", "searches", "tours"};
     Fanout__V1__AnalyticsRequest req = request(features, 3, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL);
-    teststream_result s;
-    teststream_analytics(testproc_field(fx.agg, "address"), &req, CALL_DEADLINE_MS,
-                         "listings=delay:800ms,searches=delay:100ms,tours=delay:400ms", &s);
+    tool_stream_result s;
+    tool_stream_analytics(tool_proc_field(fx.agg, "address"), &req, CALL_DEADLINE_MS,
+                          "listings=delay:800ms,searches=delay:100ms,tours=delay:400ms", &s);
     assert_int_equal(s.status, FO_STATUS_OK);
     assert_int_equal(s.n, 3);
     assert_streamed_usage(&s, 0, 1, "searches");
@@ -143,7 +143,7 @@ static void test_stream_in_completion_order(void **state)
     assert_in_range(s.arrival_ms[2], 800, 2499);
     assert_true(s.arrival_ms[2] - s.arrival_ms[0] >= 500);
     assert_in_range(s.elapsed_ms, 800, 2499);
-    teststream_result_release(&s);
+    tool_stream_result_release(&s);
 }
 
 /* Under FAIL_FAST what finished before the failure is streamed, then the failure ends the stream. */
@@ -152,9 +152,9 @@ static void test_stream_fail_fast(void **state)
     (void)state;
     static const char *const features[] = {"listings", "tours", "offers"};
     Fanout__V1__AnalyticsRequest req = request(features, 3, FANOUT__V1__FAILURE_POLICY__FAIL_FAST);
-    teststream_result s;
-    teststream_analytics(testproc_field(fx.agg, "address"), &req, CALL_DEADLINE_MS,
-                         "tours=delay:200ms,tours=error:UNAVAILABLE,offers=delay:1s", &s);
+    tool_stream_result s;
+    tool_stream_analytics(tool_proc_field(fx.agg, "address"), &req, CALL_DEADLINE_MS,
+                          "tours=delay:200ms,tours=error:UNAVAILABLE,offers=delay:1s", &s);
     assert_int_equal(s.status, FO_STATUS_UNAVAILABLE);
     assert_true(strncmp(s.message, "feature tours: ", strlen("feature tours: ")) == 0);
     assert_non_null(s.failed_feature);
@@ -163,47 +163,47 @@ static void test_stream_fail_fast(void **state)
     assert_streamed_usage(&s, 0, 0, "listings");
     /* offers' 1 s was not waited for. */
     assert_in_range(s.elapsed_ms, 200, 999);
-    teststream_result_release(&s);
+    tool_stream_result_release(&s);
 }
 
 /* --- cancellation and limits --------------------------------------------------------------- */
 
 static void test_client_cancellation(void **state)
 {
-    testproc *agg = *state;
+    tool_proc *agg = *state;
     fo_loop *loop = fo_loop_create();
-    testrpc_pending p;
+    tool_rpc_pending p;
     start(&p, loop, agg, 0, "listings=hang");
-    testrpc_cancel_after(&p, 200);
-    testrpc_wait(&p);
+    tool_rpc_cancel_after(&p, 200);
+    tool_rpc_wait(&p);
     assert_int_equal(p.result.status, FO_STATUS_CANCELLED);
     assert_in_range(p.result.elapsed_ms, 200, 1499);
-    testrpc_pending_release(&p);
+    tool_rpc_pending_release(&p);
     fo_loop_destroy(loop);
 
     /* The aggregator ends the request on the cancellation, well before listings' 2 s timeout would. */
-    assert_true(testproc_wait_output(agg, "\"status\":\"CANCELLED\"", 1500));
+    assert_true(tool_proc_wait_output(agg, "\"status\":\"CANCELLED\"", 1500));
     assert_answers_normally(agg);
 }
 
 static void test_over_max_in_flight(void **state)
 {
-    testproc *agg = *state; /* max_in_flight 1 */
+    tool_proc *agg = *state; /* max_in_flight 1 */
     fo_loop *loop = fo_loop_create();
-    testrpc_pending hanging, refused;
+    tool_rpc_pending hanging, refused;
     start(&hanging, loop, agg, HANG_DEADLINE_MS, "listings=hang");
     /* Time for it to reach the aggregator; listings holds it there for 2 s. */
     run_loop_for(loop, 500);
     start(&refused, loop, agg, CALL_DEADLINE_MS, NULL);
-    testrpc_wait(&refused);
+    tool_rpc_wait(&refused);
     assert_false(hanging.done);
     assert_int_equal(refused.result.status, FO_STATUS_RESOURCE_EXHAUSTED);
     assert_true(refused.result.elapsed_ms < 300);
 
-    testrpc_cancel_after(&hanging, 0);
-    testrpc_wait(&hanging);
-    testrpc_pending_release(&refused);
-    testrpc_pending_release(&hanging);
+    tool_rpc_cancel_after(&hanging, 0);
+    tool_rpc_wait(&hanging);
+    tool_rpc_pending_release(&refused);
+    tool_rpc_pending_release(&hanging);
     fo_loop_destroy(loop);
 
     /* The slot comes back once the aggregator has let the cancelled call go. */
@@ -224,15 +224,15 @@ static int setup_limited_aggregator(void **state) { return own_aggregator(state,
 
 static int teardown_aggregator(void **state)
 {
-    testproc_free(*state);
+    tool_proc_free(*state);
     return 0;
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    testproc_free(fx.agg);
-    testproc_free(fx.fleet);
+    tool_proc_free(fx.agg);
+    tool_proc_free(fx.fleet);
     fo_rpc_shutdown();
     return 0;
 }

@@ -17,7 +17,7 @@
 
 #include "fo_time.h"
 #include "testproc.h"
-#include "testrpc.h"
+#include "tool_rpc.h"
 
 #define FLEET_FAST FANOUT_SOURCE_DIR "/mock_services/fleet-fast.json"
 #define CUSTOMER "cust-3"
@@ -29,22 +29,22 @@
 #define RECONNECT_MS 8000
 
 typedef struct fixture {
-    testproc *fleet;
-    testproc *agg;
+    tool_proc *fleet;
+    tool_proc *agg;
     char *fleet_path; /* a temporary fleet file, or NULL */
 } fixture;
 
-static void analytics(const fixture *f, const char *mock_fault, testrpc_result *out)
+static void analytics(const fixture *f, const char *mock_fault, tool_rpc_result *out)
 {
-    testrpc_analytics(testproc_field(f->agg, "address"), CUSTOMER, NULL, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL,
-                      CALL_DEADLINE_MS, mock_fault, out);
+    tool_rpc_analytics(tool_proc_field(f->agg, "address"), CUSTOMER, NULL, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL,
+                       CALL_DEADLINE_MS, mock_fault, out);
 }
 
-static Fanout__V1__AnalyticsResponse *ok_reply(const testrpc_result *r)
+static Fanout__V1__AnalyticsResponse *ok_reply(const tool_rpc_result *r)
 {
     assert_int_equal(r->status, FO_STATUS_OK);
     assert_non_null(r->reply);
-    return testrpc_analytics_reply(r);
+    return tool_rpc_analytics_reply(r);
 }
 
 static void sleep_ms(int ms)
@@ -88,11 +88,11 @@ static void assert_only_unavailable(const Fanout__V1__AnalyticsResponse *resp, s
 static void test_feature_down(void **state)
 {
     const fixture *f = *state;
-    testrpc_result r;
+    tool_rpc_result r;
     /* First all healthy, so the aggregator's channel to tours was connected when it dies. */
     analytics(f, NULL, &r);
     assert_int_equal(ok_reply(&r)->succeeded, N_FEATURES);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 
     pid_t tours = testproc_fleet_pid(f->fleet, "tours");
     assert_true(tours > 0);
@@ -104,7 +104,7 @@ static void test_feature_down(void **state)
     assert_int_equal(resp->n_results, N_FEATURES);
     assert_others_ok(resp, TOURS);
     assert_only_unavailable(resp, TOURS, "tours");
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 }
 
 /* --- a feature that crashes and is restarted ---------------------------------------- */
@@ -115,13 +115,13 @@ static bool tours_answers_again(const fixture *f)
     int64_t until = fo_now_ns() + RECONNECT_MS * FO_NS_PER_MS;
     bool answered = false;
     while (!answered && fo_now_ns() < until) {
-        testrpc_result r;
+        tool_rpc_result r;
         analytics(f, NULL, &r);
-        const Fanout__V1__AnalyticsResponse *resp = r.status == FO_STATUS_OK ? testrpc_analytics_reply(&r) : NULL;
+        const Fanout__V1__AnalyticsResponse *resp = r.status == FO_STATUS_OK ? tool_rpc_analytics_reply(&r) : NULL;
         answered = resp != NULL && resp->n_results == 2 &&
                    resp->results[1]->outcome_case == FANOUT__V1__FEATURE_RESULT__OUTCOME_USAGE &&
                    strcmp(resp->results[1]->usage->feature, "tours") == 0;
-        testrpc_result_release(&r);
+        tool_rpc_result_release(&r);
         if (!answered)
             sleep_ms(200);
     }
@@ -132,15 +132,15 @@ static void test_crashed_feature_is_reachable_after_restart(void **state)
 {
     const fixture *f = *state;
     pid_t first = testproc_fleet_pid(f->fleet, "tours");
-    testrpc_result r;
+    tool_rpc_result r;
     analytics(f, "tours=crash", &r);
     Fanout__V1__AnalyticsResponse *resp = ok_reply(&r);
     assert_int_equal(resp->n_results, 2);
     assert_others_ok(resp, 1);
     assert_only_unavailable(resp, 1, "tours");
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 
-    assert_true(testproc_wait_output(f->fleet, "\"event\":\"restarted\",\"feature\":\"tours\"", 10000));
+    assert_true(tool_proc_wait_output(f->fleet, "\"event\":\"restarted\",\"feature\":\"tours\"", 10000));
     assert_true(testproc_pid_gone(first, 5000));
     assert_true(tours_answers_again(f));
 }
@@ -150,8 +150,8 @@ static void test_crashed_feature_is_reachable_after_restart(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    testproc_free(f->agg);
-    testproc_free(f->fleet);
+    tool_proc_free(f->agg);
+    tool_proc_free(f->fleet);
     if (f->fleet_path != NULL) {
         unlink(f->fleet_path);
         free(f->fleet_path);

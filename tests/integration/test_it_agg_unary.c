@@ -21,7 +21,7 @@
 
 #include "fo_time.h"
 #include "testproc.h"
-#include "testrpc.h"
+#include "tool_rpc.h"
 
 #define FLEET_FAST FANOUT_SOURCE_DIR "/mock_services/fleet-fast.json"
 #define AGG_PATH "/fanout.v1.Aggregator/GetCustomerAnalytics"
@@ -40,9 +40,9 @@ static const char *const all_features[N_FEATURES + 1] = {
 };
 
 typedef struct fixture {
-    testproc *fleet;
-    testproc *agg;       /* feature timeouts 2 s, at most 12 features per request */
-    testproc *agg_short; /* feature timeouts 300 ms */
+    tool_proc *fleet;
+    tool_proc *agg;       /* feature timeouts 2 s, at most 12 features per request */
+    tool_proc *agg_short; /* feature timeouts 300 ms */
 } fixture;
 
 static fixture fx;
@@ -71,15 +71,15 @@ static Fanout__V1__AnalyticsRequest request(const char *customer, const char *co
     return req;
 }
 
-static void call(const testproc *agg, const Fanout__V1__AnalyticsRequest *req, int64_t deadline_ms,
-                 const char *mock_fault, testrpc_result *out)
+static void call(const tool_proc *agg, const Fanout__V1__AnalyticsRequest *req, int64_t deadline_ms,
+                 const char *mock_fault, tool_rpc_result *out)
 {
-    testrpc_call(testproc_field(agg, "address"), AGG_PATH, &req->base, &fanout__v1__analytics_response__descriptor,
-                 deadline_ms, mock_fault, out);
+    tool_rpc_call(tool_proc_field(agg, "address"), AGG_PATH, &req->base, &fanout__v1__analytics_response__descriptor,
+                  deadline_ms, mock_fault, out);
 }
 
-static void analytics(const testproc *agg, const char *const *features, Fanout__V1__FailurePolicy policy,
-                      const char *mock_fault, testrpc_result *out)
+static void analytics(const tool_proc *agg, const char *const *features, Fanout__V1__FailurePolicy policy,
+                      const char *mock_fault, tool_rpc_result *out)
 {
     Fanout__V1__AnalyticsRequest req = request(CUSTOMER, features, policy);
     call(agg, &req, CALL_DEADLINE_MS, mock_fault, out);
@@ -99,11 +99,11 @@ static void fault_for_all(char *buf, size_t cap, const char *prefix, const char 
 
 /* --- checks -------------------------------------------------------------------- */
 
-static Fanout__V1__AnalyticsResponse *ok_reply(const testrpc_result *r)
+static Fanout__V1__AnalyticsResponse *ok_reply(const tool_rpc_result *r)
 {
     assert_int_equal(r->status, FO_STATUS_OK);
     assert_non_null(r->reply);
-    return testrpc_analytics_reply(r);
+    return tool_rpc_analytics_reply(r);
 }
 
 static void assert_usage_at(const Fanout__V1__AnalyticsResponse *resp, size_t i, const char *feature)
@@ -169,13 +169,13 @@ static void assert_same_report(const Fanout__Feature__V1__UsageReport *a, const 
 static void assert_matches_direct_call(const Fanout__V1__AnalyticsResponse *resp, size_t i)
 {
     const char *feature = resp->results[i]->feature;
-    testrpc_result direct;
-    testrpc_usage(testproc_fleet_address(fx.fleet, feature), CUSTOMER, WINDOW_START, WINDOW_END, CALL_DEADLINE_MS, NULL,
-                  &direct);
+    tool_rpc_result direct;
+    tool_rpc_usage(testproc_fleet_address(fx.fleet, feature), CUSTOMER, WINDOW_START, WINDOW_END, CALL_DEADLINE_MS,
+                   NULL, &direct);
     assert_int_equal(direct.status, FO_STATUS_OK);
     assert_non_null(direct.reply);
-    assert_same_report(resp->results[i]->usage, testrpc_usage_reply(&direct));
-    testrpc_result_release(&direct);
+    assert_same_report(resp->results[i]->usage, tool_rpc_usage_reply(&direct));
+    tool_rpc_result_release(&direct);
 }
 
 /* Adds n daily counts into sums (kept sorted by day, *nsums long). */
@@ -242,7 +242,7 @@ static void assert_totals(const Fanout__V1__AnalyticsResponse *resp)
 static void test_all_features_healthy(void **state)
 {
     (void)state;
-    testrpc_result r;
+    tool_rpc_result r;
     analytics(fx.agg, NULL, FANOUT__V1__FAILURE_POLICY__FAILURE_POLICY_UNSPECIFIED, NULL, &r);
     Fanout__V1__AnalyticsResponse *resp = ok_reply(&r);
     assert_string_equal(resp->customer_id, CUSTOMER);
@@ -257,14 +257,14 @@ static void test_all_features_healthy(void **state)
     assert_int_equal(resp->n_errors, 0);
     assert_true(resp->elapsed_us > 0);
     assert_totals(resp);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 }
 
 static void test_subset_in_request_order(void **state)
 {
     (void)state;
     static const char *const subset[] = {"offers", "listings", "leads", "saved_searches", NULL};
-    testrpc_result r;
+    tool_rpc_result r;
     analytics(fx.agg, subset, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL, NULL, &r);
     Fanout__V1__AnalyticsResponse *resp = ok_reply(&r);
     assert_int_equal(resp->n_results, 4);
@@ -273,7 +273,7 @@ static void test_subset_in_request_order(void **state)
     assert_int_equal(resp->succeeded, 4);
     assert_false(resp->partial);
     assert_totals(resp);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 }
 
 /* Twelve 100 ms features take about 100 ms together, not 1.2 s: they run at once. */
@@ -282,7 +282,7 @@ static void test_features_run_concurrently(void **state)
     (void)state;
     char fault[512];
     fault_for_all(fault, sizeof fault, "", "delay:100ms", NULL);
-    testrpc_result r;
+    tool_rpc_result r;
     analytics(fx.agg, NULL, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL, fault, &r);
     Fanout__V1__AnalyticsResponse *resp = ok_reply(&r);
     assert_int_equal(resp->succeeded, N_FEATURES);
@@ -290,7 +290,7 @@ static void test_features_run_concurrently(void **state)
     assert_in_range(resp->elapsed_us, 100000, 599999);
     for (size_t i = 0; i < N_FEATURES; i++)
         assert_true(resp->results[i]->latency_us >= 100000);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 }
 
 /* --- one feature failing ---------------------------------------------------------- */
@@ -298,7 +298,7 @@ static void test_features_run_concurrently(void **state)
 static void test_slow_feature_hits_its_timeout(void **state)
 {
     (void)state;
-    testrpc_result r;
+    tool_rpc_result r;
     analytics(fx.agg_short, NULL, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL, "tours=delay:2s", &r);
     Fanout__V1__AnalyticsResponse *resp = ok_reply(&r);
     assert_others_ok(resp, all_features, 3);
@@ -307,42 +307,42 @@ static void test_slow_feature_hits_its_timeout(void **state)
     /* The 300 ms timeout, not the 2 s delay, decides how long the call takes. */
     assert_in_range(r.elapsed_ms, 300, 1499);
     assert_in_range(resp->elapsed_us, 300000, 1499999);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 }
 
 static void test_malformed_reply(void **state)
 {
     (void)state;
-    testrpc_result r;
+    tool_rpc_result r;
     analytics(fx.agg, NULL, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL, "offers=malformed", &r);
     Fanout__V1__AnalyticsResponse *resp = ok_reply(&r);
     assert_others_ok(resp, all_features, 4);
     assert_only_failure(resp, 4, "offers", FANOUT__V1__ERROR_KIND__MALFORMED_RESPONSE, FO_STATUS_INTERNAL);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 }
 
 static void test_unknown_feature(void **state)
 {
     (void)state;
     static const char *const features[] = {"listings", "no_such_feature", "tours", NULL};
-    testrpc_result r;
+    tool_rpc_result r;
     analytics(fx.agg, features, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL, NULL, &r);
     Fanout__V1__AnalyticsResponse *resp = ok_reply(&r);
     assert_others_ok(resp, features, 1);
     assert_only_failure(resp, 1, "no_such_feature", FANOUT__V1__ERROR_KIND__UNKNOWN_FEATURE, FO_STATUS_NOT_FOUND);
     assert_int_equal(resp->results[1]->attempts, 0);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 }
 
 /* --- request validation ------------------------------------------------------------ */
 
 static void assert_invalid(const Fanout__V1__AnalyticsRequest *req, const char *field)
 {
-    testrpc_result r;
+    tool_rpc_result r;
     call(fx.agg, req, CALL_DEADLINE_MS, NULL, &r);
     assert_int_equal(r.status, FO_STATUS_INVALID_ARGUMENT);
     assert_non_null(strstr(r.message, field));
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 }
 
 static void test_invalid_requests(void **state)
@@ -384,7 +384,7 @@ static char *call_with_request_id(const char *id, fo_status *status)
     Fanout__V1__AnalyticsRequest req = request(CUSTOMER, NULL, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL);
     fo_payload *payload = fo_payload_pack(&req.base);
     fo_channel *ch = NULL;
-    assert_null(fo_channel_create(testproc_field(fx.agg, "address"), NULL, &ch));
+    assert_null(fo_channel_create(tool_proc_field(fx.agg, "address"), NULL, &ch));
     fo_md md = {.key = "x-request-id", .value = id, .value_len = strlen(id)};
     fo_call_spec spec = {.channel = ch,
                          .path = AGG_PATH,
@@ -397,7 +397,7 @@ static char *call_with_request_id(const char *id, fo_status *status)
     *status = fo_client_call_status(cc);
     size_t len;
     const char *echoed = fo_client_call_header(cc, "x-request-id", &len);
-    char *out = testrpc_strdup_md(echoed, len);
+    char *out = tool_rpc_strdup_md(echoed, len);
     fo_client_call_free(cc);
     fo_channel_destroy(ch);
     fo_payload_free(payload);
@@ -408,7 +408,7 @@ static void test_request_id_comes_back(void **state)
 {
     (void)state;
     /* None sent: a new one, in the headers of an answer and of a refusal alike. */
-    testrpc_result ok, refused;
+    tool_rpc_result ok, refused;
     analytics(fx.agg, NULL, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL, NULL, &ok);
     ok_reply(&ok);
     assert_generated_id(ok.request_id);
@@ -417,8 +417,8 @@ static void test_request_id_comes_back(void **state)
     assert_int_equal(refused.status, FO_STATUS_INVALID_ARGUMENT);
     assert_generated_id(refused.request_id);
     assert_string_not_equal(ok.request_id, refused.request_id);
-    testrpc_result_release(&ok);
-    testrpc_result_release(&refused);
+    tool_rpc_result_release(&ok);
+    tool_rpc_result_release(&refused);
 
     /* The client's own, a UUID as most send, comes back as it was. */
     fo_status status;
@@ -452,7 +452,7 @@ static void test_fail_fast_stops_at_first_failure(void **state)
     (void)state;
     char fault[512];
     fault_for_all(fault, sizeof fault, "tours=error:UNAVAILABLE", "delay:1s", "tours");
-    testrpc_result r;
+    tool_rpc_result r;
     analytics(fx.agg, NULL, FANOUT__V1__FAILURE_POLICY__FAIL_FAST, fault, &r);
     assert_int_equal(r.status, FO_STATUS_UNAVAILABLE);
     assert_true(strncmp(r.message, "feature tours: ", strlen("feature tours: ")) == 0);
@@ -462,13 +462,13 @@ static void test_fail_fast_stops_at_first_failure(void **state)
     assert_null(r.reply);
     /* The eleven 1 s features were not waited for. */
     assert_true(r.elapsed_ms < 700);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 }
 
 static void test_fail_fast_all_succeed(void **state)
 {
     (void)state;
-    testrpc_result r;
+    tool_rpc_result r;
     analytics(fx.agg, NULL, FANOUT__V1__FAILURE_POLICY__FAIL_FAST, NULL, &r);
     Fanout__V1__AnalyticsResponse *resp = ok_reply(&r);
     assert_int_equal(resp->n_results, N_FEATURES);
@@ -478,7 +478,7 @@ static void test_fail_fast_all_succeed(void **state)
     assert_false(resp->partial);
     assert_null(r.failed_feature);
     assert_totals(resp);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 }
 
 /* --- the client's deadline --------------------------------------------------------- */
@@ -490,17 +490,17 @@ static void test_client_deadline_wins(void **state)
     Fanout__V1__AnalyticsRequest req = request(CUSTOMER, NULL, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL);
     /* Timed here, before the deadline is set, so the lower bound is exact. */
     int64_t t0 = fo_now_ns();
-    testrpc_result r;
+    tool_rpc_result r;
     call(fx.agg, &req, 400, "listings=hang", &r);
     int64_t elapsed_ms = (fo_now_ns() - t0) / FO_NS_PER_MS;
     assert_int_equal(r.status, FO_STATUS_DEADLINE_EXCEEDED);
     assert_in_range(elapsed_ms, 400, 1499);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 
     /* The aggregator is none the worse for it. */
     analytics(fx.agg, NULL, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL, NULL, &r);
     assert_int_equal(ok_reply(&r)->succeeded, N_FEATURES);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 }
 
 /* --- fixture ------------------------------------------------------------------------ */
@@ -508,9 +508,9 @@ static void test_client_deadline_wins(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    testproc_free(fx.agg_short);
-    testproc_free(fx.agg);
-    testproc_free(fx.fleet);
+    tool_proc_free(fx.agg_short);
+    tool_proc_free(fx.agg);
+    tool_proc_free(fx.fleet);
     fo_rpc_shutdown();
     return 0;
 }
@@ -528,9 +528,9 @@ static int group_setup(void **state)
         return -1;
     }
     /* Connect agg_short's channels now, so its 300 ms timeouts measure calls, not connection set-up. */
-    testrpc_result r;
+    tool_rpc_result r;
     analytics(fx.agg_short, NULL, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL, NULL, &r);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
     return 0;
 }
 

@@ -28,8 +28,8 @@
 #include "testproc.h"
 
 static const char *const features[] = {"listings", "tours", "offers"};
-static testproc *fleet;
-static testproc *agg;
+static tool_proc *fleet;
+static tool_proc *agg;
 
 static int setup(void **state)
 {
@@ -47,8 +47,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    testproc_free(agg);
-    testproc_free(fleet);
+    tool_proc_free(agg);
+    tool_proc_free(fleet);
     return 0;
 }
 
@@ -171,7 +171,7 @@ static void aggregate_run_counts_feature_calls(void **state)
     pid_t pid = agg->pid;
     json_t *run = bench_json("--target %s -c 8 --connections 2 --warmup 200ms --requests 400 --duration 30s "
                              "--customers 50 --seed 7 --pid aggregator=%d --format json",
-                             testproc_field(agg, "address"), (int)pid);
+                             tool_proc_field(agg, "address"), (int)pid);
 
     assert_string_equal(json_string_value(json_object_get(run, "mode")), "aggregate");
     assert_int_equal(int_at(run, "connections"), 2);
@@ -192,7 +192,7 @@ static void feature_subset_is_what_is_asked(void **state)
 {
     (void)state;
     json_t *run = bench_json("--target %s -c 2 --warmup 0s --requests 50 --features tours,offers --format json",
-                             testproc_field(agg, "address"));
+                             tool_proc_field(agg, "address"));
     assert_int_equal(int_at(run, "ok"), 50);
     assert_int_equal(int_at(run, "feature_calls"), 2 * 50);
     json_decref(run);
@@ -291,7 +291,7 @@ static json_t *customers_of_run(int customers, int seed, size_t n)
     size_t first = json_array_size(before);
     json_decref(before);
     json_decref(bench_json("--target %s -c 1 --warmup 0s --requests %zu --customers %d --seed %d --format json",
-                           testproc_field(agg, "address"), n, customers, seed));
+                           tool_proc_field(agg, "address"), n, customers, seed));
     return logged_customers(first, n);
 }
 
@@ -356,7 +356,7 @@ static void failed_features_make_partial_aggregates(void **state)
     (void)state;
     json_t *run = bench_json(
         "--target %s -c 4 --warmup 0s --requests 40 --metadata x-mock-fault=tours=error:INTERNAL --format json",
-        testproc_field(agg, "address"));
+        tool_proc_field(agg, "address"));
     /* Allow-partial: the aggregate is OK, with one failed feature in each. */
     assert_int_equal(int_at(run, "ok"), 40);
     assert_int_equal(int_at(run, "partial"), 40);
@@ -405,7 +405,7 @@ static void table_is_readable(void **state)
     (void)state;
     char args[512];
     snprintf(args, sizeof args, "--target %s -c 2 --warmup 0s --requests 30 --pid aggregator=%d --format table",
-             testproc_field(agg, "address"), (int)agg->pid);
+             tool_proc_field(agg, "address"), (int)agg->pid);
     int rc;
     char *out = bench(args, &rc, NULL);
     assert_int_equal(rc, 0);
@@ -419,7 +419,7 @@ static void table_is_readable(void **state)
     free(out);
 
     /* Both: the JSON line first, then the table. */
-    snprintf(args, sizeof args, "--target %s -c 2 --warmup 0s --requests 10", testproc_field(agg, "address"));
+    snprintf(args, sizeof args, "--target %s -c 2 --warmup 0s --requests 10", tool_proc_field(agg, "address"));
     out = bench(args, &rc, NULL);
     assert_int_equal(rc, 0);
     assert_true(out[0] == '{');

@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "testproc.h"
-#include "testrpc.h"
+#include "tool_rpc.h"
 
 #define FEATURE "listings"
 #define N_REPLICAS 3
@@ -43,12 +43,12 @@ static void sleep_ms(int ms)
 }
 
 /* "ipv4:127.0.0.1:P1,127.0.0.1:P2,..." from the replicas' listening addresses. */
-static void address_list(testproc *const *replicas, char *buf, size_t cap)
+static void address_list(tool_proc *const *replicas, char *buf, size_t cap)
 {
     size_t used = (size_t)snprintf(buf, cap, "ipv4:");
     for (size_t i = 0; i < N_REPLICAS; i++) {
         used +=
-            (size_t)snprintf(buf + used, cap - used, "%s%s", i > 0 ? "," : "", testproc_field(replicas[i], "address"));
+            (size_t)snprintf(buf + used, cap - used, "%s%s", i > 0 ? "," : "", tool_proc_field(replicas[i], "address"));
         assert_true(used < cap);
     }
 }
@@ -70,12 +70,12 @@ static char *write_config(const char *target, const char *lb)
 }
 
 /* The "ok" count of the stats line a replica printed when stopped. */
-static long long stopped_ok_count(testproc *p)
+static long long stopped_ok_count(tool_proc *p)
 {
-    int status = testproc_stop(p, SIGTERM, 10000);
+    int status = tool_proc_stop(p, SIGTERM, 10000);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
-    char *out = testproc_output(p);
+    char *out = tool_proc_output(p);
     assert_non_null(out);
     long long ok = -1;
     for (char *line = strtok(out, "\n"); line != NULL; line = strtok(NULL, "\n")) {
@@ -87,18 +87,18 @@ static long long stopped_ok_count(testproc *p)
     }
     free(out);
     if (ok < 0)
-        fail_msg("replica %s printed no stats line", testproc_field(p, "address"));
+        fail_msg("replica %s printed no stats line", tool_proc_field(p, "address"));
     return ok;
 }
 
 /* A replica; with age, one that ends each connection after about that long. */
-static testproc *start_replica(const char *age)
+static tool_proc *start_replica(const char *age)
 {
     if (age == NULL)
         return testproc_mock(FEATURE, NULL);
     char *argv[] = {MOCK_SERVICES_BIN,      "--feature", FEATURE, "--listen", "127.0.0.1:0",
                     "--max-connection-age", (char *)age, NULL};
-    return testproc_start(argv, 15000);
+    return tool_proc_start(argv, 15000);
 }
 
 /*
@@ -108,7 +108,7 @@ static testproc *start_replica(const char *age)
  */
 static void run_calls(const char *lb, const char *age, int n_calls, long long counts[N_REPLICAS])
 {
-    testproc *replicas[N_REPLICAS];
+    tool_proc *replicas[N_REPLICAS];
     for (size_t i = 0; i < N_REPLICAS; i++) {
         replicas[i] = start_replica(age);
         assert_non_null(replicas[i]);
@@ -116,31 +116,31 @@ static void run_calls(const char *lb, const char *age, int n_calls, long long co
     char target[256];
     address_list(replicas, target, sizeof target);
     char *path = write_config(target, lb);
-    testproc *agg = testproc_aggregator(path);
+    tool_proc *agg = testproc_aggregator(path);
     unlink(path);
     free(path);
     assert_non_null(agg);
 
     const char *const features[] = {FEATURE, NULL};
     for (int n = 0; n < n_calls; n++) {
-        testrpc_result r;
-        testrpc_analytics(testproc_field(agg, "address"), "cust-lb", features,
-                          FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL, CALL_DEADLINE_MS, NULL, &r);
+        tool_rpc_result r;
+        tool_rpc_analytics(tool_proc_field(agg, "address"), "cust-lb", features,
+                           FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL, CALL_DEADLINE_MS, NULL, &r);
         assert_int_equal(r.status, FO_STATUS_OK);
-        Fanout__V1__AnalyticsResponse *resp = testrpc_analytics_reply(&r);
+        Fanout__V1__AnalyticsResponse *resp = tool_rpc_analytics_reply(&r);
         assert_non_null(resp);
         assert_int_equal(resp->n_results, 1);
         assert_int_equal(resp->results[0]->outcome_case, FANOUT__V1__FEATURE_RESULT__OUTCOME_USAGE);
-        testrpc_result_release(&r);
+        tool_rpc_result_release(&r);
         sleep_ms(PACE_MS);
     }
 
     /* The aggregator first, so that no call is in flight when the replicas count. */
-    assert_int_equal(testproc_stop(agg, SIGTERM, 10000), 0);
-    testproc_free(agg);
+    assert_int_equal(tool_proc_stop(agg, SIGTERM, 10000), 0);
+    tool_proc_free(agg);
     for (size_t i = 0; i < N_REPLICAS; i++) {
         counts[i] = stopped_ok_count(replicas[i]);
-        testproc_free(replicas[i]);
+        tool_proc_free(replicas[i]);
     }
     printf("lb %s%s%s: replica calls %lld %lld %lld\n", lb, age ? ", max connection age " : "", age ? age : "",
            counts[0], counts[1], counts[2]);
@@ -198,7 +198,7 @@ int main(void)
         cmocka_unit_test(test_max_connection_age_loses_no_call),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    testproc_stop_all();
+    tool_proc_stop_all();
     fo_rpc_shutdown();
     return rc;
 }

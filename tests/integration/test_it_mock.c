@@ -22,15 +22,15 @@ int it_mock_start_listings(void **state)
 
 int it_mock_stop(void **state)
 {
-    testproc *p = *state;
+    tool_proc *p = *state;
     *state = NULL;
     if (p == NULL)
         return 0;
     /* One that exited already did so in the test, which judged how. */
-    int status = testproc_exited(p) ? 0 : testproc_stop(p, SIGTERM, IT_STOP_WAIT_MS);
+    int status = tool_proc_exited(p) ? 0 : tool_proc_stop(p, SIGTERM, IT_STOP_WAIT_MS);
     if (status != 0)
         print_error("pid %d did not stop cleanly on SIGTERM: waitpid status 0x%x\n", (int)p->pid, status);
-    testproc_free(p);
+    tool_proc_free(p);
     return status == 0 ? 0 : -1;
 }
 
@@ -48,10 +48,10 @@ int it_mock_rpc_shutdown(void **state)
     return 0;
 }
 
-void it_mock_usage(const testproc *p, const char *mock_fault, testrpc_result *out)
+void it_mock_usage(const tool_proc *p, const char *mock_fault, tool_rpc_result *out)
 {
-    testrpc_usage(testproc_field(p, "address"), IT_CUSTOMER, IT_WINDOW_START, IT_WINDOW_END, IT_CALL_DEADLINE_MS,
-                  mock_fault, out);
+    tool_rpc_usage(tool_proc_field(p, "address"), IT_CUSTOMER, IT_WINDOW_START, IT_WINDOW_END, IT_CALL_DEADLINE_MS,
+                   mock_fault, out);
 }
 
 static uint8_t *pack(const ProtobufCMessage *m, size_t *len)
@@ -63,17 +63,17 @@ static uint8_t *pack(const ProtobufCMessage *m, size_t *len)
     return buf;
 }
 
-uint8_t *it_mock_pack_reply(const testrpc_result *r, size_t *len)
+uint8_t *it_mock_pack_reply(const tool_rpc_result *r, size_t *len)
 {
     assert_non_null(r->reply);
     return pack(r->reply, len);
 }
 
-void it_mock_assert_report(const testrpc_result *r, const char *feature, const char *customer, int64_t start,
+void it_mock_assert_report(const tool_rpc_result *r, const char *feature, const char *customer, int64_t start,
                            int64_t end)
 {
     assert_int_equal(r->status, FO_STATUS_OK);
-    const Fanout__Feature__V1__UsageReport *got = testrpc_usage_reply(r);
+    const Fanout__Feature__V1__UsageReport *got = tool_rpc_usage_reply(r);
     assert_non_null(got);
     /* Named fields first, so a mismatch says what differs before the bytes do. */
     assert_string_equal(got->feature, feature);
@@ -95,10 +95,10 @@ void it_mock_assert_report(const testrpc_result *r, const char *feature, const c
     free(want_bytes);
 }
 
-bool it_mock_wait_exit(testproc *p, int64_t timeout_ms)
+bool it_mock_wait_exit(tool_proc *p, int64_t timeout_ms)
 {
     int64_t until = fo_now_ns() + timeout_ms * FO_NS_PER_MS;
-    while (!testproc_exited(p)) {
+    while (!tool_proc_exited(p)) {
         if (fo_now_ns() >= until)
             return false;
         nanosleep(&(struct timespec){.tv_nsec = 10 * 1000000L}, NULL);
@@ -120,11 +120,11 @@ static json_t *find_event(char *out, const char *event, const char *feature)
     return NULL;
 }
 
-json_t *it_mock_wait_event(const testproc *p, const char *event, const char *feature, int64_t timeout_ms)
+json_t *it_mock_wait_event(const tool_proc *p, const char *event, const char *feature, int64_t timeout_ms)
 {
     int64_t until = fo_now_ns() + timeout_ms * FO_NS_PER_MS;
     for (;;) {
-        char *out = testproc_output(p);
+        char *out = tool_proc_output(p);
         json_t *found = find_event(out, event, feature);
         free(out);
         if (found != NULL || fo_now_ns() >= until)

@@ -12,34 +12,34 @@
 
 #include "test_it_mock.h"
 
-static void expect_normal_reply(const testproc *mock, const char *mock_fault)
+static void expect_normal_reply(const tool_proc *mock, const char *mock_fault)
 {
-    testrpc_result r;
+    tool_rpc_result r;
     it_mock_usage(mock, mock_fault, &r);
     it_mock_assert_report(&r, "listings", IT_CUSTOMER, IT_WINDOW_START, IT_WINDOW_END);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 }
 
 static void test_delay(void **state)
 {
-    testrpc_result r;
+    tool_rpc_result r;
     it_mock_usage(*state, "listings=delay:300ms", &r);
     it_mock_assert_report(&r, "listings", IT_CUSTOMER, IT_WINDOW_START, IT_WINDOW_END);
     if (r.elapsed_ms < 300 || r.elapsed_ms >= IT_SLOW_MS)
         fail_msg("delay:300ms took %lld ms", (long long)r.elapsed_ms);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 }
 
 /* The error fault fails with exactly that code, and says it was injected (not a transport failure). */
-static void expect_injected_error(const testproc *mock, const char *mock_fault, fo_status code)
+static void expect_injected_error(const tool_proc *mock, const char *mock_fault, fo_status code)
 {
-    testrpc_result r;
+    tool_rpc_result r;
     it_mock_usage(mock, mock_fault, &r);
     assert_int_equal(r.status, code);
     assert_null(r.reply);
     assert_non_null(strstr(r.message, "injected"));
     assert_non_null(strstr(r.message, "listings"));
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 }
 
 static void test_errors(void **state)
@@ -53,23 +53,23 @@ static void test_errors(void **state)
 /* A delay and a terminal fault together: the delay comes first. */
 static void test_delay_then_error(void **state)
 {
-    testrpc_result r;
+    tool_rpc_result r;
     it_mock_usage(*state, "listings=delay:200ms, listings=error:INTERNAL", &r);
     assert_int_equal(r.status, FO_STATUS_INTERNAL);
     if (r.elapsed_ms < 200 || r.elapsed_ms >= IT_SLOW_MS)
         fail_msg("delay:200ms before the error took %lld ms", (long long)r.elapsed_ms);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 }
 
 static void test_hang_until_deadline(void **state)
 {
-    testrpc_result r;
-    testrpc_usage(testproc_field(*state, "address"), IT_CUSTOMER, IT_WINDOW_START, IT_WINDOW_END, 500, "listings=hang",
-                  &r);
+    tool_rpc_result r;
+    tool_rpc_usage(tool_proc_field(*state, "address"), IT_CUSTOMER, IT_WINDOW_START, IT_WINDOW_END, 500,
+                   "listings=hang", &r);
     assert_int_equal(r.status, FO_STATUS_DEADLINE_EXCEEDED);
     if (r.elapsed_ms < 500 || r.elapsed_ms >= IT_SLOW_MS)
         fail_msg("hang with a 500 ms deadline took %lld ms", (long long)r.elapsed_ms);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
     /* The hung call was cleaned up on the server, which still answers. */
     expect_normal_reply(*state, NULL);
 }
@@ -77,22 +77,22 @@ static void test_hang_until_deadline(void **state)
 /* OK on the wire, but the bytes are no UsageReport: the raw call succeeded and only the unpack failed. */
 static void test_malformed(void **state)
 {
-    testrpc_result r;
+    tool_rpc_result r;
     it_mock_usage(*state, "listings=malformed", &r);
     assert_int_equal(r.status, FO_STATUS_OK);
     assert_string_equal(r.message, "");
     assert_null(r.reply);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 }
 
 static void test_crash(void **state)
 {
-    testproc *mock = *state;
-    testrpc_result r;
+    tool_proc *mock = *state;
+    tool_rpc_result r;
     it_mock_usage(mock, "listings=crash", &r);
     assert_int_equal(r.status, FO_STATUS_UNAVAILABLE);
     assert_null(r.reply);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
     assert_true(it_mock_wait_exit(mock, 1000));
     /* Not a clean exit: waitpid's status 0 is exit code 0. */
     assert_int_not_equal(mock->status, 0);
@@ -110,15 +110,15 @@ static void test_other_features_ignored(void **state)
 }
 
 /* A bad header is INVALID_ARGUMENT quoting the bad item; then the service answers as usual. */
-static void expect_bad_header(const testproc *mock, const char *mock_fault, const char *quoted)
+static void expect_bad_header(const tool_proc *mock, const char *mock_fault, const char *quoted)
 {
-    testrpc_result r;
+    tool_rpc_result r;
     it_mock_usage(mock, mock_fault, &r);
     assert_int_equal(r.status, FO_STATUS_INVALID_ARGUMENT);
     assert_null(r.reply);
     if (strstr(r.message, quoted) == NULL)
         fail_msg("message \"%s\" should quote %s", r.message, quoted);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 }
 
 static void test_bad_headers(void **state)

@@ -53,19 +53,19 @@ static int start_restart_fleet(void **state)
     return *state == NULL ? -1 : 0;
 }
 
-static json_t *fleet_features(const testproc *fleet) { return json_object_get(fleet->first, "features"); }
+static json_t *fleet_features(const tool_proc *fleet) { return json_object_get(fleet->first, "features"); }
 
-static void expect_feature_report(const testproc *fleet, const char *feature)
+static void expect_feature_report(const tool_proc *fleet, const char *feature)
 {
-    testrpc_result r;
-    testrpc_usage(testproc_fleet_address(fleet, feature), IT_CUSTOMER, IT_WINDOW_START, IT_WINDOW_END,
-                  IT_CALL_DEADLINE_MS, NULL, &r);
+    tool_rpc_result r;
+    tool_rpc_usage(testproc_fleet_address(fleet, feature), IT_CUSTOMER, IT_WINDOW_START, IT_WINDOW_END,
+                   IT_CALL_DEADLINE_MS, NULL, &r);
     it_mock_assert_report(&r, feature, IT_CUSTOMER, IT_WINDOW_START, IT_WINDOW_END);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 }
 
 /* Fills pids with every child's pid, each a live process. */
-static void child_pids(const testproc *fleet, pid_t pids[FLEET_SIZE])
+static void child_pids(const tool_proc *fleet, pid_t pids[FLEET_SIZE])
 {
     assert_int_equal(json_object_size(fleet_features(fleet)), FLEET_SIZE);
     size_t i = 0;
@@ -100,7 +100,7 @@ static void expect_children_gone(const pid_t pids[FLEET_SIZE], int64_t wait_ms)
 /* All twelve children are up, each on its own port, and answer as their own feature. */
 static void test_every_feature_answers(void **state)
 {
-    testproc *fleet = *state;
+    tool_proc *fleet = *state;
     pid_t pids[FLEET_SIZE];
     child_pids(fleet, pids);
     int ports[FLEET_SIZE];
@@ -122,15 +122,15 @@ static void test_every_feature_answers(void **state)
 
 static void test_sigterm_stops_every_child(void **state)
 {
-    testproc *fleet = *state;
+    tool_proc *fleet = *state;
     pid_t pids[FLEET_SIZE];
     child_pids(fleet, pids);
-    int status = testproc_stop(fleet, SIGTERM, 15000);
+    int status = tool_proc_stop(fleet, SIGTERM, 15000);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
     /* The fleet reaps its children before it exits, so none may be left even for a moment. */
     expect_children_gone(pids, 0);
-    char *out = testproc_output(fleet);
+    char *out = tool_proc_output(fleet);
     assert_non_null(strstr(out, "\"fleet_stopped\""));
     free(out);
 }
@@ -138,10 +138,10 @@ static void test_sigterm_stops_every_child(void **state)
 /* The fleet gets no chance to stop its children: they go on their own (parent-death signal). */
 static void test_sigkill_fleet_kills_children(void **state)
 {
-    testproc *fleet = *state;
+    tool_proc *fleet = *state;
     pid_t pids[FLEET_SIZE];
     child_pids(fleet, pids);
-    int status = testproc_stop(fleet, SIGKILL, 5000);
+    int status = tool_proc_stop(fleet, SIGKILL, 5000);
     assert_true(WIFSIGNALED(status));
     assert_int_equal(WTERMSIG(status), SIGKILL);
     expect_children_gone(pids, CHILDREN_GONE_MS);
@@ -149,7 +149,7 @@ static void test_sigkill_fleet_kills_children(void **state)
 
 static void test_killed_child_is_reported(void **state)
 {
-    testproc *fleet = *state;
+    tool_proc *fleet = *state;
     pid_t tours = testproc_fleet_pid(fleet, "tours");
     assert_int_equal(kill(tours, SIGKILL), 0);
     json_t *ev = it_mock_wait_event(fleet, "child_exited", "tours", CHILDREN_GONE_MS);
@@ -166,12 +166,12 @@ static void test_killed_child_is_reported(void **state)
             expect_feature_report(fleet, name);
     }
     /* Its entry does not ask for a restart, so nobody answers there any more. */
-    testrpc_result r;
-    testrpc_usage(testproc_fleet_address(fleet, "tours"), IT_CUSTOMER, IT_WINDOW_START, IT_WINDOW_END,
-                  IT_CALL_DEADLINE_MS, NULL, &r);
+    tool_rpc_result r;
+    tool_rpc_usage(testproc_fleet_address(fleet, "tours"), IT_CUSTOMER, IT_WINDOW_START, IT_WINDOW_END,
+                   IT_CALL_DEADLINE_MS, NULL, &r);
     assert_int_equal(r.status, FO_STATUS_UNAVAILABLE);
-    testrpc_result_release(&r);
-    assert_false(testproc_exited(fleet));
+    tool_rpc_result_release(&r);
+    assert_false(tool_proc_exited(fleet));
 }
 
 /*
@@ -179,27 +179,27 @@ static void test_killed_child_is_reported(void **state)
  * memory of the dead connection; a few retries on UNAVAILABLE tell that from
  * a service that does not answer.
  */
-static void call_until_answered(const char *address, testrpc_result *r)
+static void call_until_answered(const char *address, tool_rpc_result *r)
 {
     int64_t until = fo_deadline_in_ms(5000);
     for (;;) {
-        testrpc_usage(address, IT_CUSTOMER, IT_WINDOW_START, IT_WINDOW_END, IT_CALL_DEADLINE_MS, NULL, r);
+        tool_rpc_usage(address, IT_CUSTOMER, IT_WINDOW_START, IT_WINDOW_END, IT_CALL_DEADLINE_MS, NULL, r);
         if (r->status != FO_STATUS_UNAVAILABLE || fo_now_ns() >= until)
             return;
-        testrpc_result_release(r);
+        tool_rpc_result_release(r);
         usleep(100 * 1000);
     }
 }
 
 static void test_crashed_child_restarts_on_its_address(void **state)
 {
-    testproc *fleet = *state;
+    tool_proc *fleet = *state;
     const char *address = testproc_fleet_address(fleet, "tours");
     pid_t old_pid = testproc_fleet_pid(fleet, "tours");
-    testrpc_result r;
-    testrpc_usage(address, IT_CUSTOMER, IT_WINDOW_START, IT_WINDOW_END, IT_CALL_DEADLINE_MS, "tours=crash", &r);
+    tool_rpc_result r;
+    tool_rpc_usage(address, IT_CUSTOMER, IT_WINDOW_START, IT_WINDOW_END, IT_CALL_DEADLINE_MS, "tours=crash", &r);
     assert_int_equal(r.status, FO_STATUS_UNAVAILABLE);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 
     json_t *exited = it_mock_wait_event(fleet, "child_exited", "tours", CHILDREN_GONE_MS);
     assert_non_null(exited);
@@ -215,7 +215,7 @@ static void test_crashed_child_restarts_on_its_address(void **state)
 
     call_until_answered(address, &r);
     it_mock_assert_report(&r, "tours", IT_CUSTOMER, IT_WINDOW_START, IT_WINDOW_END);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
     expect_feature_report(fleet, "leads");
 }
 

@@ -54,11 +54,11 @@ static char *write_fleet_text(const char *text)
     return path;
 }
 
-static testproc *start_one_process(const char *fleet_text)
+static tool_proc *start_one_process(const char *fleet_text)
 {
     char *path = write_fleet_text(fleet_text);
     char *argv[] = {MOCK_SERVICES_BIN, "--fleet", path, "--one-process", NULL};
-    testproc *p = testproc_start(argv, 30000);
+    tool_proc *p = tool_proc_start(argv, 30000);
     /* The file is read once, at start-up. */
     unlink(path);
     free(path);
@@ -87,7 +87,7 @@ static int run_one_process(const char *fleet_text, char **path_out, char **err)
 {
     char *path = write_fleet_text(fleet_text);
     char *argv[] = {MOCK_SERVICES_BIN, "--fleet", path, "--one-process", NULL};
-    int status = testproc_run(argv, 30000, err);
+    int status = tool_proc_run(argv, 30000, err);
     unlink(path);
     *path_out = path;
     return status;
@@ -95,49 +95,49 @@ static int run_one_process(const char *fleet_text, char **path_out, char **err)
 
 /* --- what the tests look at ---------------------------------------------------- */
 
-static const char *address_of(const testproc *p, const char *feature)
+static const char *address_of(const tool_proc *p, const char *feature)
 {
     const char *address = testproc_fleet_address(p, feature);
     assert_non_null(address);
     return address;
 }
 
-static void expect_report(const testproc *p, const char *feature)
+static void expect_report(const tool_proc *p, const char *feature)
 {
-    testrpc_result r;
-    testrpc_usage(address_of(p, feature), IT_CUSTOMER, IT_WINDOW_START, IT_WINDOW_END, IT_CALL_DEADLINE_MS, NULL, &r);
+    tool_rpc_result r;
+    tool_rpc_usage(address_of(p, feature), IT_CUSTOMER, IT_WINDOW_START, IT_WINDOW_END, IT_CALL_DEADLINE_MS, NULL, &r);
     /* Its feature field first, then the bytes of exactly that feature's report. */
     assert_int_equal(r.status, FO_STATUS_OK);
-    assert_string_equal(testrpc_usage_reply(&r)->feature, feature);
+    assert_string_equal(tool_rpc_usage_reply(&r)->feature, feature);
     it_mock_assert_report(&r, feature, IT_CUSTOMER, IT_WINDOW_START, IT_WINDOW_END);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 }
 
 static void expect_serving(const char *address, const char *service)
 {
     Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
     req.service = (char *)service;
-    testrpc_result r;
-    testrpc_call(address, CHECK_PATH, &req.base, &grpc__health__v1__health_check_response__descriptor,
-                 IT_CALL_DEADLINE_MS, NULL, &r);
+    tool_rpc_result r;
+    tool_rpc_call(address, CHECK_PATH, &req.base, &grpc__health__v1__health_check_response__descriptor,
+                  IT_CALL_DEADLINE_MS, NULL, &r);
     if (r.status != FO_STATUS_OK)
         fail_msg("%s: Check(\"%s\"): %s (%s)", address, service, fo_status_name(r.status), r.message);
     assert_non_null(r.reply);
     assert_int_equal(((Grpc__Health__V1__HealthCheckResponse *)r.reply)->status,
                      GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 }
 
 /* SIGTERM; asserts exit 0 within the wait. */
-static void stop_cleanly(testproc *p)
+static void stop_cleanly(tool_proc *p)
 {
-    int status = testproc_stop(p, SIGTERM, IT_STOP_WAIT_MS);
+    int status = tool_proc_stop(p, SIGTERM, IT_STOP_WAIT_MS);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 /* The stats line of feature; asserts there is exactly one and it names this process. */
-static json_t *stats_of(const testproc *p, const char *feature)
+static json_t *stats_of(const tool_proc *p, const char *feature)
 {
     json_t *all = testproc_events(p, "stats");
     json_t *found = NULL;
@@ -163,9 +163,9 @@ static json_int_t count(const json_t *stats, const char *key)
 }
 
 /* The last stdout line is the "stopped" event with the signal's number. */
-static void expect_stopped_last(const testproc *p, int sig)
+static void expect_stopped_last(const tool_proc *p, int sig)
 {
-    char *out = testproc_output(p);
+    char *out = tool_proc_output(p);
     size_t len = strlen(out);
     assert_true(len > 0 && out[len - 1] == '\n');
     out[len - 1] = '\0';
@@ -183,8 +183,8 @@ static void expect_stopped_last(const testproc *p, int sig)
 /* The fleet line: the three features, each on its own port, all with this process's pid. */
 static void test_fleet_line(void **state)
 {
-    testproc *p = *state;
-    assert_string_equal(testproc_field(p, "event"), "fleet");
+    tool_proc *p = *state;
+    assert_string_equal(tool_proc_field(p, "event"), "fleet");
     assert_int_equal(json_object_size(json_object_get(p->first, "features")), NFEATURES);
     int ports[NFEATURES];
     for (size_t i = 0; i < NFEATURES; i++) {
@@ -201,7 +201,7 @@ static void test_fleet_line(void **state)
 /* Each address is its own feature's service, and its health says SERVING. */
 static void test_each_address_is_its_feature(void **state)
 {
-    testproc *p = *state;
+    tool_proc *p = *state;
     for (size_t i = 0; i < NFEATURES; i++) {
         expect_report(p, features[i]);
         expect_serving(address_of(p, features[i]), "");
@@ -212,17 +212,17 @@ static void test_each_address_is_its_feature(void **state)
 /* tours' error_rate 1.0 fails every tours call and no other; the stats say so per feature. */
 static void test_profile_fault_stays_with_its_feature(void **state)
 {
-    testproc *p = *state;
+    tool_proc *p = *state;
     for (int n = 0; n < CALLS_PER_FEATURE; n++) {
         expect_report(p, "listings");
         expect_report(p, "leads");
-        testrpc_result r;
-        testrpc_usage(address_of(p, "tours"), IT_CUSTOMER, IT_WINDOW_START, IT_WINDOW_END, IT_CALL_DEADLINE_MS, NULL,
-                      &r);
+        tool_rpc_result r;
+        tool_rpc_usage(address_of(p, "tours"), IT_CUSTOMER, IT_WINDOW_START, IT_WINDOW_END, IT_CALL_DEADLINE_MS, NULL,
+                       &r);
         assert_int_equal(r.status, FO_STATUS_INTERNAL);
         assert_non_null(strstr(r.message, "tours"));
         assert_null(r.reply);
-        testrpc_result_release(&r);
+        tool_rpc_result_release(&r);
     }
     stop_cleanly(p);
     for (size_t i = 0; i < NFEATURES; i++) {
@@ -252,35 +252,35 @@ static void term_fired(fo_timer *t) { kill(fo_container_of(t, term_timer, timer)
  */
 static void test_sigterm_drains_every_server(void **state)
 {
-    testproc *p = *state;
+    tool_proc *p = *state;
     Fanout__Feature__V1__UsageRequest req = FANOUT__FEATURE__V1__USAGE_REQUEST__INIT;
     req.customer_id = IT_CUSTOMER;
     req.window_start_unix = IT_WINDOW_START;
     req.window_end_unix = IT_WINDOW_END;
     fo_loop *loop = fo_loop_create();
-    testrpc_pending delayed, hung;
+    tool_rpc_pending delayed, hung;
     /* The deadlines only keep a broken shutdown from hanging the test. */
-    testrpc_start(&delayed, loop, address_of(p, "listings"), TESTRPC_GET_USAGE_PATH, &req.base,
-                  &fanout__feature__v1__usage_report__descriptor, IT_CALL_DEADLINE_MS, "listings=delay:1s");
-    testrpc_start(&hung, loop, address_of(p, "tours"), TESTRPC_GET_USAGE_PATH, &req.base,
-                  &fanout__feature__v1__usage_report__descriptor, IT_CALL_DEADLINE_MS, "tours=hang");
+    tool_rpc_start(&delayed, loop, address_of(p, "listings"), TOOL_RPC_GET_USAGE_PATH, &req.base,
+                   &fanout__feature__v1__usage_report__descriptor, IT_CALL_DEADLINE_MS, "listings=delay:1s");
+    tool_rpc_start(&hung, loop, address_of(p, "tours"), TOOL_RPC_GET_USAGE_PATH, &req.base,
+                   &fanout__feature__v1__usage_report__descriptor, IT_CALL_DEADLINE_MS, "tours=hang");
     term_timer term = {.pid = p->pid};
     fo_timer_init(&term.timer, term_fired);
     int64_t t0 = fo_now_ns();
     fo_timer_start(loop, &term.timer, t0 + SIGTERM_AFTER_MS * FO_NS_PER_MS);
-    testrpc_wait(&delayed);
-    testrpc_wait(&hung);
+    tool_rpc_wait(&delayed);
+    tool_rpc_wait(&hung);
     assert_false(fo_timer_armed(&term.timer)); /* both were still in flight at the signal */
 
     assert_int_equal(delayed.result.status, FO_STATUS_OK);
-    assert_string_equal(testrpc_usage_reply(&delayed.result)->feature, "listings");
+    assert_string_equal(tool_rpc_usage_reply(&delayed.result)->feature, "listings");
     if (hung.result.status != FO_STATUS_CANCELLED && hung.result.status != FO_STATUS_UNAVAILABLE)
         fail_msg("hung call ended with %s: %s", fo_status_name(hung.result.status), hung.result.message);
     /* Cut by the end of the grace period, not by its own deadline. */
     assert_true(hung.result.elapsed_ms >= SIGTERM_AFTER_MS + GRACE_MS - 100);
     assert_true(hung.result.elapsed_ms < IT_CALL_DEADLINE_MS - 1000);
-    testrpc_pending_release(&delayed);
-    testrpc_pending_release(&hung);
+    tool_rpc_pending_release(&delayed);
+    tool_rpc_pending_release(&hung);
     fo_loop_destroy(loop);
 
     assert_true(it_mock_wait_exit(p, IT_EXIT_WAIT_MS));
@@ -350,7 +350,7 @@ static void test_one_process_needs_a_fleet(void **state)
     (void)state;
     char *argv[] = {MOCK_SERVICES_BIN, "--feature", "tours", "--one-process", NULL};
     char *err;
-    int status = testproc_run(argv, 30000, &err);
+    int status = tool_proc_run(argv, 30000, &err);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 2);
     assert_non_null(strstr(err, "--one-process"));

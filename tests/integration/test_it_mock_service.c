@@ -24,12 +24,12 @@
 /* The same call twice: both replies are the generated report, byte for byte. */
 static void test_reply_is_the_generated_report(void **state)
 {
-    testproc *mock = *state;
-    testrpc_result first, second;
+    tool_proc *mock = *state;
+    tool_rpc_result first, second;
     it_mock_usage(mock, NULL, &first);
     it_mock_assert_report(&first, "listings", IT_CUSTOMER, IT_WINDOW_START, IT_WINDOW_END);
     /* 30 days not aligned to midnight touch 31 UTC days. */
-    assert_int_equal(testrpc_usage_reply(&first)->n_daily, 31);
+    assert_int_equal(tool_rpc_usage_reply(&first)->n_daily, 31);
 
     it_mock_usage(mock, NULL, &second);
     size_t len1, len2;
@@ -39,71 +39,71 @@ static void test_reply_is_the_generated_report(void **state)
     assert_memory_equal(bytes1, bytes2, len1);
     free(bytes1);
     free(bytes2);
-    testrpc_result_release(&first);
-    testrpc_result_release(&second);
+    tool_rpc_result_release(&first);
+    tool_rpc_result_release(&second);
 }
 
 /* The 0/0 window is the 7 whole UTC days before today, resolved as the service does. */
 static void test_default_window(void **state)
 {
-    testproc *mock = *state;
-    testrpc_result r;
+    tool_proc *mock = *state;
+    tool_rpc_result r;
     int64_t start, end;
     /* A call straddling midnight UTC may have used either day; the retry cannot straddle it too. */
     for (;;) {
         int64_t end_after;
         assert_true(mock_window_resolve(0, 0, fo_unix_now(), &start, &end));
-        testrpc_usage(testproc_field(mock, "address"), IT_CUSTOMER, 0, 0, IT_CALL_DEADLINE_MS, NULL, &r);
+        tool_rpc_usage(tool_proc_field(mock, "address"), IT_CUSTOMER, 0, 0, IT_CALL_DEADLINE_MS, NULL, &r);
         mock_window_resolve(0, 0, fo_unix_now(), &start, &end_after);
         if (end_after == end)
             break;
-        testrpc_result_release(&r);
+        tool_rpc_result_release(&r);
     }
     assert_int_equal(end - start, MOCK_DEFAULT_WINDOW_DAYS * DAY);
     it_mock_assert_report(&r, "listings", IT_CUSTOMER, start, end);
-    assert_int_equal(testrpc_usage_reply(&r)->n_daily, MOCK_DEFAULT_WINDOW_DAYS);
-    testrpc_result_release(&r);
+    assert_int_equal(tool_rpc_usage_reply(&r)->n_daily, MOCK_DEFAULT_WINDOW_DAYS);
+    tool_rpc_result_release(&r);
 }
 
 /* Calls GetUsage and asserts INVALID_ARGUMENT with a message holding each of the words. */
-static void expect_invalid(const testproc *mock, const char *customer, int64_t start, int64_t end, const char *word1,
+static void expect_invalid(const tool_proc *mock, const char *customer, int64_t start, int64_t end, const char *word1,
                            const char *word2)
 {
-    testrpc_result r;
-    testrpc_usage(testproc_field(mock, "address"), customer, start, end, IT_CALL_DEADLINE_MS, NULL, &r);
+    tool_rpc_result r;
+    tool_rpc_usage(tool_proc_field(mock, "address"), customer, start, end, IT_CALL_DEADLINE_MS, NULL, &r);
     assert_int_equal(r.status, FO_STATUS_INVALID_ARGUMENT);
     assert_null(r.reply);
     if (strstr(r.message, word1) == NULL || strstr(r.message, word2) == NULL)
         fail_msg("message \"%s\" should name \"%s\" and \"%s\"", r.message, word1, word2);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 }
 
 static void test_bad_requests_name_the_field(void **state)
 {
-    testproc *mock = *state;
+    tool_proc *mock = *state;
     expect_invalid(mock, "", IT_WINDOW_START, IT_WINDOW_END, "customer_id", "empty");
     expect_invalid(mock, IT_CUSTOMER, IT_WINDOW_END, IT_WINDOW_START, "window_end_unix", "window_start_unix");
     expect_invalid(mock, IT_CUSTOMER, IT_WINDOW_END - 366 * DAY - 1, IT_WINDOW_END, "window_start_unix", "366 days");
 
     /* Exactly 366 days is still allowed: the check is on the limit, not near it. */
-    testrpc_result r;
-    testrpc_usage(testproc_field(mock, "address"), IT_CUSTOMER, IT_WINDOW_END - 366 * DAY, IT_WINDOW_END,
-                  IT_CALL_DEADLINE_MS, NULL, &r);
+    tool_rpc_result r;
+    tool_rpc_usage(tool_proc_field(mock, "address"), IT_CUSTOMER, IT_WINDOW_END - 366 * DAY, IT_WINDOW_END,
+                   IT_CALL_DEADLINE_MS, NULL, &r);
     it_mock_assert_report(&r, "listings", IT_CUSTOMER, IT_WINDOW_END - 366 * DAY, IT_WINDOW_END);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 }
 
 static void test_unknown_method_is_unimplemented(void **state)
 {
-    testproc *mock = *state;
+    tool_proc *mock = *state;
     Fanout__Feature__V1__UsageRequest req = FANOUT__FEATURE__V1__USAGE_REQUEST__INIT;
     req.customer_id = IT_CUSTOMER;
-    testrpc_result r;
-    testrpc_call(testproc_field(mock, "address"), "/fanout.feature.v1.FeatureService/Nope", &req.base,
-                 &fanout__feature__v1__usage_report__descriptor, IT_CALL_DEADLINE_MS, NULL, &r);
+    tool_rpc_result r;
+    tool_rpc_call(tool_proc_field(mock, "address"), "/fanout.feature.v1.FeatureService/Nope", &req.base,
+                  &fanout__feature__v1__usage_report__descriptor, IT_CALL_DEADLINE_MS, NULL, &r);
     assert_int_equal(r.status, FO_STATUS_UNIMPLEMENTED);
     assert_null(r.reply);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 }
 
 /* --- profiles --------------------------------------------------------------- */
@@ -124,27 +124,27 @@ static int start_fixed_latency(void **state)
 
 static void test_profile_error_rate_one(void **state)
 {
-    testproc *mock = *state;
+    tool_proc *mock = *state;
     for (int i = 0; i < PROFILE_CALLS; i++) {
-        testrpc_result r;
+        tool_rpc_result r;
         it_mock_usage(mock, NULL, &r);
         assert_int_equal(r.status, FO_STATUS_ABORTED);
         assert_non_null(strstr(r.message, "injected ABORTED"));
-        testrpc_result_release(&r);
+        tool_rpc_result_release(&r);
     }
 }
 
 static void test_profile_fixed_latency(void **state)
 {
-    testproc *mock = *state;
+    tool_proc *mock = *state;
     for (int i = 0; i < PROFILE_CALLS; i++) {
-        testrpc_result r;
+        tool_rpc_result r;
         it_mock_usage(mock, NULL, &r);
         it_mock_assert_report(&r, "listings", IT_CUSTOMER, IT_WINDOW_START, IT_WINDOW_END);
         if (r.elapsed_ms < 80)
             fail_msg("call %d took %lld ms, less than the profile's 80 ms", i, (long long)r.elapsed_ms);
         assert_true(r.elapsed_ms < IT_SLOW_MS);
-        testrpc_result_release(&r);
+        tool_rpc_result_release(&r);
     }
 }
 
@@ -154,7 +154,7 @@ static void expect_bad_profile(const char *profile, const char *word)
     char *argv[] = {MOCK_SERVICES_BIN, "--feature", "listings",      "--listen",
                     "127.0.0.1:0",     "--profile", (char *)profile, NULL};
     char *err = NULL;
-    int status = testproc_run(argv, IT_EXIT_WAIT_MS, &err);
+    int status = tool_proc_run(argv, IT_EXIT_WAIT_MS, &err);
     assert_true(status != -1 && WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 2);
     if (strstr(err, "--profile") == NULL || strstr(err, word) == NULL)
@@ -189,7 +189,7 @@ static void call_done(fo_client_call *cc, void *ud)
 static void warm_up(fo_channel *ch, const fo_payload *request)
 {
     fo_call_spec spec = {.channel = ch,
-                         .path = TESTRPC_GET_USAGE_PATH,
+                         .path = TOOL_RPC_GET_USAGE_PATH,
                          .deadline_ns = fo_deadline_in_ms(IT_CALL_DEADLINE_MS),
                          .request = request};
     fo_client_call *cc = NULL;
@@ -205,14 +205,14 @@ static void warm_up(fo_channel *ch, const fo_payload *request)
  */
 static void test_sigterm_with_call_in_flight(void **state)
 {
-    testproc *mock = *state;
+    tool_proc *mock = *state;
     Fanout__Feature__V1__UsageRequest req = FANOUT__FEATURE__V1__USAGE_REQUEST__INIT;
     req.customer_id = IT_CUSTOMER;
     req.window_start_unix = IT_WINDOW_START;
     req.window_end_unix = IT_WINDOW_END;
     fo_payload *request = fo_payload_pack(&req.base);
     fo_channel *ch = NULL;
-    assert_null(fo_channel_create(testproc_field(mock, "address"), NULL, &ch));
+    assert_null(fo_channel_create(tool_proc_field(mock, "address"), NULL, &ch));
     warm_up(ch, request);
 
     fo_loop *loop = fo_loop_create();
@@ -220,7 +220,7 @@ static void test_sigterm_with_call_in_flight(void **state)
     fo_md md = {.key = "x-mock-fault", .value = fault, .value_len = strlen(fault)};
     /* The deadline only keeps a broken shutdown from hanging the test. */
     fo_call_spec spec = {.channel = ch,
-                         .path = TESTRPC_GET_USAGE_PATH,
+                         .path = TOOL_RPC_GET_USAGE_PATH,
                          .loop = loop,
                          .deadline_ns = fo_deadline_in_ms(IT_CALL_DEADLINE_MS),
                          .md = &md,

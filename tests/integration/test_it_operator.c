@@ -24,13 +24,13 @@
 #include "fo_time.h"
 #include "testcli.h"
 #include "testproc.h"
-#include "testrpc.h"
+#include "tool_rpc.h"
 
 #define CUSTOMER "c-operator-7"
 #define ANALYTICS_PATH "/fanout.v1.Aggregator/GetCustomerAnalytics"
 
 static const char *const features[] = {"listings", "tours", "offers"};
-static testproc *fleet;
+static tool_proc *fleet;
 
 static int setup(void **state)
 {
@@ -46,17 +46,17 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    testproc_free(fleet);
+    tool_proc_free(fleet);
     fo_rpc_shutdown();
     return 0;
 }
 
-static void wait_exit_zero(testproc *p, int64_t timeout_ms)
+static void wait_exit_zero(tool_proc *p, int64_t timeout_ms)
 {
     int64_t until = fo_now_ns() + timeout_ms * FO_NS_PER_MS;
-    while (!testproc_exited(p) && fo_now_ns() < until)
+    while (!tool_proc_exited(p) && fo_now_ns() < until)
         usleep(20000);
-    assert_true(testproc_exited(p));
+    assert_true(tool_proc_exited(p));
     assert_true(WIFEXITED(p->status));
     assert_int_equal(WEXITSTATUS(p->status), 0);
 }
@@ -65,10 +65,10 @@ static void wait_exit_zero(testproc *p, int64_t timeout_ms)
 
 typedef struct drain_test {
     fo_loop *loop;
-    testproc *agg;
+    tool_proc *agg;
     fo_timer sigterm, late_call;
     Fanout__V1__AnalyticsRequest req;
-    testrpc_pending in_flight, after;
+    tool_rpc_pending in_flight, after;
     bool after_started;
 } drain_test;
 
@@ -83,8 +83,8 @@ static void send_sigterm(fo_timer *t)
 static void start_late_call(fo_timer *t)
 {
     drain_test *d = fo_container_of(t, drain_test, late_call);
-    testrpc_start(&d->after, d->loop, testproc_field(d->agg, "address"), ANALYTICS_PATH, &d->req.base,
-                  &fanout__v1__analytics_response__descriptor, 2000, NULL);
+    tool_rpc_start(&d->after, d->loop, tool_proc_field(d->agg, "address"), ANALYTICS_PATH, &d->req.base,
+                   &fanout__v1__analytics_response__descriptor, 2000, NULL);
     d->after_started = true;
 }
 
@@ -100,16 +100,16 @@ static void in_flight_call_completes_during_drain(void **state)
     d.req.customer_id = CUSTOMER;
 
     /* Every feature answers after 800 ms; SIGTERM comes 200 ms into the call. */
-    testrpc_start(&d.in_flight, d.loop, testproc_field(d.agg, "address"), ANALYTICS_PATH, &d.req.base,
-                  &fanout__v1__analytics_response__descriptor, 5000,
-                  "listings=delay:800ms,tours=delay:800ms,offers=delay:800ms");
+    tool_rpc_start(&d.in_flight, d.loop, tool_proc_field(d.agg, "address"), ANALYTICS_PATH, &d.req.base,
+                   &fanout__v1__analytics_response__descriptor, 5000,
+                   "listings=delay:800ms,tours=delay:800ms,offers=delay:800ms");
     fo_timer_start(d.loop, &d.sigterm, fo_deadline_in_ms(200));
-    testrpc_wait(&d.in_flight);
+    tool_rpc_wait(&d.in_flight);
     assert_true(d.after_started);
-    testrpc_wait(&d.after);
+    tool_rpc_wait(&d.after);
 
     assert_int_equal(d.in_flight.result.status, FO_STATUS_OK);
-    Fanout__V1__AnalyticsResponse *resp = testrpc_analytics_reply(&d.in_flight.result);
+    Fanout__V1__AnalyticsResponse *resp = tool_rpc_analytics_reply(&d.in_flight.result);
     assert_non_null(resp);
     assert_int_equal(resp->succeeded, 3);
     assert_int_equal(resp->failed, 0);
@@ -118,18 +118,18 @@ static void in_flight_call_completes_during_drain(void **state)
         fail_msg("a call started during the drain was answered");
 
     wait_exit_zero(d.agg, 5000);
-    testrpc_pending_release(&d.in_flight);
-    testrpc_pending_release(&d.after);
+    tool_rpc_pending_release(&d.in_flight);
+    tool_rpc_pending_release(&d.after);
     fo_loop_destroy(d.loop);
-    testproc_free(d.agg);
+    tool_proc_free(d.agg);
 }
 
 /* --- fanout-cli ----------------------------------------------------------------- */
 
-static char *cli(const testproc *agg, const char *args, int *rc, char **err)
+static char *cli(const tool_proc *agg, const char *args, int *rc, char **err)
 {
     char cmd[PATH_MAX + 512];
-    snprintf(cmd, sizeof cmd, "timeout 30 '%s' %s --addr %s", FANOUT_CLI_BIN, args, testproc_field(agg, "address"));
+    snprintf(cmd, sizeof cmd, "timeout 30 '%s' %s --addr %s", FANOUT_CLI_BIN, args, tool_proc_field(agg, "address"));
     char *out;
     *rc = testcli_run(cmd, &out, err);
     return out;
@@ -175,7 +175,7 @@ static void expect_usage(const json_t *u, const Fanout__Feature__V1__UsageReport
 static void cli_json_is_the_protobuf_reply(void **state)
 {
     (void)state;
-    testproc *agg = testproc_aggregator_for(fleet, 2000, NULL);
+    tool_proc *agg = testproc_aggregator_for(fleet, 2000, NULL);
     assert_non_null(agg);
     int rc;
     char *out = cli(agg, "query --customer " CUSTOMER " --features tours,listings,nope --format json", &rc, NULL);
@@ -186,10 +186,10 @@ static void cli_json_is_the_protobuf_reply(void **state)
         fail_msg("fanout-cli output is not JSON (%s):\n%s", jerr.text, out);
 
     const char *const asked[] = {"tours", "listings", "nope", NULL};
-    testrpc_result r;
-    testrpc_analytics(testproc_field(agg, "address"), CUSTOMER, asked, 0, 5000, NULL, &r);
+    tool_rpc_result r;
+    tool_rpc_analytics(tool_proc_field(agg, "address"), CUSTOMER, asked, 0, 5000, NULL, &r);
     assert_int_equal(r.status, FO_STATUS_OK);
-    Fanout__V1__AnalyticsResponse *want = testrpc_analytics_reply(&r);
+    Fanout__V1__AnalyticsResponse *want = tool_rpc_analytics_reply(&r);
 
     assert_string_equal(json_string_value(json_object_get(got, "customerId")), CUSTOMER);
     assert_int_equal(json_integer_value(json_object_get(got, "succeeded")), want->succeeded);
@@ -221,14 +221,14 @@ static void cli_json_is_the_protobuf_reply(void **state)
 
     json_decref(got);
     free(out);
-    testrpc_result_release(&r);
-    testproc_free(agg);
+    tool_rpc_result_release(&r);
+    tool_proc_free(agg);
 }
 
 static void cli_failure_sets_exit_code_and_names_the_status(void **state)
 {
     (void)state;
-    testproc *agg = testproc_aggregator_for(fleet, 2000, NULL);
+    tool_proc *agg = testproc_aggregator_for(fleet, 2000, NULL);
     assert_non_null(agg);
     int rc;
     char *err;
@@ -246,13 +246,13 @@ static void cli_failure_sets_exit_code_and_names_the_status(void **state)
         fail_msg("stderr does not name INVALID_ARGUMENT and the field:\n%s", err);
     free(out);
     free(err);
-    testproc_free(agg);
+    tool_proc_free(agg);
 }
 
 static void cli_summary_lists_every_feature(void **state)
 {
     (void)state;
-    testproc *agg = testproc_aggregator_for(fleet, 2000, NULL);
+    tool_proc *agg = testproc_aggregator_for(fleet, 2000, NULL);
     assert_non_null(agg);
     int rc;
     char *out = cli(agg, "query --customer " CUSTOMER " --format summary --metadata x-mock-fault=offers=error:INTERNAL",
@@ -265,13 +265,13 @@ static void cli_summary_lists_every_feature(void **state)
     if (strstr(out, "BACKEND_ERROR") == NULL)
         fail_msg("summary does not show the failed feature's error kind:\n%s", out);
     free(out);
-    testproc_free(agg);
+    tool_proc_free(agg);
 }
 
 static void cli_health_is_a_probe(void **state)
 {
     (void)state;
-    testproc *agg = testproc_aggregator_for(fleet, 2000, NULL);
+    tool_proc *agg = testproc_aggregator_for(fleet, 2000, NULL);
     assert_non_null(agg);
     int rc;
     char *out = cli(agg, "health", &rc, NULL);
@@ -281,12 +281,12 @@ static void cli_health_is_a_probe(void **state)
     out = cli(agg, "health --service no.such.Service", &rc, NULL);
     assert_int_not_equal(rc, 0);
     free(out);
-    testproc_stop(agg, SIGTERM, 5000);
+    tool_proc_stop(agg, SIGTERM, 5000);
     /* Nothing listens any more: not SERVING, so the probe fails. */
     out = cli(agg, "health --timeout 1s", &rc, NULL);
     assert_int_not_equal(rc, 0);
     free(out);
-    testproc_free(agg);
+    tool_proc_free(agg);
 }
 
 /* --- aggregator --check-config ------------------------------------------------- */

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "fo_time.h"
-#include "testrpc.h"
+#include "tool_rpc.h"
 
 rel_fixture *rel_start(char *fleet_path, bool owned, int64_t timeout_ms, const char *extra_json)
 {
@@ -49,11 +49,11 @@ rel_fixture *rel_group_start(int64_t timeout_ms, int max_message_bytes)
 }
 
 /* Stops p on SIGTERM unless it is gone already; false when it did not exit with status 0. */
-static bool stop_cleanly(testproc *p, const char *what)
+static bool stop_cleanly(tool_proc *p, const char *what)
 {
     if (p == NULL)
         return true;
-    int status = testproc_exited(p) ? p->status : testproc_stop(p, SIGTERM, REL_STOP_WAIT_MS);
+    int status = tool_proc_exited(p) ? p->status : tool_proc_stop(p, SIGTERM, REL_STOP_WAIT_MS);
     if (status != 0)
         print_error("%s (pid %d) did not stop cleanly: waitpid status 0x%x\n", what, (int)p->pid, status);
     return status == 0;
@@ -67,8 +67,8 @@ int rel_stop(rel_fixture *f)
         return 0;
     bool ok = stop_cleanly(f->agg, "the aggregator");
     ok = rel_stop_fleet(f) && ok;
-    testproc_free(f->agg);
-    testproc_free(f->fleet);
+    tool_proc_free(f->agg);
+    tool_proc_free(f->fleet);
     if (f->fleet_path != NULL) {
         unlink(f->fleet_path);
         free(f->fleet_path);
@@ -84,23 +84,23 @@ int rel_group_stop(rel_fixture *f)
     return rc;
 }
 
-const char *rel_address(const rel_fixture *f) { return testproc_field(f->agg, "address"); }
+const char *rel_address(const rel_fixture *f) { return tool_proc_field(f->agg, "address"); }
 
 void rel_assert_serves(const rel_fixture *f) { rel_assert_serves_within(f, REL_CALL_DEADLINE_MS); }
 
 int64_t rel_assert_serves_within(const rel_fixture *f, int64_t deadline_ms)
 {
-    testrpc_result r;
-    testrpc_analytics(rel_address(f), REL_CUSTOMER, NULL, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL, deadline_ms, NULL,
-                      &r);
+    tool_rpc_result r;
+    tool_rpc_analytics(rel_address(f), REL_CUSTOMER, NULL, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL, deadline_ms, NULL,
+                       &r);
     if (r.status != FO_STATUS_OK)
         fail_msg("the aggregator no longer answers: status %d: %s", (int)r.status, r.message);
-    const Fanout__V1__AnalyticsResponse *resp = testrpc_analytics_reply(&r);
+    const Fanout__V1__AnalyticsResponse *resp = tool_rpc_analytics_reply(&r);
     assert_non_null(resp);
     assert_int_equal(resp->n_results, f->n_features);
     assert_int_equal(resp->succeeded, (int)f->n_features);
     int64_t elapsed_ms = r.elapsed_ms;
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
     return elapsed_ms;
 }
 
@@ -114,12 +114,12 @@ bool rel_wait_serving(const rel_fixture *f, int64_t timeout_ms)
 {
     int64_t until = fo_now_ns() + timeout_ms * FO_NS_PER_MS;
     for (;;) {
-        testrpc_result r;
-        testrpc_analytics(rel_address(f), REL_CUSTOMER, NULL, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL,
-                          REL_CALL_DEADLINE_MS, NULL, &r);
-        const Fanout__V1__AnalyticsResponse *resp = r.status == FO_STATUS_OK ? testrpc_analytics_reply(&r) : NULL;
+        tool_rpc_result r;
+        tool_rpc_analytics(rel_address(f), REL_CUSTOMER, NULL, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL,
+                           REL_CALL_DEADLINE_MS, NULL, &r);
+        const Fanout__V1__AnalyticsResponse *resp = r.status == FO_STATUS_OK ? tool_rpc_analytics_reply(&r) : NULL;
         bool full = resp != NULL && resp->succeeded == (int)f->n_features;
-        testrpc_result_release(&r);
+        tool_rpc_result_release(&r);
         if (full)
             return true;
         if (fo_now_ns() >= until)
@@ -128,7 +128,7 @@ bool rel_wait_serving(const rel_fixture *f, int64_t timeout_ms)
     }
 }
 
-void rel_mock_counts_read(const testproc *fleet, rel_mock_counts *out)
+void rel_mock_counts_read(const tool_proc *fleet, rel_mock_counts *out)
 {
     *out = (rel_mock_counts){0};
     json_t *lines = testproc_events(fleet, "stats");

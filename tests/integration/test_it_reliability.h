@@ -22,8 +22,8 @@
 #define REL_STOP_WAIT_MS 30000
 
 typedef struct rel_fixture {
-    testproc *fleet;
-    testproc *agg;
+    tool_proc *fleet;
+    tool_proc *agg;
     char *fleet_path; /* a temporary fleet file to remove, or NULL */
     size_t n_features;
 } rel_fixture;
@@ -82,7 +82,7 @@ typedef struct rel_mock_counts {
     uint64_t ok, error, malformed, huge, cancelled, invalid;
     size_t lines; /* stats lines read */
 } rel_mock_counts;
-void rel_mock_counts_read(const testproc *fleet, rel_mock_counts *out);
+void rel_mock_counts_read(const tool_proc *fleet, rel_mock_counts *out);
 uint64_t rel_mock_counts_total(const rel_mock_counts *c);
 
 /* The result of feature in resp, or NULL. */

@@ -15,7 +15,7 @@
 
 #include "fo_rpc.h"
 #include "test_it_reliability.h"
-#include "testrpc.h"
+#include "tool_rpc.h"
 
 #define FEATURE_TIMEOUT_MS 500
 /* The aggregator's limit on every message, also its feature replies. */
@@ -26,12 +26,12 @@
 static rel_fixture *fx;
 
 /* One request for every feature with the x-mock-fault header; asserts it is OK, on time, with all results. */
-static const Fanout__V1__AnalyticsResponse *ask(const char *mock_fault, testrpc_result *r)
+static const Fanout__V1__AnalyticsResponse *ask(const char *mock_fault, tool_rpc_result *r)
 {
-    testrpc_analytics(rel_address(fx), REL_CUSTOMER, NULL, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL,
-                      REL_CALL_DEADLINE_MS, mock_fault, r);
+    tool_rpc_analytics(rel_address(fx), REL_CUSTOMER, NULL, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL,
+                       REL_CALL_DEADLINE_MS, mock_fault, r);
     assert_int_equal(r->status, FO_STATUS_OK);
-    const Fanout__V1__AnalyticsResponse *resp = testrpc_analytics_reply(r);
+    const Fanout__V1__AnalyticsResponse *resp = tool_rpc_analytics_reply(r);
     assert_non_null(resp);
     assert_int_equal(resp->n_results, fx->n_features);
     assert_true(r->elapsed_ms < ON_TIME_MS);
@@ -53,22 +53,22 @@ static void assert_failed(const Fanout__V1__AnalyticsResponse *resp, const char 
 static void test_malformed_reply(void **state)
 {
     (void)state;
-    testrpc_result r;
+    tool_rpc_result r;
     const Fanout__V1__AnalyticsResponse *resp = ask("tours=malformed", &r);
     assert_failed(resp, "tours", FANOUT__V1__ERROR_KIND__MALFORMED_RESPONSE, FO_STATUS_INTERNAL);
     assert_int_equal(resp->succeeded, (int)fx->n_features - 1);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
     rel_assert_serves(fx);
 }
 
 static void test_huge_reply(void **state)
 {
     (void)state;
-    testrpc_result r;
+    tool_rpc_result r;
     const Fanout__V1__AnalyticsResponse *resp = ask("tours=huge:8MiB", &r);
     assert_failed(resp, "tours", FANOUT__V1__ERROR_KIND__BACKEND_ERROR, FO_STATUS_RESOURCE_EXHAUSTED);
     assert_int_equal(resp->succeeded, (int)fx->n_features - 1);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
     rel_assert_serves(fx);
 }
 
@@ -76,37 +76,37 @@ static void test_huge_reply(void **state)
 static void test_large_reply_within_limit(void **state)
 {
     (void)state;
-    testrpc_result r;
+    tool_rpc_result r;
     const Fanout__V1__AnalyticsResponse *resp = ask("tours=huge:512KiB", &r);
     const Fanout__V1__FeatureResult *tours = rel_result_of(resp, "tours");
     assert_int_equal(tours->outcome_case, FANOUT__V1__FEATURE_RESULT__OUTCOME_USAGE);
     assert_string_equal(tours->usage->feature, "tours");
     assert_int_equal(resp->succeeded, (int)fx->n_features);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 }
 
 static void test_slow_reply(void **state)
 {
     (void)state;
-    testrpc_result r;
+    tool_rpc_result r;
     const Fanout__V1__AnalyticsResponse *resp = ask("tours=delay:30s", &r);
     assert_failed(resp, "tours", FANOUT__V1__ERROR_KIND__DEADLINE, FO_STATUS_DEADLINE_EXCEEDED);
     assert_true(r.elapsed_ms >= FEATURE_TIMEOUT_MS - 50);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
     rel_assert_serves(fx);
 }
 
 static void test_all_at_once(void **state)
 {
     (void)state;
-    testrpc_result r;
+    tool_rpc_result r;
     const Fanout__V1__AnalyticsResponse *resp = ask("listings=malformed,searches=huge:8MiB,tours=delay:30s", &r);
     assert_failed(resp, "listings", FANOUT__V1__ERROR_KIND__MALFORMED_RESPONSE, FO_STATUS_INTERNAL);
     assert_failed(resp, "searches", FANOUT__V1__ERROR_KIND__BACKEND_ERROR, FO_STATUS_RESOURCE_EXHAUSTED);
     assert_failed(resp, "tours", FANOUT__V1__ERROR_KIND__DEADLINE, FO_STATUS_DEADLINE_EXCEEDED);
     assert_int_equal(resp->failed, 3);
     assert_int_equal(rel_result_of(resp, "offers")->outcome_case, FANOUT__V1__FEATURE_RESULT__OUTCOME_USAGE);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
     rel_assert_serves(fx);
 }
 

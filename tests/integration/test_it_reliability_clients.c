@@ -19,7 +19,7 @@
 #include "fo_time.h"
 #include "test_it_reliability.h"
 #include "testraw.h"
-#include "testrpc.h"
+#include "tool_rpc.h"
 
 #define UNARY_PATH "/fanout.v1.Aggregator/GetCustomerAnalytics"
 #define STREAM_PATH "/fanout.v1.Aggregator/StreamCustomerAnalytics"
@@ -41,11 +41,11 @@
 static rel_fixture *fx;
 
 /* A raw unary call of bytes to path; asserts its status is one of the two given and there is no reply. */
-static testrpc_result raw_call(const char *path, const void *bytes, size_t len, fo_status a, fo_status b)
+static tool_rpc_result raw_call(const char *path, const void *bytes, size_t len, fo_status a, fo_status b)
 {
-    testrpc_result r;
-    testrpc_call_raw(rel_address(fx), path, bytes, len, &fanout__v1__analytics_response__descriptor,
-                     REL_CALL_DEADLINE_MS, &r);
+    tool_rpc_result r;
+    tool_rpc_call_raw(rel_address(fx), path, bytes, len, &fanout__v1__analytics_response__descriptor,
+                      REL_CALL_DEADLINE_MS, &r);
     if (r.status != a && r.status != b)
         fail_msg("%s: status %s (%s), expected %s or %s", path, fo_status_name(r.status), r.message, fo_status_name(a),
                  fo_status_name(b));
@@ -61,11 +61,11 @@ static void test_garbage_request(void **state)
     static const unsigned char junk[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
     const char *const paths[] = {UNARY_PATH, STREAM_PATH};
     for (size_t i = 0; i < 2; i++) {
-        testrpc_result r =
+        tool_rpc_result r =
             raw_call(paths[i], truncated, sizeof truncated, FO_STATUS_INVALID_ARGUMENT, FO_STATUS_INTERNAL);
-        testrpc_result_release(&r);
+        tool_rpc_result_release(&r);
         r = raw_call(paths[i], junk, sizeof junk, FO_STATUS_INVALID_ARGUMENT, FO_STATUS_INTERNAL);
-        testrpc_result_release(&r);
+        tool_rpc_result_release(&r);
     }
     rel_assert_serves(fx);
 }
@@ -78,12 +78,12 @@ static void test_oversized_request(void **state)
     assert_non_null(customer);
     memset(customer, 'c', n);
     customer[n] = '\0';
-    testrpc_result r;
-    testrpc_analytics(rel_address(fx), customer, NULL, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL, REL_CALL_DEADLINE_MS,
-                      NULL, &r);
+    tool_rpc_result r;
+    tool_rpc_analytics(rel_address(fx), customer, NULL, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL, REL_CALL_DEADLINE_MS,
+                       NULL, &r);
     assert_int_equal(r.status, FO_STATUS_RESOURCE_EXHAUSTED);
     assert_null(r.reply);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
     free(customer);
     rel_assert_serves(fx);
 }
@@ -92,9 +92,9 @@ static void test_empty_request(void **state)
 {
     (void)state;
     /* 0 bytes are a valid, empty AnalyticsRequest: refused for what it lacks. */
-    testrpc_result r = raw_call(UNARY_PATH, "", 0, FO_STATUS_INVALID_ARGUMENT, FO_STATUS_INVALID_ARGUMENT);
+    tool_rpc_result r = raw_call(UNARY_PATH, "", 0, FO_STATUS_INVALID_ARGUMENT, FO_STATUS_INVALID_ARGUMENT);
     assert_non_null(strstr(r.message, "customer_id"));
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
     rel_assert_serves(fx);
 }
 

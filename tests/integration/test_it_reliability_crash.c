@@ -140,7 +140,7 @@ static void test_killed_features_under_load(void **state)
         for (size_t v = 0; v < 2 && kills[k].victims[v] != NULL; v++) {
             char needle[96];
             snprintf(needle, sizeof needle, "\"event\":\"restarted\",\"feature\":\"%s\"", kills[k].victims[v]);
-            assert_true(testproc_wait_output(f->fleet, needle, BACK_MS));
+            assert_true(tool_proc_wait_output(f->fleet, needle, BACK_MS));
         }
     }
     assert_true(rel_wait_serving(f, BACK_MS));

@@ -21,7 +21,7 @@
 #include "fanout/feature/v1/feature.pb-c.h"
 #include "fo_server.h"
 #include "fo_time.h"
-#include "testrpc.h"
+#include "tool_rpc.h"
 
 #define OK_PATH "/fanout.test.v1.Test/Ok"
 #define HANG_PATH "/fanout.test.v1.Test/Hang"
@@ -120,13 +120,13 @@ static void server_start(test_server *ts, const char *name, fo_loop *loop)
 static void expect_answer(const test_server *ts)
 {
     Fanout__Feature__V1__UsageRequest req = FANOUT__FEATURE__V1__USAGE_REQUEST__INIT;
-    testrpc_result r;
-    testrpc_call(ts->address, OK_PATH, &req.base, &fanout__feature__v1__usage_report__descriptor, CALL_DEADLINE_MS,
-                 NULL, &r);
+    tool_rpc_result r;
+    tool_rpc_call(ts->address, OK_PATH, &req.base, &fanout__feature__v1__usage_report__descriptor, CALL_DEADLINE_MS,
+                  NULL, &r);
     if (r.status != FO_STATUS_OK)
         fail_msg("%s: %s (%s)", ts->name, fo_status_name(r.status), r.message);
-    assert_string_equal(testrpc_usage_reply(&r)->feature, ts->name);
-    testrpc_result_release(&r);
+    assert_string_equal(tool_rpc_usage_reply(&r)->feature, ts->name);
+    tool_rpc_result_release(&r);
 }
 
 /* --- the tests ---------------------------------------------------------------------- */
@@ -180,9 +180,9 @@ static void one_server_goes_the_other_stays(void **state)
 
     fo_loop *client = fo_loop_create();
     Fanout__Feature__V1__UsageRequest req = FANOUT__FEATURE__V1__USAGE_REQUEST__INIT;
-    testrpc_pending hung;
-    testrpc_start(&hung, client, a.address, HANG_PATH, &req.base, &fanout__feature__v1__usage_report__descriptor,
-                  CALL_DEADLINE_MS, NULL);
+    tool_rpc_pending hung;
+    tool_rpc_start(&hung, client, a.address, HANG_PATH, &req.base, &fanout__feature__v1__usage_report__descriptor,
+                   CALL_DEADLINE_MS, NULL);
     flag_timer wait = {.fired = false};
     fo_timer_init(&wait.timer, flag_fired);
     fo_timer_start(client, &wait.timer, fo_deadline_in_ms(IN_FLIGHT_AFTER_MS));
@@ -199,10 +199,10 @@ static void one_server_goes_the_other_stays(void **state)
     fo_server_destroy(a.server);
 
     expect_answer(&b);
-    testrpc_wait(&hung);
+    tool_rpc_wait(&hung);
     if (hung.result.status != FO_STATUS_CANCELLED && hung.result.status != FO_STATUS_UNAVAILABLE)
         fail_msg("hung call ended with %s: %s", fo_status_name(hung.result.status), hung.result.message);
-    testrpc_pending_release(&hung);
+    tool_rpc_pending_release(&hung);
     fo_loop_destroy(client);
 
     expect_answer(&b);

@@ -6,7 +6,7 @@
  *
  * One aggregator serves TLS, a second one requires client certificates
  * (mTLS); both call the feature over TLS. Clients are the project's own
- * channel layer (testrpc) and, once it is built, fanout-cli. The binaries
+ * channel layer (tool_rpc) and, once it is built, fanout-cli. The binaries
  * must refuse bad files at start-up with a message naming the file.
  */
 #include <limits.h>
@@ -25,7 +25,7 @@
 
 #include "testcli.h"
 #include "testproc.h"
-#include "testrpc.h"
+#include "tool_rpc.h"
 
 #define CUSTOMER "c-42"
 #define FEATURE "listings"
@@ -34,9 +34,9 @@
 #define REFUSAL_TIMEOUT_S "60"
 
 static char dir[] = "/tmp/fanout-tls-it-XXXXXX";
-static testproc *mock;
-static testproc *agg_tls;
-static testproc *agg_mtls;
+static tool_proc *mock;
+static tool_proc *agg_tls;
+static tool_proc *agg_mtls;
 
 /* DIR/name; four buffers in turn, so one call can use a few paths. */
 static const char *at(const char *name)
@@ -58,7 +58,7 @@ static void write_config(const char *name, const char *server_tls_json, const ch
     json_t *tls = json_loads(server_tls_json, 0, NULL);
     assert_non_null(tls);
     json_t *cfg = json_pack("{s:s, s:i, s:o, s:[{s:s, s:s, s:i, s:{s:s}}]}", "listen", "127.0.0.1:0", "workers", 2,
-                            "tls", tls, "features", "name", FEATURE, "target", testproc_field(mock, "address"),
+                            "tls", tls, "features", "name", FEATURE, "target", tool_proc_field(mock, "address"),
                             "timeout_ms", 10000, "tls", "ca", feature_ca);
     assert_non_null(cfg);
     assert_int_equal(json_dump_file(cfg, at(name), JSON_INDENT(2)), 0);
@@ -90,7 +90,7 @@ static int setup(void **state)
                          "--tls-key",
                          (char *)at("server.key"),
                          NULL};
-    mock = testproc_start(mock_argv, 30000);
+    mock = tool_proc_start(mock_argv, 30000);
     if (mock == NULL)
         return -1;
     write_config("tls.json", "{\"cert\": \"server.pem\", \"key\": \"server.key\"}", "ca.pem");
@@ -104,32 +104,32 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    testproc_free(agg_mtls);
-    testproc_free(agg_tls);
-    testproc_free(mock);
+    tool_proc_free(agg_mtls);
+    tool_proc_free(agg_tls);
+    tool_proc_free(mock);
     fo_rpc_shutdown();
     char cmd[PATH_MAX + 16];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     return system(cmd) == 0 ? 0 : -1;
 }
 
-static void analytics(const testproc *agg, const fo_channel_opts *opts, testrpc_result *out)
+static void analytics(const tool_proc *agg, const fo_channel_opts *opts, tool_rpc_result *out)
 {
     Fanout__V1__AnalyticsRequest req = FANOUT__V1__ANALYTICS_REQUEST__INIT;
     char *features[] = {FEATURE};
     req.customer_id = CUSTOMER;
     req.features = features;
     req.n_features = 1;
-    testrpc_call_opts(testproc_field(agg, "address"), opts, "/fanout.v1.Aggregator/GetCustomerAnalytics", &req.base,
-                      &fanout__v1__analytics_response__descriptor, CALL_DEADLINE_MS, NULL, out);
+    tool_rpc_call_opts(tool_proc_field(agg, "address"), opts, "/fanout.v1.Aggregator/GetCustomerAnalytics", &req.base,
+                       &fanout__v1__analytics_response__descriptor, CALL_DEADLINE_MS, NULL, out);
 }
 
 /* The call went end to end: OK, and the feature answered with usage over the aggregator's TLS channel. */
-static void expect_usage(const testrpc_result *r)
+static void expect_usage(const tool_rpc_result *r)
 {
     if (r->status != FO_STATUS_OK)
         fail_msg("status %s: %s", fo_status_name(r->status), r->message);
-    const Fanout__V1__AnalyticsResponse *resp = testrpc_analytics_reply(r);
+    const Fanout__V1__AnalyticsResponse *resp = tool_rpc_analytics_reply(r);
     assert_non_null(resp);
     assert_string_equal(resp->customer_id, CUSTOMER);
     assert_int_equal(resp->n_results, 1);
@@ -141,7 +141,7 @@ static void expect_usage(const testrpc_result *r)
 }
 
 /* The connection was refused during the handshake: no reply, UNAVAILABLE. */
-static void expect_refused(const testrpc_result *r)
+static void expect_refused(const tool_rpc_result *r)
 {
     if (r->status != FO_STATUS_UNAVAILABLE)
         fail_msg("expected UNAVAILABLE, got %s: %s", fo_status_name(r->status), r->message);
@@ -151,81 +151,81 @@ static void expect_refused(const testrpc_result *r)
 static void test_tls_call_succeeds(void **state)
 {
     (void)state;
-    testrpc_result r;
+    tool_rpc_result r;
     analytics(agg_tls, &(fo_channel_opts){.tls_ca = at("ca.pem")}, &r);
     expect_usage(&r);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 }
 
 static void test_tls_by_dns_name(void **state)
 {
     (void)state;
     /* The server certificate names DNS:localhost as well as IP:127.0.0.1. */
-    const char *addr = testproc_field(agg_tls, "address");
+    const char *addr = tool_proc_field(agg_tls, "address");
     char target[64];
     snprintf(target, sizeof target, "localhost%s", strrchr(addr, ':'));
     Fanout__V1__AnalyticsRequest req = FANOUT__V1__ANALYTICS_REQUEST__INIT;
     req.customer_id = CUSTOMER;
-    testrpc_result r;
-    testrpc_call_opts(target, &(fo_channel_opts){.tls_ca = at("ca.pem")}, "/fanout.v1.Aggregator/GetCustomerAnalytics",
-                      &req.base, &fanout__v1__analytics_response__descriptor, CALL_DEADLINE_MS, NULL, &r);
+    tool_rpc_result r;
+    tool_rpc_call_opts(target, &(fo_channel_opts){.tls_ca = at("ca.pem")}, "/fanout.v1.Aggregator/GetCustomerAnalytics",
+                       &req.base, &fanout__v1__analytics_response__descriptor, CALL_DEADLINE_MS, NULL, &r);
     expect_usage(&r);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 }
 
 static void test_plaintext_client_refused(void **state)
 {
     (void)state;
-    testrpc_result r;
+    tool_rpc_result r;
     analytics(agg_tls, NULL, &r);
     expect_refused(&r);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 }
 
 static void test_client_trusting_other_ca_refused(void **state)
 {
     (void)state;
-    testrpc_result r;
+    tool_rpc_result r;
     analytics(agg_tls, &(fo_channel_opts){.tls_ca = at("other-ca.pem")}, &r);
     expect_refused(&r);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 }
 
 static void test_mtls_without_certificate_refused(void **state)
 {
     (void)state;
-    testrpc_result r;
+    tool_rpc_result r;
     analytics(agg_mtls, &(fo_channel_opts){.tls_ca = at("ca.pem")}, &r);
     expect_refused(&r);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 }
 
 static void test_mtls_other_ca_certificate_refused(void **state)
 {
     (void)state;
-    testrpc_result r;
+    tool_rpc_result r;
     fo_channel_opts opts = {
         .tls_ca = at("ca.pem"), .tls_cert = at("other-client.pem"), .tls_key = at("other-client.key")};
     analytics(agg_mtls, &opts, &r);
     expect_refused(&r);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 }
 
 static void test_mtls_client_certificate_succeeds(void **state)
 {
     (void)state;
-    testrpc_result r;
+    tool_rpc_result r;
     fo_channel_opts opts = {.tls_ca = at("ca.pem"), .tls_cert = at("client.pem"), .tls_key = at("client.key")};
     analytics(agg_mtls, &opts, &r);
     expect_usage(&r);
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 }
 
-static int run_cli(const testproc *agg, const char *tls_args, char **out)
+static int run_cli(const tool_proc *agg, const char *tls_args, char **out)
 {
     char cmd[6 * PATH_MAX];
     snprintf(cmd, sizeof cmd, "timeout " REFUSAL_TIMEOUT_S " '%s' query --addr %s --customer " CUSTOMER " %s 2>&1",
-             FANOUT_CLI_BIN, testproc_field(agg, "address"), tls_args);
+             FANOUT_CLI_BIN, tool_proc_field(agg, "address"), tls_args);
     return testcli_run(cmd, out, NULL);
 }
 

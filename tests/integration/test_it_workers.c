@@ -24,7 +24,7 @@
 #include "fo_time.h"
 #include "testload.h"
 #include "testproc.h"
-#include "testrpc.h"
+#include "tool_rpc.h"
 
 #define WORKERS 4
 #define CUSTOMER "cust-9"
@@ -43,12 +43,12 @@
 #define ANALYTICS_PATH "/fanout.v1.Aggregator/GetCustomerAnalytics"
 
 typedef struct fixture {
-    testproc *fleet;
-    testproc *agg;
+    tool_proc *fleet;
+    tool_proc *agg;
     char *fleet_path; /* a temporary fleet file, or NULL */
 } fixture;
 
-static const char *agg_address(const fixture *f) { return testproc_field(f->agg, "address"); }
+static const char *agg_address(const fixture *f) { return tool_proc_field(f->agg, "address"); }
 
 static void sleep_ms(int ms)
 {
@@ -57,20 +57,20 @@ static void sleep_ms(int ms)
 }
 
 /* One analytics call on a connection of its own. */
-static void call_on_new_connection(const fixture *f, const char *mock_fault, testrpc_result *out)
+static void call_on_new_connection(const fixture *f, const char *mock_fault, tool_rpc_result *out)
 {
     Fanout__V1__AnalyticsRequest req = FANOUT__V1__ANALYTICS_REQUEST__INIT;
     req.customer_id = CUSTOMER;
     fo_channel_opts opts = {.own_connections = true};
-    testrpc_call_opts(agg_address(f), &opts, ANALYTICS_PATH, &req.base, &fanout__v1__analytics_response__descriptor,
-                      CALL_DEADLINE_MS, mock_fault, out);
+    tool_rpc_call_opts(agg_address(f), &opts, ANALYTICS_PATH, &req.base, &fanout__v1__analytics_response__descriptor,
+                       CALL_DEADLINE_MS, mock_fault, out);
 }
 
-static bool all_usages(const testrpc_result *r)
+static bool all_usages(const tool_rpc_result *r)
 {
     if (r->status != FO_STATUS_OK || r->reply == NULL)
         return false;
-    const Fanout__V1__AnalyticsResponse *resp = testrpc_analytics_reply(r);
+    const Fanout__V1__AnalyticsResponse *resp = tool_rpc_analytics_reply(r);
     return resp->n_results == N_FEATURES && resp->succeeded == N_FEATURES && resp->failed == 0;
 }
 
@@ -155,11 +155,11 @@ static void test_many_connections_reach_every_worker(void **state)
 {
     const fixture *f = *state;
     for (int i = 0; i < SPREAD_CONNECTIONS; i++) {
-        testrpc_result r;
+        tool_rpc_result r;
         call_on_new_connection(f, NULL, &r);
         if (!all_usages(&r))
             fail_msg("call %d on its own connection: status %d, %s", i, r.status, r.message ? r.message : "");
-        testrpc_result_release(&r);
+        tool_rpc_result_release(&r);
     }
     int port = port_of(testproc_fleet_address(f->fleet, "tours"));
     assert_int_equal(connections_to_port(f->agg->pid, port), WORKERS);
@@ -167,11 +167,11 @@ static void test_many_connections_reach_every_worker(void **state)
 
 /* --- a feature restarted: every worker's channel reconnects --------------------------- */
 
-static bool tours_ok(const testrpc_result *r)
+static bool tours_ok(const tool_rpc_result *r)
 {
     if (r->status != FO_STATUS_OK || r->reply == NULL)
         return false;
-    const Fanout__V1__AnalyticsResponse *resp = testrpc_analytics_reply(r);
+    const Fanout__V1__AnalyticsResponse *resp = tool_rpc_analytics_reply(r);
     for (size_t i = 0; i < resp->n_results; i++) {
         if (strcmp(resp->results[i]->feature, "tours") == 0)
             return resp->results[i]->outcome_case == FANOUT__V1__FEATURE_RESULT__OUTCOME_USAGE;
@@ -185,10 +185,10 @@ static bool every_worker_reaches_tours(const fixture *f)
     int64_t until = fo_now_ns() + RECONNECT_MS * FO_NS_PER_MS;
     int in_a_row = 0;
     while (in_a_row < SPREAD_CONNECTIONS && fo_now_ns() < until) {
-        testrpc_result r;
+        tool_rpc_result r;
         call_on_new_connection(f, NULL, &r);
         bool ok = tours_ok(&r);
-        testrpc_result_release(&r);
+        tool_rpc_result_release(&r);
         in_a_row = ok ? in_a_row + 1 : 0;
         if (!ok)
             sleep_ms(100);
@@ -201,13 +201,13 @@ static void test_channels_reconnect_after_restart(void **state)
     const fixture *f = *state;
     assert_true(every_worker_reaches_tours(f));
     pid_t first = testproc_fleet_pid(f->fleet, "tours");
-    testrpc_result r;
+    tool_rpc_result r;
     call_on_new_connection(f, "tours=crash", &r);
     assert_int_equal(r.status, FO_STATUS_OK);
     assert_false(tours_ok(&r));
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 
-    assert_true(testproc_wait_output(f->fleet, "\"event\":\"restarted\",\"feature\":\"tours\"", 10000));
+    assert_true(tool_proc_wait_output(f->fleet, "\"event\":\"restarted\",\"feature\":\"tours\"", 10000));
     assert_true(testproc_pid_gone(first, 5000));
     assert_true(every_worker_reaches_tours(f));
     int port = port_of(testproc_fleet_address(f->fleet, "tours"));
@@ -304,7 +304,7 @@ static void test_drain_finishes_calls_on_every_worker(void **state)
     for (int i = 0; i < SPREAD_CONNECTIONS; i++)
         drain_call_check(&d->calls[i], i);
 
-    testproc_stop(f->agg, SIGTERM, 5000);
+    tool_proc_stop(f->agg, SIGTERM, 5000);
     assert_true(WIFEXITED(f->agg->status));
     assert_int_equal(WEXITSTATUS(f->agg->status), 0);
     fo_payload_free(payload);
@@ -317,8 +317,8 @@ static void test_drain_finishes_calls_on_every_worker(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    testproc_free(f->agg);
-    testproc_free(f->fleet);
+    tool_proc_free(f->agg);
+    tool_proc_free(f->fleet);
     if (f->fleet_path != NULL) {
         unlink(f->fleet_path);
         free(f->fleet_path);

@@ -5,7 +5,7 @@
  * Reflection is a bidi stream, which the project's client layer does not
  * speak, so this file carries a small blocking stream client written on the
  * gRPC C core directly: each operation is one batch on a pluck queue, waited
- * for with a deadline. The unary health Check goes through testrpc.
+ * for with a deadline. The unary health Check goes through tool_rpc.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,7 +30,7 @@
 #include "grpc/reflection/v1/reflection.pb-c.h"
 #include "grpc/reflection/v1alpha/reflection.pb-c.h"
 #include "testproc.h"
-#include "testrpc.h"
+#include "tool_rpc.h"
 
 #define V1ALPHA_PATH "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"
 #define V1_PATH "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"
@@ -44,8 +44,8 @@ typedef Grpc__Reflection__V1__ServerReflectionRequest refl_request;
 typedef Grpc__Reflection__V1__ServerReflectionResponse refl_response;
 
 typedef struct fixture {
-    testproc *mock;
-    testproc *agg;
+    tool_proc *mock;
+    tool_proc *agg;
     char config_path[64];
 } fixture;
 
@@ -308,7 +308,7 @@ static int setup(void **state)
     fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
     char *mock_argv[] = {MOCK_SERVICES_BIN, "--feature", "listings", "--listen", "127.0.0.1:0", NULL};
-    f->mock = testproc_start(mock_argv, 10000);
+    f->mock = tool_proc_start(mock_argv, 10000);
     assert_non_null(f->mock);
 
     snprintf(f->config_path, sizeof f->config_path, "/tmp/fanout-refl-XXXXXX");
@@ -319,7 +319,7 @@ static int setup(void **state)
     fprintf(cfg,
             "{\"listen\": \"127.0.0.1:0\", \"workers\": 2, \"shutdown_grace_ms\": %d,\n"
             " \"features\": [{\"name\": \"listings\", \"target\": \"%s\", \"timeout_ms\": 2000}]}\n",
-            AGG_GRACE_MS, testproc_field(f->mock, "address"));
+            AGG_GRACE_MS, tool_proc_field(f->mock, "address"));
     fclose(cfg);
     f->agg = testproc_aggregator(f->config_path);
     assert_non_null(f->agg);
@@ -331,17 +331,17 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    testproc_free(f->agg);
-    testproc_free(f->mock);
+    tool_proc_free(f->agg);
+    tool_proc_free(f->mock);
     unlink(f->config_path);
     free(f);
     fo_rpc_shutdown();
     return 0;
 }
 
-static const char *agg_address(void **state) { return testproc_field(((fixture *)*state)->agg, "address"); }
+static const char *agg_address(void **state) { return tool_proc_field(((fixture *)*state)->agg, "address"); }
 
-static const char *mock_address(void **state) { return testproc_field(((fixture *)*state)->mock, "address"); }
+static const char *mock_address(void **state) { return tool_proc_field(((fixture *)*state)->mock, "address"); }
 
 /* --- reflection tests -------------------------------------------------------------- */
 
@@ -490,15 +490,15 @@ static void assert_check(const char *target, const char *service, fo_status code
 {
     Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
     req.service = (char *)service;
-    testrpc_result r;
-    testrpc_call(target, CHECK_PATH, &req.base, &grpc__health__v1__health_check_response__descriptor, 5000, NULL, &r);
+    tool_rpc_result r;
+    tool_rpc_call(target, CHECK_PATH, &req.base, &grpc__health__v1__health_check_response__descriptor, 5000, NULL, &r);
     if (r.status != code)
         fail_msg("Check(\"%s\"): %s (%s), want %s", service, fo_status_name(r.status), r.message, fo_status_name(code));
     if (code == FO_STATUS_OK) {
         assert_non_null(r.reply);
         assert_int_equal(((Grpc__Health__V1__HealthCheckResponse *)r.reply)->status, expected);
     }
-    testrpc_result_release(&r);
+    tool_rpc_result_release(&r);
 }
 
 static void health_checks_answer(void **state)
@@ -535,12 +535,12 @@ static int watch_next(stream *s)
     return status;
 }
 
-static void wait_exit_zero(testproc *p, int64_t timeout_ms)
+static void wait_exit_zero(tool_proc *p, int64_t timeout_ms)
 {
     int64_t until = now_ms() + timeout_ms;
-    while (!testproc_exited(p) && now_ms() < until)
+    while (!tool_proc_exited(p) && now_ms() < until)
         usleep(20000);
-    assert_true(testproc_exited(p));
+    assert_true(tool_proc_exited(p));
     assert_true(WIFEXITED(p->status));
     assert_int_equal(WEXITSTATUS(p->status), 0);
 }
@@ -551,9 +551,9 @@ static void wait_exit_zero(testproc *p, int64_t timeout_ms)
  * unknown one keeps its status) and end with OK, and the process exits 0
  * long before its grace period: open Watch streams do not hold the drain.
  */
-static void check_watch_through_drain(testproc *p, const char *own_service)
+static void check_watch_through_drain(tool_proc *p, const char *own_service)
 {
-    const char *target = testproc_field(p, "address");
+    const char *target = tool_proc_field(p, "address");
     stream whole, own, unknown;
     watch_open(&whole, target, "");
     watch_open(&own, target, own_service);

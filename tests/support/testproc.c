@@ -1,217 +1,33 @@
-/* testproc: start, watch and stop the binaries under test. */
+/* testproc: the binaries under test (mock fleet, aggregator), started with tool_proc. */
 #include "testproc.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#define MAX_PROCS 64
+#include "fo_time.h"
 
-static testproc *registry[MAX_PROCS];
-static bool atexit_done;
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static void registry_add(testproc *p)
-{
-    if (!atexit_done) {
-        atexit(testproc_stop_all);
-        atexit_done = true;
-    }
-    for (int i = 0; i < MAX_PROCS; i++) {
-        if (registry[i] == NULL) {
-            registry[i] = p;
-            return;
-        }
-    }
-}
-
-static void registry_remove(testproc *p)
-{
-    for (int i = 0; i < MAX_PROCS; i++)
-        if (registry[i] == p)
-            registry[i] = NULL;
-}
-
-char *testproc_output(const testproc *p)
-{
-    FILE *f = fopen(p->log_path, "rb");
-    if (f == NULL)
-        return strdup("");
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    size_t got;
-    while ((got = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-        len += got;
-        if (cap - len < 2) {
-            cap *= 2;
-            buf = realloc(buf, cap);
-        }
-    }
-    fclose(f);
-    buf[len] = '\0';
-    return buf;
-}
-
-bool testproc_exited(testproc *p)
-{
-    if (p->reaped)
-        return true;
-    if (waitpid(p->pid, &p->status, WNOHANG) == p->pid)
-        p->reaped = true;
-    return p->reaped;
-}
-
-static bool read_first_line(testproc *p, int64_t timeout_ms)
-{
-    int64_t until = now_ms() + timeout_ms;
-    while (now_ms() < until) {
-        char *out = testproc_output(p);
-        char *nl = strchr(out, '\n');
-        if (nl != NULL) {
-            *nl = '\0';
-            json_error_t jerr;
-            p->first = json_loads(out, 0, &jerr);
-            if (p->first == NULL || !json_is_object(p->first))
-                fprintf(stderr, "testproc: pid %d: first line is not a JSON object: %s\n", (int)p->pid, out);
-            free(out);
-            return p->first != NULL;
-        }
-        free(out);
-        if (testproc_exited(p)) {
-            fprintf(stderr, "testproc: pid %d exited before its first line\n", (int)p->pid);
-            return false;
-        }
-        sleep_ms(10);
-    }
-    fprintf(stderr, "testproc: pid %d: no first line within %lld ms\n", (int)p->pid, (long long)timeout_ms);
-    return false;
-}
-
-testproc *testproc_start(char *const argv[], int64_t timeout_ms)
-{
-    testproc *p = calloc(1, sizeof *p);
-    snprintf(p->log_path, sizeof p->log_path, "/tmp/fanout-test-XXXXXX");
-    int fd = mkstemp(p->log_path);
-    if (fd < 0) {
-        free(p);
-        return NULL;
-    }
-    pid_t parent = getpid();
-    p->pid = fork();
-    if (p->pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        dup2(fd, STDOUT_FILENO);
-        close(fd);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        execv(argv[0], argv);
-        fprintf(stderr, "testproc: exec %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    close(fd);
-    registry_add(p);
-    if (!read_first_line(p, timeout_ms)) {
-        testproc_free(p);
-        return NULL;
-    }
-    return p;
-}
-
-int testproc_stop(testproc *p, int sig, int64_t timeout_ms)
-{
-    if (!testproc_exited(p)) {
-        kill(p->pid, sig);
-        int64_t until = now_ms() + timeout_ms;
-        while (!testproc_exited(p) && now_ms() < until)
-            sleep_ms(5);
-        if (!testproc_exited(p)) {
-            kill(p->pid, SIGKILL);
-            waitpid(p->pid, &p->status, 0);
-            p->reaped = true;
-        }
-    }
-    return p->status;
-}
-
-void testproc_free(testproc *p)
-{
-    if (p == NULL)
-        return;
-    testproc_stop(p, SIGTERM, 5000);
-    registry_remove(p);
-    unlink(p->log_path);
-    json_decref(p->first);
-    free(p);
-}
-
-void testproc_stop_all(void)
-{
-    for (int i = 0; i < MAX_PROCS; i++)
-        if (registry[i] != NULL)
-            testproc_free(registry[i]);
-}
-
-bool testproc_wait_output(const testproc *p, const char *needle, int64_t timeout_ms)
-{
-    int64_t until = now_ms() + timeout_ms;
-    do {
-        char *out = testproc_output(p);
-        bool found = strstr(out, needle) != NULL;
-        free(out);
-        if (found)
-            return true;
-        sleep_ms(10);
-    } while (now_ms() < until);
-    return false;
-}
-
-const char *testproc_field(const testproc *p, const char *key)
-{
-    return json_string_value(json_object_get(p->first, key));
-}
-
-/* --- fleet and aggregator ------------------------------------------------------ */
-
-testproc *testproc_fleet(const char *fleet_path)
+tool_proc *testproc_fleet(const char *fleet_path)
 {
     char *argv[] = {MOCK_SERVICES_BIN, "--fleet", (char *)fleet_path, NULL};
-    return testproc_start(argv, 30000);
+    return tool_proc_start(argv, 30000);
 }
 
-static json_t *fleet_feature(const testproc *fleet, const char *feature)
+static json_t *fleet_feature(const tool_proc *fleet, const char *feature)
 {
     return json_object_get(json_object_get(fleet->first, "features"), feature);
 }
 
-const char *testproc_fleet_address(const testproc *fleet, const char *feature)
+const char *testproc_fleet_address(const tool_proc *fleet, const char *feature)
 {
     return json_string_value(json_object_get(fleet_feature(fleet, feature), "address"));
 }
 
-pid_t testproc_fleet_pid(const testproc *fleet, const char *feature)
+pid_t testproc_fleet_pid(const tool_proc *fleet, const char *feature)
 {
     return (pid_t)json_integer_value(json_object_get(fleet_feature(fleet, feature), "pid"));
 }
@@ -226,7 +42,7 @@ static char *write_temp_json(json_t *obj)
     return path;
 }
 
-char *testproc_write_agg_config(const testproc *fleet, int64_t timeout_ms, const char *extra_json)
+char *testproc_write_agg_config(const tool_proc *fleet, int64_t timeout_ms, const char *extra_json)
 {
     json_t *features = json_array();
     const char *name;
@@ -247,10 +63,10 @@ char *testproc_write_agg_config(const testproc *fleet, int64_t timeout_ms, const
     return write_temp_json(cfg);
 }
 
-testproc *testproc_aggregator(const char *config_path)
+tool_proc *testproc_aggregator(const char *config_path)
 {
     char *argv[] = {AGGREGATOR_BIN, "--config", (char *)config_path, "--listen", "127.0.0.1:0", NULL};
-    return testproc_start(argv, 15000);
+    return tool_proc_start(argv, 15000);
 }
 
 /* A fleet file of features[0..n); each entry gets profile_json and the keys of entry_json (either may be NULL). */
@@ -280,53 +96,6 @@ char *testproc_write_fleet_with(const char *const *features, size_t n, const cha
     return write_fleet(features, n, NULL, entry_json);
 }
 
-/* --- short-lived processes and process ids ------------------------------------ */
-
-int testproc_run(char *const argv[], int64_t timeout_ms, char **err_out)
-{
-    char path[] = "/tmp/fanout-test-run-XXXXXX";
-    int fd = mkstemp(path);
-    if (fd < 0)
-        return -1;
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        int null_fd = open("/dev/null", O_WRONLY);
-        dup2(null_fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
-        close(null_fd);
-        close(fd);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(fd);
-    int status = -1;
-    int64_t until = now_ms() + timeout_ms;
-    while (waitpid(pid, &status, WNOHANG) != pid) {
-        if (now_ms() >= until) {
-            kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
-            status = -1;
-            break;
-        }
-        sleep_ms(5);
-    }
-    if (err_out != NULL) {
-        /* testproc_output reads nothing but log_path. */
-        testproc reader = {.pid = pid};
-        memcpy(reader.log_path, path, sizeof path);
-        *err_out = testproc_output(&reader);
-    }
-    unlink(path);
-    return status;
-}
-
 /* A zombie has exited; only its parent's bookkeeping is left, and an orphan's new parent may never do it. */
 static bool pid_is_zombie(pid_t pid)
 {
@@ -346,30 +115,30 @@ static bool pid_is_zombie(pid_t pid)
 
 bool testproc_pid_gone(pid_t pid, int64_t timeout_ms)
 {
-    int64_t until = now_ms() + timeout_ms;
+    int64_t until = fo_now_ns() + timeout_ms * FO_NS_PER_MS;
     do {
         if ((kill(pid, 0) != 0 && errno == ESRCH) || pid_is_zombie(pid))
             return true;
-        sleep_ms(10);
-    } while (now_ms() < until);
+        usleep(10000);
+    } while (fo_now_ns() < until);
     return false;
 }
 
-testproc *testproc_aggregator_for(const testproc *fleet, int64_t timeout_ms, const char *extra_json)
+tool_proc *testproc_aggregator_for(const tool_proc *fleet, int64_t timeout_ms, const char *extra_json)
 {
     char *path = testproc_write_agg_config(fleet, timeout_ms, extra_json);
-    testproc *agg = testproc_aggregator(path);
+    tool_proc *agg = testproc_aggregator(path);
     unlink(path);
     free(path);
     return agg;
 }
 
-testproc *testproc_mock(const char *feature, const char *profile_json)
+tool_proc *testproc_mock(const char *feature, const char *profile_json)
 {
     char *argv[] = {MOCK_SERVICES_BIN,    "--feature",   (char *)feature,
                     "--listen",           "127.0.0.1:0", profile_json ? "--profile" : NULL,
                     (char *)profile_json, NULL};
-    return testproc_start(argv, 15000);
+    return tool_proc_start(argv, 15000);
 }
 
 /* --- what a running process shows from outside ---------------------------------- */
@@ -405,10 +174,10 @@ int testproc_fd_count(pid_t pid)
     return n;
 }
 
-json_t *testproc_events(const testproc *p, const char *event)
+json_t *testproc_events(const tool_proc *p, const char *event)
 {
     json_t *found = json_array();
-    char *out = testproc_output(p);
+    char *out = tool_proc_output(p);
     char *save = NULL;
     for (char *line = strtok_r(out, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
         json_t *obj = json_loads(line, 0, NULL);

@@ -1,5 +1,5 @@
-/* teststream: StreamCustomerAnalytics read to its end on a private loop. */
-#include "teststream.h"
+/* tool_stream: StreamCustomerAnalytics read to its end on a private loop. */
+#include "tool_stream.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -9,19 +9,19 @@
 #include "fo_loop.h"
 #include "fo_rpc.h"
 #include "fo_time.h"
-#include "testrpc.h"
+#include "tool_rpc.h"
 
 #define STREAM_PATH "/fanout.v1.Aggregator/StreamCustomerAnalytics"
 #define FAILED_FEATURE_TRAILER "fanout-failed-feature"
 
 /* One call in progress: where its results go and when it started. */
 typedef struct stream_run {
-    teststream_result *out;
+    tool_stream_result *out;
     int64_t started_ns;
     bool done;
 } stream_run;
 
-static void append(teststream_result *out, Fanout__V1__FeatureResult *res, int64_t arrival_ms)
+static void append(tool_stream_result *out, Fanout__V1__FeatureResult *res, int64_t arrival_ms)
 {
     out->results = realloc(out->results, (out->n + 1) * sizeof *out->results);
     out->arrival_ms = realloc(out->arrival_ms, (out->n + 1) * sizeof *out->arrival_ms);
@@ -46,25 +46,25 @@ static void on_message(fo_client_stream *cs, const ProtobufCMessage *msg, void *
 static void on_done(fo_client_stream *cs, void *ud)
 {
     stream_run *run = ud;
-    teststream_result *out = run->out;
+    tool_stream_result *out = run->out;
     out->elapsed_ms = (fo_now_ns() - run->started_ns) / FO_NS_PER_MS;
     out->status = fo_client_stream_status(cs);
     out->message = strdup(fo_client_stream_message(cs));
     size_t len = 0;
     const char *failed = fo_client_stream_trailer(cs, FAILED_FEATURE_TRAILER, &len);
-    out->failed_feature = testrpc_strdup_md(failed, len);
+    out->failed_feature = tool_rpc_strdup_md(failed, len);
     run->done = true;
 }
 
-static void set_error(teststream_result *out, fo_error *err)
+static void set_error(tool_stream_result *out, fo_error *err)
 {
     out->status = err->code;
     out->message = strdup(err->message);
     fo_error_free(err);
 }
 
-void teststream_analytics(const char *target, const Fanout__V1__AnalyticsRequest *req, int64_t deadline_ms,
-                          const char *mock_fault, teststream_result *out)
+void tool_stream_analytics(const char *target, const Fanout__V1__AnalyticsRequest *req, int64_t deadline_ms,
+                           const char *mock_fault, tool_stream_result *out)
 {
     memset(out, 0, sizeof *out);
     fo_channel *ch = NULL;
@@ -99,7 +99,7 @@ void teststream_analytics(const char *target, const Fanout__V1__AnalyticsRequest
     fo_channel_destroy(ch);
 }
 
-void teststream_result_release(teststream_result *r)
+void tool_stream_result_release(tool_stream_result *r)
 {
     for (size_t i = 0; i < r->n; i++) {
         if (r->results[i] != NULL)

@@ -1,19 +1,19 @@
-/* testrpc: blocking calls and their results for integration tests. */
-#include "testrpc.h"
+/* tool_rpc: blocking calls and their results. */
+#include "tool_rpc.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "fo_time.h"
 
-void testrpc_call(const char *target, const char *path, const ProtobufCMessage *request,
-                  const ProtobufCMessageDescriptor *reply_desc, int64_t deadline_ms, const char *mock_fault,
-                  testrpc_result *out)
+void tool_rpc_call(const char *target, const char *path, const ProtobufCMessage *request,
+                   const ProtobufCMessageDescriptor *reply_desc, int64_t deadline_ms, const char *mock_fault,
+                   tool_rpc_result *out)
 {
-    testrpc_call_opts(target, NULL, path, request, reply_desc, deadline_ms, mock_fault, out);
+    tool_rpc_call_opts(target, NULL, path, request, reply_desc, deadline_ms, mock_fault, out);
 }
 
-char *testrpc_strdup_md(const char *value, size_t len)
+char *tool_rpc_strdup_md(const char *value, size_t len)
 {
     if (value == NULL)
         return NULL;
@@ -27,19 +27,19 @@ char *testrpc_strdup_md(const char *value, size_t len)
 }
 
 /* The finished call's status, message, reply, fail-fast trailer and request id, into out. */
-static void result_fill(testrpc_result *out, fo_client_call *cc, const ProtobufCMessageDescriptor *reply_desc)
+static void result_fill(tool_rpc_result *out, fo_client_call *cc, const ProtobufCMessageDescriptor *reply_desc)
 {
     out->status = fo_client_call_status(cc);
     out->message = strdup(fo_client_call_message(cc));
     out->reply = fo_client_call_unpack(cc, reply_desc);
     size_t len = 0;
     const char *failed = fo_client_call_trailer(cc, "fanout-failed-feature", &len);
-    out->failed_feature = testrpc_strdup_md(failed, len);
+    out->failed_feature = tool_rpc_strdup_md(failed, len);
     const char *id = fo_client_call_header(cc, "x-request-id", &len);
-    out->request_id = testrpc_strdup_md(id, len);
+    out->request_id = tool_rpc_strdup_md(id, len);
 }
 
-void testrpc_result_release(testrpc_result *r)
+void tool_rpc_result_release(tool_rpc_result *r)
 {
     free(r->message);
     free(r->failed_feature);
@@ -49,9 +49,9 @@ void testrpc_result_release(testrpc_result *r)
     memset(r, 0, sizeof *r);
 }
 
-void testrpc_analytics(const char *target, const char *customer, const char *const *features,
-                       Fanout__V1__FailurePolicy policy, int64_t deadline_ms, const char *mock_fault,
-                       testrpc_result *out)
+void tool_rpc_analytics(const char *target, const char *customer, const char *const *features,
+                        Fanout__V1__FailurePolicy policy, int64_t deadline_ms, const char *mock_fault,
+                        tool_rpc_result *out)
 {
     Fanout__V1__AnalyticsRequest req = FANOUT__V1__ANALYTICS_REQUEST__INIT;
     req.customer_id = (char *)customer;
@@ -61,27 +61,27 @@ void testrpc_analytics(const char *target, const char *customer, const char *con
         n++;
     req.n_features = n;
     req.features = (char **)features;
-    testrpc_call(target, "/fanout.v1.Aggregator/GetCustomerAnalytics", &req.base,
-                 &fanout__v1__analytics_response__descriptor, deadline_ms, mock_fault, out);
+    tool_rpc_call(target, "/fanout.v1.Aggregator/GetCustomerAnalytics", &req.base,
+                  &fanout__v1__analytics_response__descriptor, deadline_ms, mock_fault, out);
 }
 
-void testrpc_usage(const char *target, const char *customer, int64_t window_start_unix, int64_t window_end_unix,
-                   int64_t deadline_ms, const char *mock_fault, testrpc_result *out)
+void tool_rpc_usage(const char *target, const char *customer, int64_t window_start_unix, int64_t window_end_unix,
+                    int64_t deadline_ms, const char *mock_fault, tool_rpc_result *out)
 {
     Fanout__Feature__V1__UsageRequest req = FANOUT__FEATURE__V1__USAGE_REQUEST__INIT;
     req.customer_id = (char *)customer;
     req.window_start_unix = window_start_unix;
     req.window_end_unix = window_end_unix;
-    testrpc_call(target, TESTRPC_GET_USAGE_PATH, &req.base, &fanout__feature__v1__usage_report__descriptor, deadline_ms,
-                 mock_fault, out);
+    tool_rpc_call(target, TOOL_RPC_GET_USAGE_PATH, &req.base, &fanout__feature__v1__usage_report__descriptor,
+                  deadline_ms, mock_fault, out);
 }
 
-/* --- calls on the test's own loop ------------------------------------------ */
+/* --- calls on the caller's own loop ---------------------------------------- */
 
 static void pending_done(fo_client_call *cc, void *ud)
 {
-    testrpc_pending *p = ud;
-    testrpc_result *out = &p->result;
+    tool_rpc_pending *p = ud;
+    tool_rpc_result *out = &p->result;
     out->elapsed_ms = (fo_now_ns() - p->started_ns) / FO_NS_PER_MS;
     result_fill(out, cc, p->reply_desc);
     p->done = true;
@@ -89,14 +89,14 @@ static void pending_done(fo_client_call *cc, void *ud)
 
 static void pending_cancel_due(fo_timer *t)
 {
-    testrpc_pending *p = fo_container_of(t, testrpc_pending, cancel_timer);
+    tool_rpc_pending *p = fo_container_of(t, tool_rpc_pending, cancel_timer);
     if (!p->done)
         fo_client_call_cancel(p->cc);
 }
 
-void testrpc_start(testrpc_pending *p, fo_loop *loop, const char *target, const char *path,
-                   const ProtobufCMessage *request, const ProtobufCMessageDescriptor *reply_desc, int64_t deadline_ms,
-                   const char *mock_fault)
+void tool_rpc_start(tool_rpc_pending *p, fo_loop *loop, const char *target, const char *path,
+                    const ProtobufCMessage *request, const ProtobufCMessageDescriptor *reply_desc, int64_t deadline_ms,
+                    const char *mock_fault)
 {
     memset(p, 0, sizeof *p);
     p->loop = loop;
@@ -126,26 +126,26 @@ void testrpc_start(testrpc_pending *p, fo_loop *loop, const char *target, const 
     }
 }
 
-void testrpc_cancel_after(testrpc_pending *p, int64_t ms)
+void tool_rpc_cancel_after(tool_rpc_pending *p, int64_t ms)
 {
     fo_timer_start(p->loop, &p->cancel_timer, fo_now_ns() + ms * FO_NS_PER_MS);
 }
 
-void testrpc_wait(testrpc_pending *p) { fo_loop_run(p->loop, &p->done); }
+void tool_rpc_wait(tool_rpc_pending *p) { fo_loop_run(p->loop, &p->done); }
 
-void testrpc_pending_release(testrpc_pending *p)
+void tool_rpc_pending_release(tool_rpc_pending *p)
 {
     fo_timer_cancel(p->loop, &p->cancel_timer);
     fo_client_call_free(p->cc);
     fo_payload_free(p->payload);
     fo_channel_destroy(p->channel);
-    testrpc_result_release(&p->result);
+    tool_rpc_result_release(&p->result);
 }
 
 /* A blocking call of payload on a new channel to target; out gets what happened. */
 static void call_payload(const char *target, const fo_channel_opts *opts, const char *path, const fo_payload *payload,
                          const ProtobufCMessageDescriptor *reply_desc, int64_t deadline_ms, const char *mock_fault,
-                         testrpc_result *out)
+                         tool_rpc_result *out)
 {
     memset(out, 0, sizeof *out);
     fo_channel *ch = NULL;
@@ -180,17 +180,17 @@ static void call_payload(const char *target, const fo_channel_opts *opts, const 
     fo_channel_destroy(ch);
 }
 
-void testrpc_call_opts(const char *target, const fo_channel_opts *opts, const char *path,
-                       const ProtobufCMessage *request, const ProtobufCMessageDescriptor *reply_desc,
-                       int64_t deadline_ms, const char *mock_fault, testrpc_result *out)
+void tool_rpc_call_opts(const char *target, const fo_channel_opts *opts, const char *path,
+                        const ProtobufCMessage *request, const ProtobufCMessageDescriptor *reply_desc,
+                        int64_t deadline_ms, const char *mock_fault, tool_rpc_result *out)
 {
     fo_payload *payload = fo_payload_pack(request);
     call_payload(target, opts, path, payload, reply_desc, deadline_ms, mock_fault, out);
     fo_payload_free(payload);
 }
 
-void testrpc_call_raw(const char *target, const char *path, const void *bytes, size_t len,
-                      const ProtobufCMessageDescriptor *reply_desc, int64_t deadline_ms, testrpc_result *out)
+void tool_rpc_call_raw(const char *target, const char *path, const void *bytes, size_t len,
+                       const ProtobufCMessageDescriptor *reply_desc, int64_t deadline_ms, tool_rpc_result *out)
 {
     fo_payload *payload = fo_payload_from_bytes(bytes, len);
     call_payload(target, NULL, path, payload, reply_desc, deadline_ms, NULL, out);
