@@ -159,7 +159,7 @@ int main(int argc, char **argv)
     }
     rc = apply_log_level(&o, &cfg);
     if (rc == 0 && o.check_only)
-        printf("{\"event\":\"config_ok\",\"features\":%zu}\n", cfg.n_features);
+        fo_log_event(json_pack("{s:s, s:I}", "event", "config_ok", "features", (json_int_t)cfg.n_features));
     else if (rc == 0)
         rc = serve(&o, &cfg);
     agg_config_release(&cfg);

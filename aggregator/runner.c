@@ -1,10 +1,10 @@
 /* runner: fail-fast and allow-errors runs of concurrent async tasks. */
 #include "runner.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "fo_alloc.h"
+#include "fo_log.h"
 #include "fo_time.h"
 
 typedef struct runner_slot {
@@ -33,7 +33,8 @@ struct runner {
 static void default_misuse(const runner *r, size_t index, const char *what)
 {
     (void)r;
-    fprintf(stderr, "{\"event\":\"runner_misuse\",\"task\":%zu,\"what\":\"%s\"}\n", index, what);
+    fo_log(FO_LOG_ERROR,
+           json_pack("{s:s, s:I, s:s}", "event", "runner_misuse", "task", (json_int_t)index, "what", what));
 #ifndef NDEBUG
     abort();
 #endif
