@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 
 requests=200
 warmup_requests=20
-workers=""
+workers=1 # the figure is per aggregate on one thread, as in bench.sh
 top=20
 build=1
 while (($#)); do

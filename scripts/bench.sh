@@ -12,6 +12,9 @@
 #                    [--connections K] [--log-level LEVEL] [--delay 20ms] [--workers-sweep]
 #                    [--width-sweep] [--memory] [--mock-layout one-process|per-feature] [--no-build]
 #
+# --workers N      the aggregator's workers (default 1: here it shares the machine with the fleet
+#                  and the load generators; scripts/bench-scale.py measures workers on cores of
+#                  their own)
 # --delay D        also the one-hop reference and the aggregate with every feature delayed by D
 #                  (x-mock-fault header): the reference shows what the delay costs without the aggregator;
 #                  with the one-process fleet, also the one hop with 12 x N calls in flight over 12
@@ -36,7 +39,7 @@ conc=1,32
 duration=10s
 warmup=2s
 reps=3
-workers=""
+workers=1
 connections=1
 log_level=""
 delay=""
