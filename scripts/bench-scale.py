@@ -164,13 +164,14 @@ def start_aggregators(procs, a, bindir, targets, workers, nprocs, cpus, engine, 
 
 
 def run_load(procs, a, bindir, addrs, load_cpus):
-    """One load generator per load CPU (at least one per aggregator); their JSON results."""
-    n = max(len(load_cpus), len(addrs))
-    c = max(1, a.concurrency // n)
-    conns = max(1, a.connections // n)
+    """Load generators on the load CPUs (at least one per aggregator, at most one per connection);
+    their JSON results. Concurrency and connections are shared out as evenly as they divide."""
+    n = max(len(addrs), min(len(load_cpus), a.connections))
     gens = []
     for i in range(n):
-        args = ["--target", addrs[i % len(addrs)], "-c", str(c), "--connections", str(conns),
+        c = a.concurrency // n + (i < a.concurrency % n)
+        conns = a.connections // n + (i < a.connections % n)
+        args = ["--target", addrs[i % len(addrs)], "-c", str(max(1, c)), "--connections", str(max(1, conns)),
                 "--warmup", f"{a.warmup}s", "--duration", f"{a.duration}s", "--format", "json",
                 "--customers", "1000", "--seed", str(i + 1)]
         gens.append(procs.start([load_cpus[i % len(load_cpus)]], binary(bindir, "fanout-bench"), args))
