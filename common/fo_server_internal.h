@@ -74,7 +74,7 @@ struct fo_server {
     atomic_bool shutting_down;
     grpc_completion_queue *shutdown_cq; /* from fo_server_shutdown_begin to _end */
 
-    /* A borrowed loop's word to fo_server_shutdown_end that nothing of the server is left on it. */
+    /* A borrowed loop's word to fo_server_shutdown_end that nothing of the server is left on it (fo_server_settle.c). */
     pthread_mutex_t settle_mu;
     pthread_cond_t settle_cv;
     bool settled;
