@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 
+#include "fo_alloc.h"
 #include "fo_health.h"
 #include "fo_process.h"
 #include "fo_reflection.h"
@@ -17,9 +18,7 @@ struct fo_host {
 fo_error *fo_host_start(const fo_host_opts *opts, char *address, size_t address_len, fo_host **out)
 {
     *out = NULL;
-    fo_host *h = calloc(1, sizeof *h);
-    if (h == NULL)
-        abort();
+    fo_host *h = fo_xcalloc(1, sizeof *h);
     fo_error *err = fo_reflection_create(opts->services, opts->n_services, &h->reflection);
     if (err != NULL) {
         fo_host_destroy(h);

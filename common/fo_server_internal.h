@@ -1,0 +1,98 @@
+/*
+ * fo_server_internal: what the server's files share (fo_server.c, the
+ * lifetime and the request slots; fo_server_call.c, the calls;
+ * fo_server_settle.c, the end of a server on a borrowed loop). Nothing else
+ * includes it.
+ */
+#ifndef FO_SERVER_INTERNAL_H
+#define FO_SERVER_INTERNAL_H
+
+#include <grpc/grpc.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "fo_server.h"
+
+#define FO_SERVER_MAX_METHODS 16
+
+typedef struct fo_method {
+    const char *path;
+    fo_rpc_kind kind;
+    fo_handler_fn fn;
+    void *ctx;
+} fo_method;
+
+typedef struct fo_worker fo_worker;
+
+/* One posted grpc_server_request_registered_call, re-posted after each call. */
+typedef struct fo_slot {
+    fo_tag tag;
+    fo_worker *worker;
+    const fo_method *method; /* NULL: the catch-all slot for unregistered methods */
+    grpc_call *call;
+    gpr_timespec deadline;
+    grpc_metadata_array md;
+    grpc_byte_buffer *payload;
+    grpc_call_details details; /* filled in the catch-all slot only */
+} fo_slot;
+
+/*
+ * A worker shares nothing with the others on the hot path: its own gRPC
+ * server (its own listening socket on the common port, SO_REUSEPORT, so the
+ * kernel spreads connections over the workers), whose only queue is its
+ * loop's. A connection, every call on it and every completion of those calls
+ * stay on the worker's thread.
+ */
+struct fo_worker {
+    fo_server *server;
+    grpc_server *grpc;
+    void *handles[FO_SERVER_MAX_METHODS]; /* grpc_server_register_method's, by method index */
+    fo_loop *loop;
+    pthread_t thread; /* own workers only */
+    fo_slot *slots;
+    size_t nslots;
+    /*
+     * What of the server is still on the loop's queue: requests posted and
+     * not back for good, and calls not yet freed. On a borrowed loop the
+     * shutdown waits for both to reach 0 (see fo_server.h).
+     */
+    atomic_size_t slots_out; /* the main thread posts the first requests */
+    size_t calls;            /* this loop's thread only, as the two flags below */
+    bool awaited;            /* a borrowed loop: the shutdown waits for settled */
+    bool settle_posted;
+    char shutdown_tag; /* its address is the tag of grpc_server_shutdown_and_notify */
+};
+
+struct fo_server {
+    fo_method methods[FO_SERVER_MAX_METHODS];
+    int nmethods;
+    fo_worker *workers;
+    int nworkers;
+    bool borrowed; /* workers[0].loop is the caller's, run by the caller's thread */
+    bool started;
+    atomic_bool shutting_down;
+    grpc_completion_queue *shutdown_cq; /* from fo_server_shutdown_begin to _end */
+
+    /* A borrowed loop's word to fo_server_shutdown_end that nothing of the server is left on it (fo_server_settle.c). */
+    pthread_mutex_t settle_mu;
+    pthread_cond_t settle_cv;
+    bool settled;
+};
+
+/* fo_server_call.c: a call for what arrived in the slot, which hands it its request and metadata. */
+fo_server_call *fo_server_call_create(fo_slot *slot);
+/* fo_server_call.c: answers a call to a method nobody registered with UNIMPLEMENTED. */
+void fo_server_answer_unimplemented(fo_slot *slot);
+
+/* fo_server_settle.c: the borrowed loop's word that the server has settled, and the wait for it. */
+void fo_server_settle_init(fo_server *s);
+void fo_server_settle_destroy(fo_server *s);
+/* After each request that came back for good and each call freed, on the loop's thread. */
+void fo_worker_check_settled(fo_worker *w);
+/* From fo_server_shutdown_begin: the loop reports from now on. */
+void fo_server_settle_await(fo_server *s);
+/* From fo_server_shutdown_end: blocks until the loop has reported. */
+void fo_server_settle_wait(fo_server *s);
+
+#endif
