@@ -63,8 +63,8 @@ typedef struct agg_feature_config {
 } agg_feature_config;
 
 typedef struct agg_config {
-    char *listen;                             /* "0.0.0.0:50051" */
-    int workers; /* 1..64; 0 or absent in the file: one per CPU the process may use (fo_cpus_usable) */
+    char *listen; /* "0.0.0.0:50051" */
+    int workers;  /* 1..64; 0 or absent in the file: one per CPU the process may use (fo_cpus_usable) */
     Fanout__V1__FailurePolicy default_policy; /* ALLOW_PARTIAL or FAIL_FAST */
     int max_features_per_request;             /* 1..4096 */
     int64_t max_in_flight;                    /* >= 1 */

@@ -12,10 +12,10 @@
 #include <grpc/grpc_security.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "fo_alloc.h"
+#include "fo_log.h"
 #include "fo_process.h"
 #include "fo_time.h"
 #include "fo_tls.h"
@@ -80,7 +80,8 @@ static bool slot_post(fo_slot *slot)
                                                  with_payload ? &slot->payload : NULL, cq, cq, &slot->tag);
     }
     if (rc != GRPC_CALL_OK)
-        fprintf(stderr, "{\"event\":\"error\",\"what\":\"request_call: %s\"}\n", grpc_call_error_to_string(rc));
+        fo_log(FO_LOG_ERROR, json_pack("{s:s, s:s, s:s}", "event", "error", "what", "request_call", "error",
+                                       grpc_call_error_to_string(rc)));
     return rc == GRPC_CALL_OK;
 }
 

@@ -12,11 +12,11 @@
 #include <grpc/byte_buffer.h>
 #include <grpc/grpc.h>
 #include <grpc/slice.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fo_alloc.h"
+#include "fo_log.h"
 
 struct fo_server_call {
     grpc_call *call;
@@ -85,8 +85,8 @@ static void start_batch(fo_server_call *c, const grpc_op *ops, size_t n, fo_tag 
     grpc_call_error rc = grpc_call_start_batch(c->call, ops, n, tag, NULL);
     if (rc != GRPC_CALL_OK) {
         /* Only misuse gets here (two sends at once, a send after finish). */
-        fprintf(stderr, "{\"event\":\"bug\",\"what\":\"grpc_call_start_batch: %s\",\"method\":\"%s\"}\n",
-                grpc_call_error_to_string(rc), c->method ? c->method->path : "?");
+        fo_log(FO_LOG_ERROR, json_pack("{s:s, s:s, s:s, s:s}", "event", "bug", "what", "grpc_call_start_batch", "error",
+                                       grpc_call_error_to_string(rc), "method", c->method ? c->method->path : "?"));
         abort();
     }
 }
