@@ -17,9 +17,6 @@ void fo_signals_block(void);
 /* Waits for one of those signals; returns its number. */
 int fo_signals_wait(void);
 
-/* Room for a listening address, "host:port". */
-#define FO_ADDRESS_MAX 256
-
 /* "127.0.0.1:0" listened on port 41234 → "127.0.0.1:41234" (IPv6 brackets kept). */
 void fo_address_with_port(const char *listen, int port, char *buf, size_t cap);
 

@@ -16,7 +16,6 @@
 
 #include "fo_alloc.h"
 #include "fo_log.h"
-#include "fo_process.h"
 #include "fo_time.h"
 #include "fo_tls.h"
 
@@ -72,12 +71,11 @@ static bool slot_post(fo_slot *slot)
     slot->call = NULL;
     slot->payload = NULL;
     if (slot->method == NULL) {
-        rc = grpc_server_request_call(w->grpc, &slot->call, &slot->details, &slot->md, cq, cq, &slot->tag);
+        rc = grpc_server_request_call(w->server->grpc, &slot->call, &slot->details, &slot->md, cq, cq, &slot->tag);
     } else {
         bool with_payload = slot->method->kind != FO_RPC_BIDI_STREAM;
-        void *handle = w->handles[slot->method - w->server->methods];
-        rc = grpc_server_request_registered_call(w->grpc, handle, &slot->call, &slot->deadline, &slot->md,
-                                                 with_payload ? &slot->payload : NULL, cq, cq, &slot->tag);
+        rc = grpc_server_request_registered_call(w->server->grpc, slot->method->handle, &slot->call, &slot->deadline,
+                                                 &slot->md, with_payload ? &slot->payload : NULL, cq, cq, &slot->tag);
     }
     if (rc != GRPC_CALL_OK)
         fo_log(FO_LOG_ERROR, json_pack("{s:s, s:s, s:s}", "event", "error", "what", "request_call", "error",
@@ -87,7 +85,7 @@ static bool slot_post(fo_slot *slot)
 
 /* --- server lifetime ------------------------------------------------------ */
 
-/* Fills args with what every worker's server is created with; returns how many. */
+/* Fills args with what the server is created with; returns how many. */
 static size_t server_args(const fo_server_opts *opts, grpc_arg args[SERVER_MAX_ARGS])
 {
     size_t nargs = 0;
@@ -101,8 +99,6 @@ static size_t server_args(const fo_server_opts *opts, grpc_arg args[SERVER_MAX_A
                                .value.integer = SERVER_HANDSHAKE_TIMEOUT_MS};
     /* No channelz, as on the client side (fo_channel_create). */
     args[nargs++] = (grpc_arg){.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ENABLE_CHANNELZ, .value.integer = 0};
-    /* Every worker binds the same port; the kernel spreads connections over them. */
-    args[nargs++] = (grpc_arg){.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ALLOW_REUSEPORT, .value.integer = 1};
     if (opts->max_message_bytes > 0) {
         int max = opts->max_message_bytes > INT32_MAX ? INT32_MAX : (int)opts->max_message_bytes;
         args[nargs++] =
@@ -124,6 +120,7 @@ fo_server *fo_server_create(const fo_server_opts *opts)
     s->borrowed = opts->loop != NULL;
     s->nworkers = s->borrowed ? 1 : opts->workers > 0 ? opts->workers : 1;
     s->workers = fo_xcalloc((size_t)s->nworkers, sizeof *s->workers);
+    s->grpc = grpc_server_create(&chargs, NULL);
     for (int i = 0; i < s->nworkers; i++) {
         fo_worker *w = &s->workers[i];
         w->server = s;
@@ -132,8 +129,7 @@ fo_server *fo_server_create(const fo_server_opts *opts)
         if (!s->borrowed)
             fo_loop_set_precise_timers(w->loop, opts->precise_timers);
         atomic_init(&w->slots_out, 0);
-        w->grpc = grpc_server_create(&chargs, NULL);
-        grpc_server_register_completion_queue(w->grpc, fo_loop_cq(w->loop), NULL);
+        grpc_server_register_completion_queue(s->grpc, fo_loop_cq(w->loop), NULL);
     }
     atomic_init(&s->shutting_down, false);
     fo_server_settle_init(s);
@@ -144,12 +140,13 @@ void fo_server_add_method(fo_server *s, const char *path, fo_rpc_kind kind, fo_h
 {
     if (s->nmethods == FO_SERVER_MAX_METHODS || s->started)
         abort(); /* a programming error, caught in every test run */
-    int m = s->nmethods++;
-    s->methods[m] = (fo_method){.path = path, .kind = kind, .fn = fn, .ctx = ctx};
     grpc_server_register_method_payload_handling payload =
         kind == FO_RPC_BIDI_STREAM ? GRPC_SRM_PAYLOAD_NONE : GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER;
-    for (int i = 0; i < s->nworkers; i++)
-        s->workers[i].handles[m] = grpc_server_register_method(s->workers[i].grpc, path, NULL, payload, 0);
+    s->methods[s->nmethods++] = (fo_method){.path = path,
+                                            .kind = kind,
+                                            .fn = fn,
+                                            .ctx = ctx,
+                                            .handle = grpc_server_register_method(s->grpc, path, NULL, payload, 0)};
 }
 
 static fo_error *server_credentials(const fo_server_tls *tls, grpc_server_credentials **out)
@@ -182,32 +179,18 @@ static fo_error *server_credentials(const fo_server_tls *tls, grpc_server_creden
     return err;
 }
 
-/* Binds one worker's server to addr; the port it got, or 0. */
-static int worker_listen(fo_worker *w, const char *addr, const fo_server_tls *tls, fo_error **err)
-{
-    grpc_server_credentials *creds = NULL;
-    *err = server_credentials(tls, &creds);
-    if (*err != NULL)
-        return 0;
-    int bound = grpc_server_add_http2_port(w->grpc, addr, creds);
-    grpc_server_credentials_release(creds);
-    if (bound <= 0)
-        *err = FO_ERROR(FO_STATUS_UNAVAILABLE, "cannot listen on %s (address in use or invalid)", addr);
-    return bound;
-}
-
 fo_error *fo_server_listen(fo_server *s, const char *addr, const fo_server_tls *tls, int *port)
 {
-    fo_error *err = NULL;
-    int bound = worker_listen(&s->workers[0], addr, tls, &err);
-    /* The others take the port the first one got, which port 0 leaves to the kernel. */
-    char same[FO_ADDRESS_MAX];
-    fo_address_with_port(addr, bound, same, sizeof same);
-    for (int i = 1; err == NULL && i < s->nworkers; i++)
-        worker_listen(&s->workers[i], same, tls, &err);
-    if (err == NULL)
-        *port = bound;
-    return err;
+    grpc_server_credentials *creds = NULL;
+    fo_error *err = server_credentials(tls, &creds);
+    if (err != NULL)
+        return err;
+    int bound = grpc_server_add_http2_port(s->grpc, addr, creds);
+    grpc_server_credentials_release(creds);
+    if (bound <= 0)
+        return FO_ERROR(FO_STATUS_UNAVAILABLE, "cannot listen on %s (address in use or invalid)", addr);
+    *port = bound;
+    return NULL;
 }
 
 static void *worker_main(void *arg)
@@ -239,8 +222,7 @@ static void worker_post_slots(fo_worker *w)
 
 void fo_server_start(fo_server *s)
 {
-    for (int i = 0; i < s->nworkers; i++)
-        grpc_server_start(s->workers[i].grpc);
+    grpc_server_start(s->grpc);
     s->started = true;
     for (int i = 0; i < s->nworkers; i++)
         worker_post_slots(&s->workers[i]);
@@ -256,32 +238,27 @@ int fo_server_worker_count(const fo_server *s) { return s->nworkers; }
 
 fo_loop *fo_server_worker_loop(fo_server *s, int i) { return s->workers[i].loop; }
 
+/* The tag of grpc_server_shutdown_and_notify; each server has its own queue for it. */
+static int shutdown_tag;
+
 void fo_server_shutdown_begin(fo_server *s)
 {
     if (!s->started || s->shutdown_cq != NULL)
         return;
     atomic_store(&s->shutting_down, true);
-    /* Each server has its own queue for the workers' shutdown tags. */
     s->shutdown_cq = grpc_completion_queue_create_for_pluck(NULL);
-    for (int i = 0; i < s->nworkers; i++)
-        grpc_server_shutdown_and_notify(s->workers[i].grpc, s->shutdown_cq, &s->workers[i].shutdown_tag);
+    grpc_server_shutdown_and_notify(s->grpc, s->shutdown_cq, &shutdown_tag);
     if (s->borrowed)
         fo_server_settle_await(s);
 }
 
-/* Waits for every worker's server to have shut down; after deadline_ns, cancels the calls left. */
+/* Waits for the server to have shut down; after deadline_ns, cancels the calls left. */
 static void wait_shutdown(fo_server *s, int64_t deadline_ns)
 {
-    bool cancelled = false;
-    for (int i = 0; i < s->nworkers; i++) {
-        void *tag = &s->workers[i].shutdown_tag;
-        grpc_event ev = grpc_completion_queue_pluck(s->shutdown_cq, tag, fo_deadline_to_gpr(deadline_ns), NULL);
-        if (ev.type == GRPC_QUEUE_TIMEOUT) {
-            for (int j = 0; !cancelled && j < s->nworkers; j++)
-                grpc_server_cancel_all_calls(s->workers[j].grpc);
-            cancelled = true;
-            grpc_completion_queue_pluck(s->shutdown_cq, tag, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
-        }
+    grpc_event ev = grpc_completion_queue_pluck(s->shutdown_cq, &shutdown_tag, fo_deadline_to_gpr(deadline_ns), NULL);
+    if (ev.type == GRPC_QUEUE_TIMEOUT) {
+        grpc_server_cancel_all_calls(s->grpc);
+        grpc_completion_queue_pluck(s->shutdown_cq, &shutdown_tag, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
     }
 }
 
@@ -324,8 +301,7 @@ void fo_server_destroy(fo_server *s)
     if (s == NULL)
         return;
     fo_server_shutdown(s, 0);
-    for (int i = 0; i < s->nworkers; i++)
-        grpc_server_destroy(s->workers[i].grpc);
+    grpc_server_destroy(s->grpc);
     for (int i = 0; i < s->nworkers; i++) {
         /* Own loops dispatch what is still queued as they go, before the slots go; a borrowed one did already. */
         if (!s->borrowed)

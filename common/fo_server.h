@@ -1,14 +1,14 @@
 /*
  * fo_server: the server half of the thin gRPC layer.
  *
- * A server has a fixed number of workers that share nothing on the hot path.
- * Each worker is one thread running one fo_loop, with a gRPC server of its
- * own listening on the common port (SO_REUSEPORT: the kernel spreads
- * incoming connections over the workers). Every registered method keeps a
- * few requests posted on every worker's queue. So one client connection is
- * served by one worker, and an incoming call, and all the work it starts,
- * stays on one thread: no lock per request. Calls to methods nobody
- * registered get UNIMPLEMENTED.
+ * A server has a fixed number of workers; each worker is one thread running
+ * one fo_loop whose completion queue is registered with the server. gRPC
+ * hands each accepted connection to the workers' queues in turn, and each
+ * call to its connection's queue, where every registered method keeps a few
+ * requests posted (only a burst larger than that spills over to another
+ * worker). So one client connection is served by one worker, and an
+ * incoming call, and all the work it starts, stays on one thread: no lock
+ * per request. Calls to methods nobody registered get UNIMPLEMENTED.
  *
  * Instead of its own workers a server may borrow one loop that the caller
  * runs (fo_server_opts.loop). Several servers may share that loop, so that

@@ -21,6 +21,7 @@ typedef struct fo_method {
     fo_rpc_kind kind;
     fo_handler_fn fn;
     void *ctx;
+    void *handle; /* from grpc_server_register_method */
 } fo_method;
 
 typedef struct fo_worker fo_worker;
@@ -38,16 +39,13 @@ typedef struct fo_slot {
 } fo_slot;
 
 /*
- * A worker shares nothing with the others on the hot path: its own gRPC
- * server (its own listening socket on the common port, SO_REUSEPORT, so the
- * kernel spreads connections over the workers), whose only queue is its
- * loop's. A connection, every call on it and every completion of those calls
- * stay on the worker's thread.
+ * A worker is one thread running one loop, whose queue is registered with
+ * the server. gRPC hands each accepted connection to the workers' queues in
+ * turn and each call to its connection's queue, so a connection, every call
+ * on it and every completion of those calls stay on the worker's thread.
  */
 struct fo_worker {
     fo_server *server;
-    grpc_server *grpc;
-    void *handles[FO_SERVER_MAX_METHODS]; /* grpc_server_register_method's, by method index */
     fo_loop *loop;
     pthread_t thread; /* own workers only */
     fo_slot *slots;
@@ -61,10 +59,10 @@ struct fo_worker {
     size_t calls;            /* this loop's thread only, as the two flags below */
     bool awaited;            /* a borrowed loop: the shutdown waits for settled */
     bool settle_posted;
-    char shutdown_tag; /* its address is the tag of grpc_server_shutdown_and_notify */
 };
 
 struct fo_server {
+    grpc_server *grpc;
     fo_method methods[FO_SERVER_MAX_METHODS];
     int nmethods;
     fo_worker *workers;

@@ -1,11 +1,11 @@
 /*
  * Integration tests of an aggregator with several workers that share
- * nothing: each worker has its own listening socket on the common port, its
- * own client connections and its own channel (connection) to every feature.
- * Calls on one connection and on many are all answered; the aggregator holds
- * one connection per worker to a feature; every worker's channel reconnects
- * after the feature restarts; and the drain finishes the calls in flight on
- * every worker.
+ * nothing on the hot path: client connections go to the workers in turn,
+ * and each worker has its own channel (connection) to every feature. Calls
+ * on one connection and on many are all answered; as many connections as
+ * workers reach every worker, so the aggregator holds one connection per
+ * worker to a feature; every worker's channel reconnects after the feature
+ * restarts; and the drain finishes the calls in flight on every worker.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,12 +30,10 @@
 #define CUSTOMER "cust-9"
 #define N_FEATURES 12
 #define CALL_DEADLINE_MS 10000
-/*
- * Client connections for the tests that need every worker to see some: the
- * kernel spreads connections over the workers' sockets by a hash, so 48 of
- * them leave a worker without one about once in 10^5 runs.
- */
-#define SPREAD_CONNECTIONS 48
+/* Connections go to the workers in turn: this many reach every worker. */
+#define SPREAD_CONNECTIONS WORKERS
+/* Calls in flight, each on its own connection, when the drain begins: a few per worker. */
+#define DRAIN_CALLS (3 * WORKERS)
 /* A restarted feature is reconnected to with backoff (1 s, then 1.6 s, ...). */
 #define RECONNECT_MS 10000
 
@@ -230,7 +228,7 @@ struct drain_test {
     pid_t agg;
     int left;
     bool done;
-    drain_call calls[SPREAD_CONNECTIONS];
+    drain_call calls[DRAIN_CALLS];
 };
 
 static void drain_call_done(fo_client_call *cc, void *ud)
@@ -291,17 +289,17 @@ static void test_drain_finishes_calls_on_every_worker(void **state)
     assert_non_null(d);
     d->loop = fo_loop_create();
     d->agg = f->agg->pid;
-    d->left = SPREAD_CONNECTIONS;
+    d->left = DRAIN_CALLS;
     Fanout__V1__AnalyticsRequest req = FANOUT__V1__ANALYTICS_REQUEST__INIT;
     req.customer_id = CUSTOMER;
     fo_payload *payload = fo_payload_pack(&req.base);
-    for (int i = 0; i < SPREAD_CONNECTIONS; i++)
+    for (int i = 0; i < DRAIN_CALLS; i++)
         drain_call_start(d, &d->calls[i], agg_address(f), payload);
     fo_timer_init(&d->sigterm, send_sigterm);
     fo_timer_start(d->loop, &d->sigterm, fo_deadline_in_ms(500));
     fo_loop_run(d->loop, &d->done);
     assert_false(fo_timer_armed(&d->sigterm)); /* the drain began before the calls ended */
-    for (int i = 0; i < SPREAD_CONNECTIONS; i++)
+    for (int i = 0; i < DRAIN_CALLS; i++)
         drain_call_check(&d->calls[i], i);
 
     tool_proc_stop(f->agg, SIGTERM, 5000);
