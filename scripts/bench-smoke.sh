@@ -2,8 +2,9 @@
 # The benchmark scripts on short runs, as a test of the scripts themselves (the
 # figures of so short a run mean nothing): scripts/bench.sh with every option
 # prints a row for every case with no failed call, and the memory lines;
-# scripts/bench-callgrind.sh prints instructions per aggregate; neither
-# leaves a process running.
+# scripts/bench-callgrind.sh prints instructions per aggregate;
+# scripts/bench-scale.py, on shared CPUs, measures every case with no failed
+# call; none leaves a process running.
 #
 #   scripts/bench-smoke.sh
 set -euo pipefail
@@ -48,4 +49,13 @@ cat "$out"
 grep -Eq "^  per aggregate, \(A - B\) / 20: [0-9,]+ Ir$" "$out" || fail "bench-callgrind printed no instructions per aggregate"
 [[ $(grep -c "aggregates (errors 0, partial 0)$" "$out") -eq 2 ]] || fail "bench-callgrind's runs had failed calls"
 [[ -z "$(leftovers)" ]] || fail "scripts/bench-callgrind.sh left processes running: $(leftovers)"
+scripts/bench-scale.py --bin build-bench --shared-cpus --workers 1,2 --processes 2 --reps 1 --duration 0.5 \
+  --warmup 0.2 -c 8 --connections 4 --json "$out.scale" >"$out" 2>&1 || fail "scripts/bench-scale.py failed: $(cat "$out")"
+cat "$out"
+# workers=1, workers=2 and 2 processes of one worker, each with aggregates and no failure.
+jq -se 'length == 3 and all(.aggregates_per_s > 0 and .failed == 0 and .cpu_us_per_aggregate > 0)
+        and ([.[] | [.workers, .processes]] | sort == [[1, 1], [1, 2], [2, 1]])' "$out.scale" >/dev/null ||
+  fail "bench-scale's cases are not all there with aggregates and no failure: $(cat "$out.scale")"
+rm -f "$out.scale"
+[[ -z "$(leftovers)" ]] || fail "scripts/bench-scale.py left processes running: $(leftovers)"
 echo "bench-smoke: ok"
