@@ -30,13 +30,14 @@
 #define N_FLEET 12
 #define CUT_MESSAGE "cut to answer before the caller's deadline"
 /*
- * Tries of each kind. The reserve must cover the round trip; a sanitizer
- * build on a loaded machine may miss it now and then (the client then sees
- * DEADLINE_EXCEEDED, nothing else), and a feature may be late too: most
- * tries must be OK and the best must have 11 usages. The Release benchmark
- * (README) holds the strict figure: 1,000 of 1,000 in time.
+ * With a 50 ms deadline the reserve (12.5 ms here) must cover the round
+ * trip, which a sanitizer build on a loaded machine misses now and then (the
+ * client then sees DEADLINE_EXCEEDED, nothing else): up to this many tries
+ * until one unary call and one stream answer in time with 11 usages. With
+ * a 1 s deadline (a 250 ms reserve) every one of SURE_TRIES must.
  */
-#define TRIES 6
+#define MAX_TRIES 20
+#define SURE_TRIES 3
 
 static const Fanout__V1__FeatureResult *result_of(Fanout__V1__FeatureResult **results, size_t n, const char *feature)
 {
@@ -77,12 +78,12 @@ static json_int_t calls_at_mock(const tool_proc *p, const char *feature, const c
     return n;
 }
 
-/* Unary, 50 ms: the usages of the reply, after checking what every OK try must show; -1 when too late. */
-static int early_unary(const rel_fixture *f)
+/* Unary: the usages of the reply, after checking what every OK answer must show; -1 when too late. */
+static int early_unary(const rel_fixture *f, int64_t deadline_ms, const char *fault)
 {
     tool_rpc_result r;
-    tool_rpc_analytics(rel_address(f), REL_CUSTOMER, NULL, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL, 50,
-                       "tours=delay:300ms", &r);
+    tool_rpc_analytics(rel_address(f), REL_CUSTOMER, NULL, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL, deadline_ms,
+                       fault, &r);
     if (r.status == FO_STATUS_DEADLINE_EXCEEDED) {
         tool_rpc_result_release(&r);
         return -1;
@@ -98,12 +99,12 @@ static int early_unary(const rel_fixture *f)
     return usages;
 }
 
-static int early_stream(const rel_fixture *f)
+static int early_stream(const rel_fixture *f, int64_t deadline_ms, const char *fault)
 {
     Fanout__V1__AnalyticsRequest req = FANOUT__V1__ANALYTICS_REQUEST__INIT;
     req.customer_id = REL_CUSTOMER;
     tool_stream_result s;
-    tool_stream_analytics(rel_address(f), &req, 50, "tours=delay:300ms", &s);
+    tool_stream_analytics(rel_address(f), &req, deadline_ms, fault, &s);
     if (s.status == FO_STATUS_DEADLINE_EXCEEDED) {
         tool_stream_result_release(&s);
         return -1;
@@ -122,22 +123,26 @@ static int early_stream(const rel_fixture *f)
 static void test_early_answer(void **state)
 {
     (void)state;
-    /* A reserve of 15 ms (12.5 of the 50): the default 5 ms is for a Release build; this one may run under ASan. */
+    /* deadline_reserve_ms 250, at most a quarter of the budget: 12.5 ms of 50, 250 of 1,000. */
     rel_fixture *f =
-        rel_start(FANOUT_SOURCE_DIR "/mock_services/fleet-fast.json", false, 1000, "{\"deadline_reserve_ms\": 15}");
+        rel_start(FANOUT_SOURCE_DIR "/mock_services/fleet-fast.json", false, 1000, "{\"deadline_reserve_ms\": 250}");
     assert_non_null(f);
     rel_assert_serves(f);
-    int best_unary = -1, best_stream = -1, in_time = 0;
-    for (int i = 0; i < TRIES; i++) {
-        int u = early_unary(f), s = early_stream(f);
+    int best_unary = -1, best_stream = -1, tries = 0, in_time = 0;
+    while (tries < MAX_TRIES && (best_unary < N_FLEET - 1 || best_stream < N_FLEET - 1)) {
+        int u = early_unary(f, 50, "tours=delay:300ms"), s = early_stream(f, 50, "tours=delay:300ms");
+        tries++;
         in_time += (u >= 0) + (s >= 0);
         best_unary = u > best_unary ? u : best_unary;
         best_stream = s > best_stream ? s : best_stream;
     }
-    print_message("early answer: %d of %d tries in time\n", in_time, 2 * TRIES);
-    assert_true(in_time > TRIES);
+    print_message("early answer, 50 ms: %d of %d calls in time\n", in_time, 2 * tries);
     assert_int_equal(best_unary, N_FLEET - 1);
     assert_int_equal(best_stream, N_FLEET - 1);
+    for (int i = 0; i < SURE_TRIES; i++) {
+        assert_int_equal(early_unary(f, 1000, "tours=delay:3s"), N_FLEET - 1);
+        assert_int_equal(early_stream(f, 1000, "tours=delay:3s"), N_FLEET - 1);
+    }
 
     /* FAIL_FAST keeps failing with DEADLINE_EXCEEDED. */
     tool_rpc_result r;
@@ -149,7 +154,7 @@ static void test_early_answer(void **state)
     /* Every slow call was cancelled at the mock, not left to run (by the cut, or by the client's deadline when
      * the answer was late, or under FAIL_FAST): 2 per try, and the FAIL_FAST one. */
     assert_true(rel_stop_fleet(f));
-    assert_int_equal(calls_at_mock(f->fleet, "tours", "cancelled"), 2 * TRIES + 1);
+    assert_int_equal(calls_at_mock(f->fleet, "tours", "cancelled"), 2 * (tries + SURE_TRIES) + 1);
     assert_int_equal(calls_at_mock(f->fleet, "listings", "cancelled"), 0);
     assert_int_equal(rel_stop(f), 0);
 }
