@@ -7,8 +7,8 @@
  *  - the circuit breaker: a feature that hangs on every call (hang_rate 1)
  *    is waited for until its breaker opens, then answered for at once as
  *    CIRCUIT_OPEN and called only by the half-open probes (counted at the
- *    mock); once a healthy process serves it again, the breaker closes and
- *    its usages return.
+ *    mock), while health stays SERVING; once a healthy process serves it
+ *    again, the breaker closes and its usages return.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +24,7 @@
 #include "fo_rpc.h"
 #include "fo_time.h"
 #include "test_it_reliability.h"
+#include "testcli.h"
 #include "tool_rpc.h"
 #include "tool_stream.h"
 
@@ -240,6 +241,13 @@ static void test_breaker_hanging_feature(void **state)
     assert_true(open.refused > 10);
     assert_in_range(open.attempted, 1, 2);
     assert_true(open.slowest_refused_ms < TOURS_TIMEOUT_MS);
+    /* Health stays SERVING while a breaker is open: the aggregator still answers. */
+    char cmd[256], *out;
+    snprintf(cmd, sizeof cmd, "'%s' health --addr %s", FANOUT_CLI_BIN, at);
+    assert_int_equal(testcli_run(cmd, &out, NULL), 0); /* exit 0: SERVING */
+    assert_non_null(strstr(out, "SERVING"));
+    assert_null(strstr(out, "NOT_SERVING"));
+    free(out);
 
     /* The hanging process saw exactly the calls the aggregator says it made. */
     assert_int_equal(tool_proc_stop(tours, SIGTERM, REL_STOP_WAIT_MS), 0);
