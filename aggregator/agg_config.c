@@ -1,5 +1,6 @@
 /* agg_config: reads, overrides and checks the aggregator's configuration (see agg_config.h). */
 #include "agg_config.h"
+#include "agg_breaker_config.h"
 #include "fo_alloc.h"
 #include "fo_cpus.h"
 #include "fo_json.h"
@@ -52,12 +53,14 @@ static const char *const top_keys[] = {
     "forward_metadata",
     "log_level",
     "shutdown_grace_ms",
+    "deadline_reserve_ms",
+    "breaker",
     "tls",
     "features",
     NULL,
 };
 static const char *const server_tls_keys[] = {"cert", "key", "client_ca", NULL};
-static const char *const feature_keys[] = {"name", "target", "timeout_ms", "lb", "tls", NULL};
+static const char *const feature_keys[] = {"name", "target", "timeout_ms", "lb", "tls", "breaker", NULL};
 static const char *const client_tls_keys[] = {"ca", "cert", "key", NULL};
 
 static const char *real_getenv(const char *name) { return getenv(name); }
@@ -283,6 +286,9 @@ static fo_error *read_feature(const reader *r, const json_t *feature, const fo_j
         err = read_choice(r, feature, at, "lb", NULL, lbs, &lb);
     if (err == NULL)
         err = read_client_tls(r, feature, at, &f->tls);
+    fo_json_at breaker = fo_json_key(at, "breaker");
+    if (err == NULL)
+        err = agg_breaker_config_read(&breaker, json_object_get(feature, "breaker"), &c->breaker, &f->breaker);
     f->lb = (agg_lb)lb;
     return err;
 }
@@ -340,6 +346,9 @@ static fo_error *read_scalars(const reader *r, const fo_json_at *top, const json
     if (err == NULL)
         err = read_int(r, root, top, "shutdown_grace_ms", "FANOUT_SHUTDOWN_GRACE_MS", 0, INT64_MAX,
                        &c->shutdown_grace_ms);
+    if (err == NULL)
+        err = read_int(r, root, top, "deadline_reserve_ms", "FANOUT_DEADLINE_RESERVE_MS", 0, 60000,
+                       &c->deadline_reserve_ms);
     c->workers = resolve_workers(workers);
     c->default_policy = policy_values[policy];
     c->max_features_per_request = (int)max_features;
@@ -357,6 +366,8 @@ static fo_error *read_config(const reader *r, const json_t *root, agg_config *c)
     c->max_message_bytes = 4194304;
     c->log_level = FO_LOG_INFO;
     c->shutdown_grace_ms = 5000;
+    c->deadline_reserve_ms = 5;
+    agg_breaker_cfg builtin = agg_breaker_cfg_default();
     fo_json_at top = fo_json_top(r->file, NULL);
     if (!json_is_object(root))
         return fo_json_error(&top, "the top level must be an object");
@@ -367,6 +378,9 @@ static fo_error *read_config(const reader *r, const json_t *root, agg_config *c)
         err = read_forward_metadata(&top, root, c);
     if (err == NULL)
         err = read_server_tls(r, &top, root, &c->tls);
+    fo_json_at breaker = fo_json_key(&top, "breaker");
+    if (err == NULL)
+        err = agg_breaker_config_read(&breaker, json_object_get(root, "breaker"), &builtin, &c->breaker);
     if (err == NULL)
         err = read_features(r, &top, root, c);
     return err;

@@ -13,9 +13,9 @@
  * FANOUT_LISTEN, FANOUT_WORKERS, FANOUT_LOG_LEVEL, FANOUT_DEFAULT_POLICY,
  * FANOUT_MAX_FEATURES_PER_REQUEST, FANOUT_MAX_IN_FLIGHT,
  * FANOUT_MAX_MESSAGE_BYTES, FANOUT_SHUTDOWN_GRACE_MS, FANOUT_TLS_CERT,
- * FANOUT_TLS_KEY and FANOUT_TLS_CLIENT_CA. They are checked by the same rules
- * as the keys they replace; an empty variable counts as unset. Any FANOUT_TLS_*
- * variable turns server TLS on.
+ * FANOUT_TLS_KEY, FANOUT_TLS_CLIENT_CA and FANOUT_DEADLINE_RESERVE_MS. They
+ * are checked by the same rules as the keys they replace; an empty variable
+ * counts as unset. Any FANOUT_TLS_* variable turns server TLS on.
  *
  * Relative TLS paths in the file are resolved against the file's directory;
  * paths from the environment are kept as given (relative to the working
@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agg_breaker.h"
 #include "fanout/v1/aggregator.pb-c.h"
 #include "fo_error.h"
 #include "fo_log.h"
@@ -60,6 +61,8 @@ typedef struct agg_feature_config {
     int64_t timeout_ms; /* per call, 1..3600000 */
     agg_lb lb;
     agg_client_tls tls;
+    /* The top-level breaker, overridden by the feature's own. */
+    agg_breaker_cfg breaker;
 } agg_feature_config;
 
 typedef struct agg_config {
@@ -76,6 +79,10 @@ typedef struct agg_config {
     agg_server_tls tls;
     agg_feature_config *features; /* at least one, in file order */
     size_t n_features;
+    /* 0..60000; 0: no early answer (agg_deadline.h). */
+    int64_t deadline_reserve_ms;
+    /* Every feature's default (agg_breaker_config.h). */
+    agg_breaker_cfg breaker;
 } agg_config;
 
 /*

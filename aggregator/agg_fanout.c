@@ -19,6 +19,14 @@ void agg_feature_call_init(agg_feature_call *fc, const agg_fanout *fanout, const
     fc->target = target;
 }
 
+/* A timeout the caller's deadline cut short says nothing about the feature. */
+static agg_breaker_verdict breaker_verdict(const agg_feature_call *fc, Fanout__V1__ErrorKind kind)
+{
+    if (kind == FANOUT__V1__ERROR_KIND__DEADLINE && !fc->own_deadline)
+        return AGG_BREAKER_NO_VERDICT;
+    return agg_breaker_verdict_of(&fc->target->cfg->breaker, kind);
+}
+
 /* Records the outcome and reports it; err_message NULL means success. */
 static void report(agg_feature_call *fc, fo_status code, Fanout__V1__ErrorKind kind, const char *err_message)
 {
@@ -31,6 +39,8 @@ static void report(agg_feature_call *fc, fo_status code, Fanout__V1__ErrorKind k
         fc->message = fo_utf8_repair(err_message);
         err = FO_ERROR(code, "%s", fc->message);
     }
+    if (fc->target != NULL)
+        agg_breaker_record(fc->target->breaker, fc->ticket, breaker_verdict(fc, kind), fo_now_ns() / FO_NS_PER_MS);
     runner_task_done(fc->run, fc->index, err);
 }
 
@@ -76,12 +86,20 @@ static void task_start(runner *r, size_t index, void *ctx)
         report(fc, FO_STATUS_NOT_FOUND, FANOUT__V1__ERROR_KIND__UNKNOWN_FEATURE, msg);
         return;
     }
+    fc->ticket = agg_breaker_admit(fc->target->breaker, fo_now_ns() / FO_NS_PER_MS);
+    if (fc->ticket.pass == AGG_BREAKER_REFUSED) {
+        report(fc, FO_STATUS_UNAVAILABLE, FANOUT__V1__ERROR_KIND__CIRCUIT_OPEN,
+               "circuit breaker open: the feature was not called");
+        return;
+    }
     const agg_fanout *f = fc->fanout;
+    int64_t timeout_ns = fo_deadline_in_ms(fc->target->cfg->timeout_ms);
+    fc->own_deadline = timeout_ns <= f->deadline_ns;
     fo_call_spec spec = {
         .channel = fc->target->channel,
         .method = fc->target->get_usage,
         .loop = f->loop,
-        .deadline_ns = fo_deadline_min(f->deadline_ns, fo_deadline_in_ms(fc->target->cfg->timeout_ms)),
+        .deadline_ns = fo_deadline_min(f->deadline_ns, timeout_ns),
         .md = f->md,
         .nmd = f->nmd,
         .request = f->request,

@@ -6,7 +6,9 @@
  * client's cancellation reaches it through the runner (agg_request cancels
  * the run, the run cancels its tasks). Completion classifies the reply into
  * an outcome and reports to the runner. A feature missing from the config
- * reports UNKNOWN_FEATURE at once, without a call.
+ * reports UNKNOWN_FEATURE at once, without a call; one whose circuit
+ * breaker is open reports CIRCUIT_OPEN at once (UNAVAILABLE, 0 attempts),
+ * and every call's outcome is the breaker's verdict on it.
  */
 #ifndef AGG_FANOUT_H
 #define AGG_FANOUT_H
@@ -38,6 +40,8 @@ typedef struct agg_feature_call {
     int64_t started_ns;
     int64_t latency_us;
     int32_t attempts;
+    agg_breaker_ticket ticket; /* what the feature's breaker said at the start */
+    bool own_deadline;         /* the feature's timeout, not the caller's deadline, ends the call */
     /* The outcome, once reported. */
     fo_payload *reply;                       /* the report as the feature encoded it */
     Fanout__Feature__V1__UsageReport *usage; /* reply parsed, in the fanout's arena */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <threads.h>
 
+#include "agg_deadline.h"
 #include "agg_fanout.h"
 #include "agg_reduce.h"
 #include "agg_service.h"
@@ -55,6 +56,7 @@ typedef struct agg_request {
     const fo_error *outcome;
     size_t failed_task; /* the task the outcome came from, or RUNNER_NO_TASK */
     fo_error *refusal;  /* why the request was refused on arrival (owned) */
+    int64_t cut_ns;     /* ALLOW_PARTIAL: answer then with what has come (agg_deadline.h) */
 
     /* Streaming: results wait here, in completion order, for the one send in flight. */
     size_t *queue;
@@ -101,6 +103,12 @@ static fo_status status_seen(const agg_request *rq, fo_status code)
     return code;
 }
 
+/* A feature that reported an error, or that the run abandoned (cut for the deadline, say). */
+static bool feature_failed(const agg_request *rq, size_t i)
+{
+    return rq->calls[i].message != NULL || (rq->run != NULL && runner_state(rq->run, i) == RUNNER_TASK_ABANDONED);
+}
+
 /* code: the status the client saw. Touches no more of the call: it may have ended. */
 static void log_request(const agg_request *rq, fo_status code, int succeeded, int failed)
 {
@@ -108,7 +116,7 @@ static void log_request(const agg_request *rq, fo_status code, int succeeded, in
         return;
     json_t *failed_names = json_array();
     for (size_t i = 0; rq->calls != NULL && i < rq->plan.n_features; i++) {
-        if (rq->calls[i].message != NULL)
+        if (feature_failed(rq, i))
             json_array_append_new(failed_names, json_string(rq->calls[i].name));
     }
     const char *policy = rq->plan.policy == FANOUT__V1__FAILURE_POLICY__FAIL_FAST ? "FAIL_FAST" : "ALLOW_PARTIAL";
@@ -185,7 +193,7 @@ static void answer_streamed(agg_request *rq)
 {
     int failed = 0;
     for (size_t i = 0; i < rq->plan.n_features; i++)
-        failed += rq->calls[i].message != NULL;
+        failed += feature_failed(rq, i);
     answer(rq, FO_STATUS_OK, "", NULL, NULL, 0, (answer_counts){(int)rq->plan.n_features - failed, failed});
 }
 
@@ -277,10 +285,29 @@ static void on_task_done(runner *r, size_t index, const fo_error *err, void *ud)
         stream_send_next(rq);
 }
 
+/*
+ * The run was cut to answer before the caller's deadline: the answer is a
+ * success, with the features still out as DEADLINE results (the runner's
+ * error for them names the cut); streaming queues them as results.
+ */
+static bool cut_for_deadline(agg_request *rq, const fo_error *err, size_t failed)
+{
+    if (err == NULL || rq->cut_ns == FO_DEADLINE_NONE || failed != RUNNER_NO_TASK ||
+        err->code != FO_STATUS_DEADLINE_EXCEEDED)
+        return false;
+    for (size_t i = 0; rq->streaming && i < rq->plan.n_features; i++) {
+        if (runner_state(rq->run, i) == RUNNER_TASK_ABANDONED)
+            rq->queue[rq->queued++] = i;
+    }
+    return true;
+}
+
 static void on_finish(runner *r, const fo_error *err, size_t failed, void *ud)
 {
     (void)r;
     agg_request *rq = ud;
+    if (cut_for_deadline(rq, err, failed))
+        err = NULL;
     rq->outcome = err;
     rq->failed_task = failed;
     if (rq->state == RQ_SENDING) {
@@ -361,6 +388,21 @@ static fo_payload *pack_usage_request(const Fanout__V1__AnalyticsRequest *msg)
     return fo_payload_pack(&ur.base);
 }
 
+/* When an ALLOW_PARTIAL request answers with what it has, or FO_DEADLINE_NONE. */
+static int64_t early_answer_at(const agg_request *rq)
+{
+    if (rq->plan.policy == FANOUT__V1__FAILURE_POLICY__FAIL_FAST)
+        return FO_DEADLINE_NONE;
+    const agg_config *cfg = rq->svc->cfg;
+    int64_t longest_ms = 0;
+    for (size_t i = 0; i < rq->plan.n_features; i++) {
+        int index = rq->plan.features[i].config_index;
+        if (index >= 0 && cfg->features[index].timeout_ms > longest_ms)
+            longest_ms = cfg->features[index].timeout_ms;
+    }
+    return agg_deadline_cut_ns(rq->started_ns, rq->fanout.deadline_ns, cfg->deadline_reserve_ms, longest_ms);
+}
+
 static void start_run(agg_request *rq)
 {
     size_t n = rq->plan.n_features;
@@ -375,6 +417,7 @@ static void start_run(agg_request *rq)
     rq->calls = fo_xcalloc(n, sizeof *rq->calls);
     runner_task *tasks = fo_xcalloc(n, sizeof *tasks);
     rq->queue = fo_xcalloc(n, sizeof *rq->queue);
+    rq->cut_ns = early_answer_at(rq);
     for (size_t i = 0; i < n; i++) {
         const agg_plan_feature *pf = &rq->plan.features[i];
         const agg_target *target =
@@ -384,7 +427,10 @@ static void start_run(agg_request *rq)
     }
     runner_opts opts = {
         .policy = rq->plan.policy == FANOUT__V1__FAILURE_POLICY__FAIL_FAST ? RUNNER_FAIL_FAST : RUNNER_ALLOW_ERRORS,
-        .deadline_ns = FO_DEADLINE_NONE, /* each call carries the client's deadline itself */
+        /* Each call carries the client's deadline itself; ALLOW_PARTIAL answers a reserve ahead of it. */
+        .deadline_ns = rq->cut_ns,
+        .deadline_message = AGG_DEADLINE_CUT_MESSAGE,
+        .loop = rq->fanout.loop,
         .on_task_done = on_task_done,
         .on_finish = on_finish,
         .on_idle = on_idle,

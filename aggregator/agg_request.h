@@ -8,7 +8,8 @@
  *      ▼                                                               │
  *   RUNNING ⇄ SENDING: the runner fans out; streaming sends each       │
  *      │           result as it lands, one send at a time              │
- *      │ runner finished (all done / first failure / client gone)      │
+ *      │ runner finished (all done / first failure / client gone /     │
+ *      │ ALLOW_PARTIAL's cut ahead of the deadline, agg_deadline.h)    │
  *      ├──▶ FLUSHING (streaming): the queued results are sent          │
  *      ▼          │                                                    │
  *   DECIDED ◀─────┴────────────────────────────────────────────────────┘

@@ -36,12 +36,17 @@ fo_error *agg_service_init(agg_service *svc, const agg_config *cfg)
     atomic_init(&svc->in_flight, 0);
     size_t n = (size_t)cfg->workers * cfg->n_features;
     svc->targets = fo_xcalloc(n, sizeof *svc->targets);
+    svc->breakers = fo_xcalloc(cfg->n_features, sizeof *svc->breakers);
+    for (size_t i = 0; i < cfg->n_features; i++)
+        agg_breaker_init(&svc->breakers[i], cfg->features[i].name, &cfg->features[i].breaker);
     for (size_t i = 0; i < n; i++) {
         fo_error *err = target_open(&svc->targets[i], &cfg->features[i % cfg->n_features], cfg);
         if (err != NULL) {
             agg_service_release(svc);
             return err;
         }
+        agg_breaker *b = &svc->breakers[i % cfg->n_features];
+        svc->targets[i].breaker = b->cfg.enabled ? b : NULL;
     }
     return NULL;
 }
@@ -59,5 +64,7 @@ void agg_service_release(agg_service *svc)
     for (size_t i = 0; i < (size_t)svc->cfg->workers * svc->cfg->n_features; i++)
         fo_channel_destroy(svc->targets[i].channel);
     free(svc->targets);
+    free(svc->breakers);
     svc->targets = NULL;
+    svc->breakers = NULL;
 }

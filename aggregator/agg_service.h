@@ -9,6 +9,7 @@
 
 #include <stdatomic.h>
 
+#include "agg_breaker.h"
 #include "agg_config.h"
 #include "fo_rpc.h"
 #include "fo_server.h"
@@ -21,11 +22,15 @@ typedef struct agg_target {
     const agg_feature_config *cfg;
     fo_channel *channel;
     void *get_usage; /* the method registered on channel */
+    /* The feature's breaker, shared by every worker; NULL: off. */
+    agg_breaker *breaker;
 } agg_target;
 
 typedef struct agg_service {
     const agg_config *cfg;
     agg_target *targets; /* cfg->workers rows, each parallel to cfg->features */
+    /* Parallel to cfg->features: one per feature, not per worker. */
+    agg_breaker *breakers;
     atomic_long in_flight;
 } agg_service;
 

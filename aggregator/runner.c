@@ -212,7 +212,8 @@ static void on_deadline(fo_timer *t)
     runner *r = fo_container_of(t, runner, deadline);
     if (r->finished)
         return;
-    finish(r, FO_ERROR(FO_STATUS_DEADLINE_EXCEEDED, "run deadline exceeded"), RUNNER_NO_TASK);
+    const char *why = r->opts.deadline_message != NULL ? r->opts.deadline_message : "run deadline exceeded";
+    finish(r, FO_ERROR(FO_STATUS_DEADLINE_EXCEEDED, "%s", why), RUNNER_NO_TASK);
     maybe_idle(r);
 }
 

@@ -55,6 +55,8 @@ typedef struct runner_opts {
     size_t limit;        /* tasks in flight at once; 0: no limit */
     int64_t deadline_ns; /* the whole run (fo_now_ns clock); FO_DEADLINE_NONE: none */
     fo_loop *loop;       /* carries the deadline timer; may be NULL without a deadline */
+    /* The deadline's error message; NULL: "run deadline exceeded". */
+    const char *deadline_message;
     /* Each task's outcome as it is reported, while the run is not finished. Optional. */
     void (*on_task_done)(runner *r, size_t index, const fo_error *err, void *ud);
     /* Once: the run's outcome. err is NULL when every task succeeded (or, under

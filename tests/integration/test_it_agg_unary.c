@@ -483,7 +483,11 @@ static void test_fail_fast_all_succeed(void **state)
 
 /* --- the client's deadline --------------------------------------------------------- */
 
-/* Feature timeouts are 2 s; the client's 400 ms ends the call, not them. */
+/*
+ * Feature timeouts are 2 s; the client's 400 ms ends the call, not them:
+ * ALLOW_PARTIAL answers OK a reserve (5 ms) ahead of it with the hanging
+ * feature as DEADLINE, FAIL_FAST fails with DEADLINE_EXCEEDED at it.
+ */
 static void test_client_deadline_wins(void **state)
 {
     (void)state;
@@ -493,6 +497,20 @@ static void test_client_deadline_wins(void **state)
     tool_rpc_result r;
     call(fx.agg, &req, 400, "listings=hang", &r);
     int64_t elapsed_ms = (fo_now_ns() - t0) / FO_NS_PER_MS;
+    Fanout__V1__AnalyticsResponse *resp = ok_reply(&r);
+    assert_true(resp->partial);
+    assert_int_equal(resp->succeeded, N_FEATURES - 1);
+    assert_int_equal(resp->results[0]->outcome_case, FANOUT__V1__FEATURE_RESULT__OUTCOME_ERROR);
+    assert_int_equal(resp->results[0]->error->kind, FANOUT__V1__ERROR_KIND__DEADLINE);
+    assert_string_equal(resp->results[0]->error->message, "cut to answer before the caller's deadline");
+    /* OK itself says it came before the deadline: a later answer is DEADLINE_EXCEEDED at the client. */
+    assert_in_range(elapsed_ms, 350, 1499);
+    tool_rpc_result_release(&r);
+
+    req = request(CUSTOMER, NULL, FANOUT__V1__FAILURE_POLICY__FAIL_FAST);
+    t0 = fo_now_ns();
+    call(fx.agg, &req, 400, "listings=hang", &r);
+    elapsed_ms = (fo_now_ns() - t0) / FO_NS_PER_MS;
     assert_int_equal(r.status, FO_STATUS_DEADLINE_EXCEEDED);
     assert_in_range(elapsed_ms, 400, 1499);
     tool_rpc_result_release(&r);

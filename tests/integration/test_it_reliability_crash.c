@@ -4,7 +4,10 @@
  * address; one feature is killed after 500 answers, two more together after
  * 1,500. No request may be lost: each is answered OK (ALLOW_PARTIAL) with a
  * result for every feature, and every failed result is one of the killed
- * features, as UNAVAILABLE. After the restarts every feature answers again.
+ * features, as UNAVAILABLE: the call's own failure, or, once the feature's
+ * circuit breaker has opened, CIRCUIT_OPEN (code UNAVAILABLE, no attempt),
+ * which must happen under this load. After the restarts the breakers close
+ * and every feature answers again.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -43,6 +46,7 @@ typedef struct crash_run {
     uint64_t answers;
     size_t next_kill;
     uint64_t failed[N_FEATURES]; /* UNAVAILABLE results per feature */
+    uint64_t circuit_open;       /* of which refused by an open breaker */
     uint64_t wrong;              /* replies that break the promise */
     char first_wrong[256];
 } crash_run;
@@ -88,10 +92,13 @@ static void check_reply(crash_run *run, fo_status status, const Fanout__V1__Anal
         const Fanout__V1__FeatureResult *r = resp->results[i];
         if (r->outcome_case == FANOUT__V1__FEATURE_RESULT__OUTCOME_USAGE)
             continue;
-        if (!was_killed(run, r->feature) || r->error->kind != FANOUT__V1__ERROR_KIND__UNAVAILABLE)
+        bool open = r->error->kind == FANOUT__V1__ERROR_KIND__CIRCUIT_OPEN && r->attempts == 0;
+        if (!was_killed(run, r->feature) || r->error->code != FO_STATUS_UNAVAILABLE ||
+            (r->error->kind != FANOUT__V1__ERROR_KIND__UNAVAILABLE && !open))
             note_wrong(run, "an unexpected failure of %s", r->feature);
         else
             run->failed[feature_index(r->feature)]++;
+        run->circuit_open += open;
     }
 }
 
@@ -124,10 +131,11 @@ static void test_killed_features_under_load(void **state)
     };
     testload_tally t = {0};
     testload_run(&o, &t);
-    print_message("crash: %llu replies (OK %llu); UNAVAILABLE results: listings %llu, tours %llu, offers %llu\n",
+    print_message("crash: %llu replies (OK %llu); UNAVAILABLE results: listings %llu, tours %llu, offers %llu "
+                  "(%llu of them CIRCUIT_OPEN)\n",
                   (unsigned long long)t.replies, (unsigned long long)t.by_status[FO_STATUS_OK],
                   (unsigned long long)run.failed[0], (unsigned long long)run.failed[2],
-                  (unsigned long long)run.failed[3]);
+                  (unsigned long long)run.failed[3], (unsigned long long)run.circuit_open);
     if (run.wrong > 0)
         fail_msg("%llu replies broke the promise; the first: %s", (unsigned long long)run.wrong, run.first_wrong);
     assert_int_equal(run.next_kill, N_KILLS);
@@ -135,6 +143,8 @@ static void test_killed_features_under_load(void **state)
     /* Each killed feature was seen down, the one never killed never was. */
     assert_true(run.failed[0] > 0 && run.failed[2] > 0 && run.failed[3] > 0);
     assert_int_equal(run.failed[1], 0);
+    /* A dead feature stops being called: its breaker opened. */
+    assert_true(run.circuit_open > 0);
 
     for (size_t k = 0; k < N_KILLS; k++) {
         for (size_t v = 0; v < 2 && kills[k].victims[v] != NULL; v++) {
@@ -148,7 +158,9 @@ static void test_killed_features_under_load(void **state)
 
 static int setup(void **state)
 {
-    *state = rel_start_fleet("{\"restart\": true}", FEATURE_TIMEOUT_MS, "{\"log_level\": \"warn\"}");
+    /* Short open periods, so that the breakers close again well within BACK_MS of the restarts. */
+    *state = rel_start_fleet("{\"restart\": true}", FEATURE_TIMEOUT_MS,
+                             "{\"log_level\": \"warn\", \"breaker\": {\"open_ms\": 500, \"max_open_ms\": 2000}}");
     return *state == NULL ? -1 : 0;
 }
 

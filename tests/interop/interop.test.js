@@ -159,9 +159,19 @@ test('ALLOW_PARTIAL reports each failure by kind and keeps the rest', async () =
   assert.equal(resp.results[0].error.kind, 'MALFORMED_RESPONSE');
 });
 
-test("the client's deadline bounds the call", async () => {
-  const t0 = Date.now();
-  const r = await unary(aggregator, 'GetCustomerAnalytics', { customerId: 'c-1', features: ['tours'] },
+test("the client's deadline bounds the call: an early partial answer, or DEADLINE_EXCEEDED under FAIL_FAST", async () => {
+  let t0 = Date.now();
+  const resp = ok(await unary(aggregator, 'GetCustomerAnalytics', { customerId: 'c-1', features: ['tours', 'listings'] },
+                              { ...fault('tours=delay:3s'), deadlineMs: 300 }));
+  // OK itself says the answer came before the deadline (a later one is DEADLINE_EXCEEDED here).
+  assert.ok(Date.now() - t0 < 2000, `took ${Date.now() - t0} ms`);
+  assert.equal(resp.partial, true);
+  assert.equal(resp.results[0].error.kind, 'DEADLINE');
+  assert.equal(resp.results[1].outcome, 'usage');
+
+  t0 = Date.now();
+  const r = await unary(aggregator, 'GetCustomerAnalytics',
+                        { customerId: 'c-1', features: ['tours'], failurePolicy: 'FAIL_FAST' },
                         { ...fault('tours=delay:3s'), deadlineMs: 300 });
   failed(r, grpc.status.DEADLINE_EXCEEDED);
   assert.ok(Date.now() - t0 < 2000, `took ${Date.now() - t0} ms`);

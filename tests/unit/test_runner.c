@@ -408,6 +408,9 @@ static void set_idle(runner *r, void *ud)
     *(bool *)ud = true;
 }
 
+/* run_timed's deadline message (runner_opts.deadline_message); NULL: the runner's own. */
+static const char *timed_deadline_message;
+
 /* Starts the tasks and drives loop until the run is idle; the caller destroys the runner. */
 static runner *run_timed(fo_loop *loop, size_t n, runner_policy policy, int64_t deadline_ns)
 {
@@ -421,6 +424,7 @@ static runner *run_timed(fo_loop *loop, size_t n, runner_policy policy, int64_t 
         .policy = policy,
         .deadline_ns = deadline_ns,
         .loop = loop,
+        .deadline_message = timed_deadline_message,
         .on_task_done = on_task_done,
         .on_finish = on_finish,
         .on_idle = set_idle,
@@ -474,6 +478,17 @@ static void deadline_ends_the_run(void **state)
     assert_int_equal(runner_task_error(r, 1)->code, FO_STATUS_DEADLINE_EXCEEDED);
     assert_int_equal(runner_task_error(r, 2)->code, FO_STATUS_DEADLINE_EXCEEDED);
     assert_int_equal(runner_state(r, 2), RUNNER_TASK_ABANDONED);
+    assert_string_equal(runner_task_error(r, 2)->message, "run deadline exceeded");
+    runner_destroy(r);
+
+    /* The owner may say what the deadline was for; abandoned tasks carry its words. */
+    teardown(state);
+    setup(state);
+    timed_deadline_message = "cut for the caller";
+    r = run_timed(loop, 3, RUNNER_ALLOW_ERRORS, fo_deadline_in_ms(20));
+    timed_deadline_message = NULL;
+    assert_string_equal(F.finish_err->message, "cut for the caller");
+    assert_string_equal(runner_task_error(r, 1)->message, "cut for the caller");
     runner_destroy(r);
 
     /* A deadline already past starts nothing. */
