@@ -25,8 +25,6 @@ static fo_error *target_open(agg_target *t, const agg_feature_config *f, const a
         return named;
     }
     t->get_usage = fo_channel_method(t->channel, AGG_FEATURE_GET_USAGE_PATH);
-    /* Each worker has channels of its own: none should make its first request wait for a connection. */
-    fo_channel_connect(t->channel);
     return NULL;
 }
 
@@ -49,6 +47,13 @@ fo_error *agg_service_init(agg_service *svc, const agg_config *cfg)
         svc->targets[i].breaker = b->cfg.enabled ? b : NULL;
     }
     return NULL;
+}
+
+void agg_service_connect(agg_service *svc)
+{
+    /* Each worker has channels of its own: none should make its first request wait for a connection. */
+    for (size_t i = 0; i < (size_t)svc->cfg->workers * svc->cfg->n_features; i++)
+        fo_channel_connect(svc->targets[i].channel);
 }
 
 void agg_service_register(agg_service *svc, fo_server *s)

@@ -36,6 +36,8 @@ typedef struct agg_service {
 
 /* Creates every worker's channels; cfg must outlive svc. */
 fo_error *agg_service_init(agg_service *svc, const agg_config *cfg);
+/* Starts every channel connecting, once the server is up: no connection is made for nothing. */
+void agg_service_connect(agg_service *svc);
 /* Worker w's channel to the feature cfg->features[feature]. */
 static inline const agg_target *agg_service_target(const agg_service *svc, int w, size_t feature)
 {

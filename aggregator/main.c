@@ -121,8 +121,10 @@ static int serve(const options *o, agg_config *cfg)
         };
         char address[256];
         err = fo_host_start(&opts, address, sizeof address, &host);
-        if (err == NULL)
+        if (err == NULL) {
+            agg_service_connect(&svc);
             fo_log_event(json_pack("{s:s, s:s, s:i}", "event", "listening", "address", address, "pid", (int)getpid()));
+        }
     }
     if (host != NULL) {
         int sig = fo_signals_wait();
