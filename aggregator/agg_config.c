@@ -54,6 +54,7 @@ static const char *const top_keys[] = {
     "shutdown_grace_ms",
     "tls",
     "features",
+    "auth",
     NULL,
 };
 static const char *const server_tls_keys[] = {"cert", "key", "client_ca", NULL};
@@ -144,8 +145,7 @@ static fo_error *read_choice(const reader *r, const json_t *obj, const fo_json_a
     return err;
 }
 
-/* NULL when name is a header we may forward, else the rule it breaks. */
-static const char *header_name_rule(const json_t *name)
+const char *agg_config_header_rule(const json_t *name)
 {
     if (!json_is_string(name) || json_string_length(name) == 0)
         return "must be a non-empty string";
@@ -171,7 +171,7 @@ static fo_error *read_forward_metadata(const fo_json_at *top, const json_t *root
     for (size_t i = 0; i < n; i++) {
         const json_t *name = json_array_get(list, i);
         fo_json_at item = fo_json_index(&at, i);
-        const char *rule = header_name_rule(name);
+        const char *rule = agg_config_header_rule(name);
         for (size_t j = 0; j < i && rule == NULL; j++) {
             if (json_equal(json_array_get(list, j), name))
                 rule = "must not be listed twice";
@@ -369,6 +369,8 @@ static fo_error *read_config(const reader *r, const json_t *root, agg_config *c)
         err = read_server_tls(r, &top, root, &c->tls);
     if (err == NULL)
         err = read_features(r, &top, root, c);
+    if (err == NULL)
+        err = agg_auth_config_read(&top, root, r->dir, &c->auth);
     return err;
 }
 
@@ -419,6 +421,7 @@ void agg_config_release(agg_config *c)
         free(f->tls.key);
     }
     free(c->features);
+    agg_auth_config_release(&c->auth);
     memset(c, 0, sizeof *c);
 }
 

@@ -28,6 +28,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
+#include "agg_auth_config.h"
 #include "fanout/v1/aggregator.pb-c.h"
 #include "fo_error.h"
 #include "fo_log.h"
@@ -63,8 +66,8 @@ typedef struct agg_feature_config {
 } agg_feature_config;
 
 typedef struct agg_config {
-    char *listen;                             /* "0.0.0.0:50051" */
-    int workers; /* 1..64; 0 or absent in the file: one per CPU the process may use (fo_cpus_usable) */
+    char *listen; /* "0.0.0.0:50051" */
+    int workers;  /* 1..64; 0 or absent in the file: one per CPU the process may use (fo_cpus_usable) */
     Fanout__V1__FailurePolicy default_policy; /* ALLOW_PARTIAL or FAIL_FAST */
     int max_features_per_request;             /* 1..4096 */
     int64_t max_in_flight;                    /* >= 1 */
@@ -76,6 +79,8 @@ typedef struct agg_config {
     agg_server_tls tls;
     agg_feature_config *features; /* at least one, in file order */
     size_t n_features;
+    /* Token authentication; off unless the file has "auth". */
+    agg_auth_config auth;
 } agg_config;
 
 /*
@@ -86,6 +91,9 @@ typedef struct agg_config {
  */
 fo_error *agg_config_load(const char *path, const char *(*getenv_fn)(const char *), agg_config *out);
 void agg_config_release(agg_config *c);
+
+/* NULL when name is a header we may send to features, else the rule it breaks. */
+const char *agg_config_header_rule(const json_t *name);
 
 /* The position of the feature called name[0..len) in c->features, or -1. Linear. */
 int agg_config_feature_index(const agg_config *c, const char *name, size_t len);

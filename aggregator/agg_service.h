@@ -27,6 +27,7 @@ typedef struct agg_service {
     const agg_config *cfg;
     agg_target *targets; /* cfg->workers rows, each parallel to cfg->features */
     atomic_long in_flight;
+    struct agg_auth *auth; /* NULL: auth off; else set before the server starts */
 } agg_service;
 
 /* Creates every worker's channels; cfg must outlive svc. */
