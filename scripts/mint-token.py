@@ -11,7 +11,7 @@ python3-jwt), an implementation independent of the aggregator's.
   mint-token.py jwks j1=j1.pem j2=j2.pem          the public halves of private keys as a JWKS
 
 The token goes to stdout. --exp-in and --nbf-in are seconds from now (may be
-negative); --exp-in none leaves exp out.
+negative); --exp-in none leaves exp out; --aud a,b gives an array.
 """
 import argparse
 import base64
@@ -42,7 +42,8 @@ def unsigned_or_hmac(alg, header, claims, key_bytes):
 
 def token(args):
     now = int(time.time())
-    claims = {"iss": args.iss, "aud": args.aud, "sub": args.sub, "iat": now}
+    aud = args.aud.split(",") if "," in args.aud else args.aud
+    claims = {"iss": args.iss, "aud": aud, "sub": args.sub, "iat": now}
     if args.exp_in != "none":
         claims["exp"] = now + int(args.exp_in)
     if args.nbf_in is not None:
