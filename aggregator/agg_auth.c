@@ -16,7 +16,7 @@
 static const char *const default_open_prefixes[] = {"/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.",
                                                     "/grpc.reflection.v1.", NULL};
 
-fo_error *agg_auth_create(const agg_auth_config *cfg, agg_auth **out)
+fo_error *agg_auth_create(const agg_auth_config *cfg, int workers, agg_auth **out)
 {
     *out = NULL;
     if (!cfg->enabled)
@@ -31,6 +31,8 @@ fo_error *agg_auth_create(const agg_auth_config *cfg, agg_auth **out)
         .customers_claim = cfg->customers_claim,
         .admin_scope = cfg->admin_scope,
     };
+    a->n_caches = workers;
+    a->caches = fo_xcalloc((size_t)workers, sizeof *a->caches);
     atomic_init(&a->unauthenticated, 0);
     atomic_init(&a->denied, 0);
     fo_error *err = agg_auth_keys_load(cfg->keys, cfg->n_keys, cfg->jwks, &a->keys);
@@ -47,6 +49,9 @@ void agg_auth_destroy(agg_auth *a)
     if (a == NULL)
         return;
     agg_auth_keys_release(&a->keys);
+    for (int i = 0; i < a->n_caches; i++)
+        agg_auth_cache_release(&a->caches[i]);
+    free(a->caches);
     free(a);
 }
 
@@ -81,6 +86,23 @@ static fo_error *bearer_token(fo_server_call *call, const char **token, size_t *
     return NULL;
 }
 
+/* A token verified before, from the worker's cache, or a verification whose success is cached. */
+static fo_error *verify(agg_auth *a, int worker, const char *token, size_t len, agg_jwt_claims *claims)
+{
+    int64_t now = fo_unix_now();
+    agg_auth_cache *cache = worker >= 0 && worker < a->n_caches && len <= AGG_JWT_MAX_LEN ? &a->caches[worker] : NULL;
+    uint8_t hash[AGG_AUTH_HASH_LEN];
+    if (cache != NULL) {
+        agg_auth_cache_hash(token, len, hash);
+        if (agg_auth_cache_get(cache, hash, now, a->policy.leeway_s, claims))
+            return NULL;
+    }
+    fo_error *err = agg_jwt_verify(&a->keys, &a->policy, token, len, now, claims);
+    if (err == NULL && cache != NULL)
+        agg_auth_cache_put(cache, hash, claims);
+    return err;
+}
+
 fo_error *agg_auth_authenticate(agg_auth *a, fo_server_call *call, const char *method, agg_jwt_claims *claims)
 {
     memset(claims, 0, sizeof *claims);
@@ -90,7 +112,7 @@ fo_error *agg_auth_authenticate(agg_auth *a, fo_server_call *call, const char *m
     size_t len = 0;
     fo_error *err = bearer_token(call, &token, &len);
     if (err == NULL)
-        err = agg_jwt_verify(&a->keys, &a->policy, token, len, fo_unix_now(), claims);
+        err = verify(a, fo_server_call_worker(call), token, len, claims);
     return err != NULL ? refused(a, err, method, claims->subject) : NULL;
 }
 

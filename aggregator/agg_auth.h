@@ -20,6 +20,7 @@
 
 #include <stdatomic.h>
 
+#include "agg_auth_cache.h"
 #include "agg_auth_config.h"
 #include "agg_jwt.h"
 #include "fo_server.h"
@@ -28,15 +29,17 @@ typedef struct agg_auth {
     const agg_auth_config *cfg;
     agg_jwt_keys keys;
     agg_jwt_policy policy;
+    agg_auth_cache *caches; /* one per worker, used by its thread only */
+    int n_caches;
     atomic_long unauthenticated; /* refusals, for the log lines */
     atomic_long denied;
 } agg_auth;
 
 /*
  * *out is NULL when cfg is disabled. An error names the key file that could
- * not be read or parsed. cfg must outlive *out.
+ * not be read or parsed. cfg must outlive *out; workers is the server's.
  */
-fo_error *agg_auth_create(const agg_auth_config *cfg, agg_auth **out);
+fo_error *agg_auth_create(const agg_auth_config *cfg, int workers, agg_auth **out);
 void agg_auth_destroy(agg_auth *a);
 
 /* The call's token into *claims (released by the caller either way); a NULL a admits everyone. */

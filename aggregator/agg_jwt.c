@@ -278,6 +278,15 @@ void agg_jwt_claims_release(agg_jwt_claims *c)
     memset(c, 0, sizeof *c);
 }
 
+void agg_jwt_claims_copy(const agg_jwt_claims *from, agg_jwt_claims *to)
+{
+    *to = *from;
+    to->subject = from->subject != NULL ? fo_xstrdup(from->subject) : NULL;
+    to->customers = fo_xcalloc(from->n_customers, sizeof *to->customers);
+    for (size_t i = 0; i < from->n_customers; i++)
+        to->customers[i] = fo_xstrdup(from->customers[i]);
+}
+
 bool agg_jwt_claims_allow(const agg_jwt_claims *c, const char *customer)
 {
     if (c->admin)

@@ -71,6 +71,8 @@ typedef struct agg_jwt_claims {
 fo_error *agg_jwt_verify(const agg_jwt_keys *keys, const agg_jwt_policy *policy, const char *token, size_t len,
                          int64_t now_s, agg_jwt_claims *out);
 void agg_jwt_claims_release(agg_jwt_claims *c);
+/* A deep copy of from into *to. */
+void agg_jwt_claims_copy(const agg_jwt_claims *from, agg_jwt_claims *to);
 /* True when c may read customer. */
 bool agg_jwt_claims_allow(const agg_jwt_claims *c, const char *customer);
 

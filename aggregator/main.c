@@ -163,7 +163,7 @@ int main(int argc, char **argv)
         return 2;
     }
     agg_auth *auth = NULL;
-    err = agg_auth_create(&cfg.auth, &auth);
+    err = agg_auth_create(&cfg.auth, cfg.workers, &auth);
     if (err != NULL) {
         fprintf(stderr, "aggregator: %s\n", err->message);
         fo_error_free(err);

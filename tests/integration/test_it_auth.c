@@ -535,6 +535,40 @@ static void test_mtls_and_token(void **state)
     tool_proc_free(agg_tls);
 }
 
+/* `aggregator --config FILE FLAGS` with auth's keys and jwks replaced must exit 2 saying want. */
+static void expect_refused(json_t *keys, json_t *jwks, const char *flags, const char *want)
+{
+    json_t *auth = auth_section(NULL);
+    json_object_del(auth, "keys");
+    json_object_del(auth, "jwks");
+    if (keys != NULL)
+        json_object_set_new(auth, "keys", keys);
+    if (jwks != NULL)
+        json_object_set_new(auth, "jwks", jwks);
+    const char *path = write_config("refused.json", mock_features(), auth, NULL);
+    char cmd[2 * PATH_MAX], *out = NULL;
+    snprintf(cmd, sizeof cmd, "'%s' --config '%s' %s", AGGREGATOR_BIN, path, flags);
+    assert_int_equal(testcli_run(cmd, &out, NULL), 2);
+    if (strstr(out, want) == NULL)
+        fail_msg("\"%s\" does not say \"%s\"", out, want);
+    free(out);
+}
+
+/* The aggregator refuses to start on auth without keys, and on a key file it cannot use, naming it. */
+static void test_startup_refusals(void **state)
+{
+    (void)state;
+    expect_refused(NULL, NULL, "", "auth: keys or jwks is required");
+    char want[PATH_MAX + 32];
+    snprintf(want, sizeof want, "%s: cannot read", at("missing.pub.pem"));
+    expect_refused(json_pack("[s]", at("missing.pub.pem")), NULL, "--check-config", want);
+    snprintf(want, sizeof want, "%s: not a PEM public key", at("cases.json"));
+    expect_refused(json_pack("[s]", at("cases.json")), NULL, "", want);
+    /* at() reuses its buffers: the path is copied before expect_refused calls it again. */
+    snprintf(want, sizeof want, "%s:1:1:", at("a.pub.pem"));
+    expect_refused(NULL, json_string(at("a.pub.pem")), "--check-config", want);
+}
+
 /* The mocks answered exactly the aggregates that were answered: none for a refused call. */
 static void test_mocks_count_only_answered(void **state)
 {
@@ -565,6 +599,7 @@ int main(void)
         cmocka_unit_test(test_subject_forwarded_token_not),
         cmocka_unit_test(test_load_mix),
         cmocka_unit_test(test_mtls_and_token),
+        cmocka_unit_test(test_startup_refusals),
         cmocka_unit_test(test_mocks_count_only_answered),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "agg_auth_cache.h"
 #include "agg_auth_keys.h"
 #include "agg_jwt.h"
 #include "fo_time.h"
@@ -246,12 +247,43 @@ static void test_bad_key_files(void **state)
     expect_key_error(NULL, NULL, "absent.json", "absent.json", "");
 }
 
+/* A cached token serves a copy of its claims until exp + leeway, and only for the very same bytes. */
+static void test_cache(void **state)
+{
+    (void)state;
+    agg_jwt_policy p = policy(AGG_JWT_RS256);
+    const char *token = token_of("rs256 key a");
+    agg_jwt_claims claims, got;
+    assert_null(agg_jwt_verify(&keys, &p, token, strlen(token), fo_unix_now(), &claims));
+    agg_auth_cache cache = {0};
+    uint8_t hash[AGG_AUTH_HASH_LEN], other[AGG_AUTH_HASH_LEN];
+    agg_auth_cache_hash(token, strlen(token), hash);
+    agg_auth_cache_hash(token, strlen(token) - 1, other);
+    assert_false(agg_auth_cache_get(&cache, hash, fo_unix_now(), p.leeway_s, &got));
+    agg_auth_cache_put(&cache, hash, &claims);
+    agg_auth_cache_put(&cache, hash, &claims); /* replaces itself without a leak */
+    assert_true(agg_auth_cache_get(&cache, hash, claims.expires_s + p.leeway_s, p.leeway_s, &got));
+    assert_string_equal(got.subject, "alice");
+    assert_int_equal(got.n_customers, 2);
+    assert_string_equal(got.customers[1], "c-7");
+    assert_true(got.subject != claims.subject);
+    agg_jwt_claims_release(&got);
+    assert_false(agg_auth_cache_get(&cache, hash, claims.expires_s + p.leeway_s + 1, p.leeway_s, &got));
+    assert_false(agg_auth_cache_get(&cache, other, fo_unix_now(), p.leeway_s, &got));
+    agg_auth_cache_release(&cache);
+    agg_jwt_claims_release(&claims);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_keys_loaded_by_kid), cmocka_unit_test(test_every_outcome),
-        cmocka_unit_test(test_expiry_boundary),    cmocka_unit_test(test_algorithm_pinned_by_policy),
-        cmocka_unit_test(test_too_long),           cmocka_unit_test(test_bad_key_files),
+        cmocka_unit_test(test_keys_loaded_by_kid),
+        cmocka_unit_test(test_every_outcome),
+        cmocka_unit_test(test_expiry_boundary),
+        cmocka_unit_test(test_algorithm_pinned_by_policy),
+        cmocka_unit_test(test_too_long),
+        cmocka_unit_test(test_bad_key_files),
+        cmocka_unit_test(test_cache),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
