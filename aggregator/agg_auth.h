@@ -14,6 +14,8 @@
  * Refusals are counted and logged with the token's subject when its
  * signature verified, never with the token. The keys are read once, by
  * agg_auth_create, and are only read afterwards: the workers share them.
+ * Verified tokens are remembered per worker (agg_auth_cache), so a client
+ * that sends the same token again costs a hash, not a signature check.
  */
 #ifndef AGG_AUTH_H
 #define AGG_AUTH_H

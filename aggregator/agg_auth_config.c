@@ -23,18 +23,6 @@ static const char *const auth_keys[] = {
     NULL,
 };
 
-/* A relative path in the file names a file next to it. */
-static char *resolve(const char *dir, const char *path)
-{
-    if (dir == NULL || path[0] == '/')
-        return fo_xstrdup(path);
-    size_t dl = strlen(dir), pl = strlen(path);
-    char *joined = fo_xmalloc(dl + pl + 1);
-    memcpy(joined, dir, dl);
-    memcpy(joined + dl, path, pl + 1);
-    return joined;
-}
-
 /* An optional string member into *out (malloc'd). */
 static fo_error *read_text(const fo_json_at *at, const json_t *obj, const char *key, char **out)
 {
@@ -114,14 +102,14 @@ static fo_error *read_key_files(const fo_json_at *at, const json_t *obj, const c
 {
     fo_error *err = read_list(at, obj, "keys", true, NULL, &c->keys, &c->n_keys);
     for (size_t i = 0; i < c->n_keys; i++) {
-        char *resolved = resolve(dir, c->keys[i]);
+        char *resolved = agg_config_resolve(dir, c->keys[i]);
         free(c->keys[i]);
         c->keys[i] = resolved;
     }
     if (err == NULL)
         err = read_text(at, obj, "jwks", &c->jwks);
     if (c->jwks != NULL) {
-        char *resolved = resolve(dir, c->jwks);
+        char *resolved = agg_config_resolve(dir, c->jwks);
         free(c->jwks);
         c->jwks = resolved;
     }

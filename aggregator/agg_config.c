@@ -108,17 +108,18 @@ static fo_error *read_int(const reader *r, const json_t *obj, const fo_json_at *
     return err;
 }
 
-/* A relative path from the file names a file next to it. */
-static char *resolve(const reader *r, const char *path)
+char *agg_config_resolve(const char *dir, const char *path)
 {
-    if (r->dir == NULL || path[0] == '/')
+    if (dir == NULL || path[0] == '/')
         return fo_xstrdup(path);
-    size_t dl = strlen(r->dir), pl = strlen(path);
+    size_t dl = strlen(dir), pl = strlen(path);
     char *joined = fo_xmalloc(dl + pl + 1);
-    memcpy(joined, r->dir, dl);
+    memcpy(joined, dir, dl);
     memcpy(joined + dl, path, pl + 1);
     return joined;
 }
+
+static char *resolve(const reader *r, const char *path) { return agg_config_resolve(r->dir, path); }
 
 static fo_error *read_string(const reader *r, const json_t *obj, const fo_json_at *parent, const char *key,
                              const char *env, bool is_path, char **out)

@@ -92,6 +92,8 @@ typedef struct agg_config {
 fo_error *agg_config_load(const char *path, const char *(*getenv_fn)(const char *), agg_config *out);
 void agg_config_release(agg_config *c);
 
+/* A relative path from the file names a file next to it: dir ("conf/", or NULL for none) + path. */
+char *agg_config_resolve(const char *dir, const char *path);
 /* NULL when name is a header we may send to features, else the rule it breaks. */
 const char *agg_config_header_rule(const json_t *name);
 
