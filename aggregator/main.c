@@ -24,6 +24,7 @@
 #include "fo_process.h"
 #include "fo_reflection.h"
 #include "fo_rpc.h"
+#include "fo_tls.h"
 
 /* What health checks and reflection answer for. */
 static const char *const served_services[] = {"fanout.v1.Aggregator", FO_HEALTH_SERVICE, FO_REFLECTION_V1ALPHA_SERVICE,
@@ -103,12 +104,29 @@ static int apply_log_level(const options *o, const agg_config *cfg)
 
 static void add_methods(fo_server *server, void *svc) { agg_service_register(svc, server); }
 
+/*
+ * The server's TLS files, checked before the feature channels start to
+ * connect: a start that failed after that would exit while gRPC's resolver
+ * threads still use OpenSSL, which crashes now and then.
+ */
+static fo_error *check_server_tls(const agg_config *cfg)
+{
+    if (!cfg->tls.enabled)
+        return NULL;
+    fo_error *err = fo_tls_check_pair(cfg->tls.cert, cfg->tls.key);
+    if (err == NULL && cfg->tls.client_ca != NULL)
+        err = fo_tls_check_ca(cfg->tls.client_ca);
+    return err;
+}
+
 static int serve(const options *o, agg_config *cfg, agg_auth *auth)
 {
     fo_rpc_init();
-    agg_service svc;
+    agg_service svc = {0};
     fo_host *host = NULL;
-    fo_error *err = agg_service_init(&svc, cfg);
+    fo_error *err = check_server_tls(cfg);
+    if (err == NULL)
+        err = agg_service_init(&svc, cfg);
     svc.auth = auth;
     if (err == NULL) {
         fo_server_tls tls = {.cert = cfg->tls.cert, .key = cfg->tls.key, .client_ca = cfg->tls.client_ca};

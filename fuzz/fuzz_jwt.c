@@ -4,7 +4,8 @@
  * and ES256 allowed. Refusals are expected; a crash, a leak, a sanitizer report or a broken
  * promise of agg_jwt.h is a finding: every refusal is UNAUTHENTICATED and never repeats the
  * token, and only a verified token yields claims with a subject. The seed corpus has tokens
- * signed by the keys' private halves (minted by PyJWT), so mutations reach the claims.
+ * signed by the keys' private halves (minted once by scripts/mint-token.py, the private keys then
+ * thrown away), so mutations start from tokens that reach the claims.
  */
 #include <openssl/pem.h>
 #include <stdlib.h>
