@@ -57,6 +57,7 @@ static const char *const top_keys[] = {
     "breaker",
     "tls",
     "features",
+    "auth",
     NULL,
 };
 static const char *const server_tls_keys[] = {"cert", "key", "client_ca", NULL};
@@ -110,17 +111,18 @@ static fo_error *read_int(const reader *r, const json_t *obj, const fo_json_at *
     return err;
 }
 
-/* A relative path from the file names a file next to it. */
-static char *resolve(const reader *r, const char *path)
+char *agg_config_resolve(const char *dir, const char *path)
 {
-    if (r->dir == NULL || path[0] == '/')
+    if (dir == NULL || path[0] == '/')
         return fo_xstrdup(path);
-    size_t dl = strlen(r->dir), pl = strlen(path);
+    size_t dl = strlen(dir), pl = strlen(path);
     char *joined = fo_xmalloc(dl + pl + 1);
-    memcpy(joined, r->dir, dl);
+    memcpy(joined, dir, dl);
     memcpy(joined + dl, path, pl + 1);
     return joined;
 }
+
+static char *resolve(const reader *r, const char *path) { return agg_config_resolve(r->dir, path); }
 
 static fo_error *read_string(const reader *r, const json_t *obj, const fo_json_at *parent, const char *key,
                              const char *env, bool is_path, char **out)
@@ -147,8 +149,7 @@ static fo_error *read_choice(const reader *r, const json_t *obj, const fo_json_a
     return err;
 }
 
-/* NULL when name is a header we may forward, else the rule it breaks. */
-static const char *header_name_rule(const json_t *name)
+const char *agg_config_header_rule(const json_t *name)
 {
     if (!json_is_string(name) || json_string_length(name) == 0)
         return "must be a non-empty string";
@@ -174,7 +175,7 @@ static fo_error *read_forward_metadata(const fo_json_at *top, const json_t *root
     for (size_t i = 0; i < n; i++) {
         const json_t *name = json_array_get(list, i);
         fo_json_at item = fo_json_index(&at, i);
-        const char *rule = header_name_rule(name);
+        const char *rule = agg_config_header_rule(name);
         for (size_t j = 0; j < i && rule == NULL; j++) {
             if (json_equal(json_array_get(list, j), name))
                 rule = "must not be listed twice";
@@ -383,6 +384,8 @@ static fo_error *read_config(const reader *r, const json_t *root, agg_config *c)
         err = agg_breaker_config_read(&breaker, json_object_get(root, "breaker"), &builtin, &c->breaker);
     if (err == NULL)
         err = read_features(r, &top, root, c);
+    if (err == NULL)
+        err = agg_auth_config_read(&top, root, r->dir, &c->auth);
     return err;
 }
 
@@ -433,6 +436,7 @@ void agg_config_release(agg_config *c)
         free(f->tls.key);
     }
     free(c->features);
+    agg_auth_config_release(&c->auth);
     memset(c, 0, sizeof *c);
 }
 

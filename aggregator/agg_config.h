@@ -28,6 +28,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
+#include "agg_auth_config.h"
 #include "agg_breaker.h"
 #include "fanout/v1/aggregator.pb-c.h"
 #include "fo_error.h"
@@ -83,6 +86,8 @@ typedef struct agg_config {
     int64_t deadline_reserve_ms;
     /* Every feature's default (agg_breaker_config.h). */
     agg_breaker_cfg breaker;
+    /* Token authentication; off unless the file has "auth". */
+    agg_auth_config auth;
 } agg_config;
 
 /*
@@ -93,6 +98,11 @@ typedef struct agg_config {
  */
 fo_error *agg_config_load(const char *path, const char *(*getenv_fn)(const char *), agg_config *out);
 void agg_config_release(agg_config *c);
+
+/* A relative path from the file names a file next to it: dir ("conf/", or NULL for none) + path. */
+char *agg_config_resolve(const char *dir, const char *path);
+/* NULL when name is a header we may send to features, else the rule it breaks. */
+const char *agg_config_header_rule(const json_t *name);
 
 /* The position of the feature called name[0..len) in c->features, or -1. Linear. */
 int agg_config_feature_index(const agg_config *c, const char *name, size_t len);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <threads.h>
 
+#include "agg_auth.h"
 #include "agg_deadline.h"
 #include "agg_fanout.h"
 #include "agg_reduce.h"
@@ -47,7 +48,9 @@ typedef struct agg_request {
     agg_plan plan;
     agg_fanout fanout;
     fo_arena replies;
-    fo_md *md; /* x-request-id, then the allow-listed headers present */
+    fo_md *md; /* x-request-id, then the allow-listed headers present, then the subject */
+    /* The caller's token, when auth is on. */
+    agg_jwt_claims claims;
     char request_id[REQUEST_ID_MAX + 1];
     agg_feature_call *calls;
     runner *run;
@@ -81,6 +84,7 @@ static void request_free(agg_request *rq)
     fo_payload_free((fo_payload *)rq->fanout.request);
     fo_payload_free(rq->sending_payload);
     agg_plan_release(&rq->plan);
+    agg_jwt_claims_release(&rq->claims);
     if (rq->msg != NULL)
         fanout__v1__analytics_request__free_unpacked(rq->msg, NULL);
     atomic_fetch_sub(&rq->svc->in_flight, 1);
@@ -365,16 +369,20 @@ static void take_request_id(agg_request *rq)
 static void build_metadata(agg_request *rq)
 {
     const agg_config *cfg = rq->svc->cfg;
-    rq->md = fo_xcalloc(cfg->n_forward_metadata + 1, sizeof *rq->md);
+    rq->md = fo_xcalloc(cfg->n_forward_metadata + 2, sizeof *rq->md);
     rq->md[0] = (fo_md){REQUEST_ID_HEADER, rq->request_id, strlen(rq->request_id)};
     size_t n = 1;
     size_t len;
     for (size_t i = 0; i < cfg->n_forward_metadata; i++) {
         const char *key = cfg->forward_metadata[i];
         const char *value = fo_server_call_metadata(rq->call, key, &len);
-        if (value != NULL && strcmp(key, REQUEST_ID_HEADER) != 0)
+        /* The caller's credentials are for us, never for the features. */
+        if (value != NULL && strcmp(key, REQUEST_ID_HEADER) != 0 && strcmp(key, "authorization") != 0)
             rq->md[n++] = (fo_md){key, value, len};
     }
+    const char *subject_header = cfg->auth.forward_subject_header;
+    if (subject_header != NULL && rq->claims.subject != NULL)
+        rq->md[n++] = (fo_md){subject_header, rq->claims.subject, strlen(rq->claims.subject)};
     rq->fanout.md = rq->md;
     rq->fanout.nmd = n;
 }
@@ -466,12 +474,17 @@ static void request_start(fo_server_call *call, agg_service *svc, bool streaming
     rq->send_done.fn = stream_sent;
     take_request_id(rq);
 
+    const char *method = streaming ? AGG_STREAM_PATH : AGG_GET_PATH;
     fo_error *err = admit(rq);
+    if (err == NULL)
+        err = agg_auth_authenticate(svc->auth, call, method, &rq->claims);
     if (err == NULL)
         rq->msg = (Fanout__V1__AnalyticsRequest *)fo_server_call_request(
             call, &fanout__v1__analytics_request__descriptor, &err);
     if (err == NULL)
         err = agg_validate_request(rq->msg, svc->cfg, &rq->plan);
+    if (err == NULL)
+        err = agg_auth_authorize(svc->auth, &rq->claims, rq->msg->customer_id, method);
     if (err != NULL) {
         rq->refusal = err;
         rq->outcome = err;

@@ -32,6 +32,7 @@ typedef struct agg_service {
     /* Parallel to cfg->features: one per feature, not per worker. */
     agg_breaker *breakers;
     atomic_long in_flight;
+    struct agg_auth *auth; /* NULL: auth off; else set before the server starts */
 } agg_service;
 
 /* Creates every worker's channels; cfg must outlive svc. */

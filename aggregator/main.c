@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agg_auth.h"
 #include "agg_config.h"
 #include "agg_service.h"
 #include "fo_health.h"
@@ -102,18 +103,22 @@ static int apply_log_level(const options *o, const agg_config *cfg)
 
 static void add_methods(fo_server *server, void *svc) { agg_service_register(svc, server); }
 
-static int serve(const options *o, agg_config *cfg)
+static int serve(const options *o, agg_config *cfg, agg_auth *auth)
 {
     fo_rpc_init();
-    agg_service svc;
+    agg_service svc = {0};
     fo_host *host = NULL;
     fo_error *err = agg_service_init(&svc, cfg);
+    svc.auth = auth;
     if (err == NULL) {
         fo_server_tls tls = {.cert = cfg->tls.cert, .key = cfg->tls.key, .client_ca = cfg->tls.client_ca};
         fo_host_opts opts = {
             .services = served_services,
             .n_services = N_SERVED,
-            .server = {.workers = cfg->workers, .max_message_bytes = (size_t)cfg->max_message_bytes},
+            .server = {.workers = cfg->workers,
+                       .max_message_bytes = (size_t)cfg->max_message_bytes,
+                       .admit = agg_auth_admit,
+                       .admit_ctx = auth},
             .listen = o->listen ? o->listen : cfg->listen,
             .tls = cfg->tls.enabled ? &tls : NULL,
             .add_methods = add_methods,
@@ -159,11 +164,20 @@ int main(int argc, char **argv)
         fo_error_free(err);
         return 2;
     }
+    agg_auth *auth = NULL;
+    err = agg_auth_create(&cfg.auth, cfg.workers, &auth);
+    if (err != NULL) {
+        fprintf(stderr, "aggregator: %s\n", err->message);
+        fo_error_free(err);
+        agg_config_release(&cfg);
+        return 2;
+    }
     rc = apply_log_level(&o, &cfg);
     if (rc == 0 && o.check_only)
         fo_log_event(json_pack("{s:s, s:I}", "event", "config_ok", "features", (json_int_t)cfg.n_features));
     else if (rc == 0)
-        rc = serve(&o, &cfg);
+        rc = serve(&o, &cfg, auth);
+    agg_auth_destroy(auth);
     agg_config_release(&cfg);
     return rc;
 }

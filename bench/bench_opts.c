@@ -20,6 +20,7 @@ static void usage(FILE *to)
                 "                    [--warmup DUR] [--warmup-requests N] [--duration DUR] [--requests N]\n"
                 "                    [--timeout DUR] [--customers N] [--seed N] [--features a,b,...]\n"
                 "                    [--metadata KEY=VALUE]... [--pid NAME=PID[,PID...]]... [--label TEXT]\n"
+                "                    [--token JWT]\n"
                 "                    [--format both|json|table]\n"
                 "A closed loop: N calls in flight, each answered call replaced by a new one. The warm-up\n"
                 "ends after DUR or N calls, whichever comes first; so does the measured window.\n");
@@ -83,6 +84,18 @@ static int add_metadata(char *text, bench_opts *o)
     o->md = fo_xrealloc(o->md, (o->nmd + 1) * sizeof *o->md);
     *eq = '\0';
     o->md[o->nmd++] = (fo_md){.key = text, .value = eq + 1, .value_len = strlen(eq + 1)};
+    return 0;
+}
+
+/* "authorization: Bearer JWT", as a client of an aggregator with auth sends it. */
+static int add_token(const char *token, bench_opts *o)
+{
+    size_t n = strlen("Bearer ") + strlen(token) + 1;
+    free(o->bearer);
+    o->bearer = fo_xmalloc(n);
+    snprintf(o->bearer, n, "Bearer %s", token);
+    o->md = fo_xrealloc(o->md, (o->nmd + 1) * sizeof *o->md);
+    o->md[o->nmd++] = (fo_md){.key = "authorization", .value = o->bearer, .value_len = n - 1};
     return 0;
 }
 
@@ -164,6 +177,8 @@ static int parse_one(int ch, char *arg, bench_opts *o)
         return parse_features(arg, o);
     case 'M':
         return add_metadata(arg, o);
+    case 'J':
+        return add_token(arg, o);
     case 'p':
         return add_group(arg, o);
     case 'F':
@@ -215,6 +230,7 @@ int bench_opts_parse(int argc, char **argv, bench_opts *o)
         {"timeout", required_argument, NULL, 'T'},
         {"features", required_argument, NULL, 'f'},
         {"metadata", required_argument, NULL, 'M'},
+        {"token", required_argument, NULL, 'J'},
         {"pid", required_argument, NULL, 'p'},
         {"format", required_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
@@ -249,6 +265,7 @@ void bench_opts_release(bench_opts *o)
         free(o->features[i]);
     free(o->features);
     free(o->md);
+    free(o->bearer);
     for (size_t i = 0; i < o->ngroups; i++)
         bench_proc_group_release(&o->groups[i]);
     free(o->groups);

@@ -35,6 +35,7 @@ typedef struct bench_opts {
     size_t nfeatures;
     fo_md *md; /* --metadata KEY=VALUE, pointing into argv */
     size_t nmd;
+    char *bearer; /* --token's "Bearer JWT", the value of md's authorization entry */
     bench_proc_group *groups;
     size_t ngroups;
     bench_format format;

@@ -31,8 +31,9 @@ typedef enum flag_id {
     F_WINDOW_END,
     F_FORMAT,
     F_SERVICE,
+    F_TOKEN,
 } flag_id;
-#define FLAG_COUNT (F_SERVICE - F_HELP + 1)
+#define FLAG_COUNT (F_TOKEN - F_HELP + 1)
 
 #define FOR_QUERY (1u << CLI_QUERY)
 #define FOR_HEALTH (1u << CLI_HEALTH)
@@ -54,6 +55,7 @@ static const struct option longopts[] = {
     {"window-end", required_argument, NULL, F_WINDOW_END},
     {"format", required_argument, NULL, F_FORMAT},
     {"service", required_argument, NULL, F_SERVICE},
+    {"token", required_argument, NULL, F_TOKEN},
     {NULL, 0, NULL, 0},
 };
 
@@ -64,6 +66,7 @@ static const unsigned flag_commands[FLAG_COUNT] = {
     [F_METADATA - F_HELP] = FOR_ALL,     [F_CUSTOMER - F_HELP] = FOR_QUERY, [F_FEATURES - F_HELP] = FOR_QUERY,
     [F_FAIL_FAST - F_HELP] = FOR_QUERY,  [F_STREAM - F_HELP] = FOR_QUERY,   [F_WINDOW_START - F_HELP] = FOR_QUERY,
     [F_WINDOW_END - F_HELP] = FOR_QUERY, [F_FORMAT - F_HELP] = FOR_QUERY,   [F_SERVICE - F_HELP] = FOR_HEALTH,
+    [F_TOKEN - F_HELP] = FOR_ALL,
 };
 
 static const char *const command_names[] = {[CLI_QUERY] = "query", [CLI_HEALTH] = "health"};
@@ -156,6 +159,18 @@ static bool parse_metadata(cli_opts *o, const char *value)
     return true;
 }
 
+/* The token (--token, else FANOUT_TOKEN) as "authorization: Bearer <token>". */
+static void add_bearer(cli_opts *o, const char *token)
+{
+    if (token == NULL || token[0] == '\0')
+        return;
+    size_t n = strlen("Bearer ") + strlen(token) + 1;
+    o->bearer = fo_xmalloc(n);
+    snprintf(o->bearer, n, "Bearer %s", token);
+    o->md = fo_xrealloc(o->md, (o->nmd + 1) * sizeof *o->md);
+    o->md[o->nmd++] = (fo_md){.key = fo_xstrdup("authorization"), .value = o->bearer, .value_len = n - 1};
+}
+
 static bool parse_timeout(cli_opts *o, const char *value)
 {
     if (fo_parse_duration_us(value, &o->timeout_us) != FO_PARSE_OK || o->timeout_us == 0) {
@@ -200,6 +215,9 @@ static bool apply_flag(cli_opts *o, flag_id id, const char *value)
         return true;
     case F_METADATA:
         return parse_metadata(o, value);
+    case F_TOKEN:
+        o->token = value;
+        return true;
     case F_CUSTOMER:
         o->customer = value;
         return true;
@@ -318,6 +336,7 @@ bool cli_args_parse(cli_command command, int argc, char **argv, cli_opts *out)
         cli_usage_error("unexpected argument \"%s\"", argv[optind]);
         return false;
     }
+    add_bearer(out, out->token != NULL ? out->token : getenv("FANOUT_TOKEN"));
     return out->help || check_opts(out, seen);
 }
 
@@ -326,6 +345,7 @@ void cli_args_free(cli_opts *o)
     for (size_t i = 0; i < o->nmd; i++)
         free((char *)o->md[i].key);
     free(o->md);
+    free(o->bearer);
     free(o->features_text);
     free(o->features);
 }

@@ -37,6 +37,8 @@ typedef struct cli_opts {
     fo_channel_opts channel; /* TLS files */
     fo_md *md;               /* keys lower-cased copies, values in argv */
     size_t nmd;
+    const char *token; /* --token, in argv */
+    char *bearer;      /* "Bearer <token>", the value of md's authorization entry */
     /* query */
     const char *customer;
     char *features_text; /* a copy of --features, split in place */

@@ -1,6 +1,7 @@
 /* fo_pbjson: proto3 JSON to and from protobuf-c messages, generically from descriptors. */
 #include "fo_pbjson.h"
 #include "fo_alloc.h"
+#include "fo_base64.h"
 #include "fo_parse.h"
 #include "fo_utf8.h"
 
@@ -158,46 +159,6 @@ static char *base64_encode(const uint8_t *data, size_t len)
     char *out = fo_xmalloc((len + 2) / 3 * 4 + 1);
     EVP_EncodeBlock((unsigned char *)out, data, (int)len);
     return out;
-}
-
-/*
- * Decodes padded or unpadded base64, standard or URL-safe (proto3 JSON accepts
- * all four), into a malloc'd buffer; false when text is not base64. OpenSSL
- * decodes only padded standard text of whole quanta and would skip blanks, so
- * the text is checked and normalized first.
- */
-static bool base64_decode(const char *text, size_t n, ProtobufCBinaryData *out)
-{
-    size_t pad = 0;
-    while (n > 0 && text[n - 1] == '=' && pad < 2) {
-        n--;
-        pad++;
-    }
-    if ((pad > 0 && (n + pad) % 4 != 0) || n % 4 == 1 || n > INT_MAX - 3)
-        return false;
-    size_t padded = (n + 3) / 4 * 4;
-    char *norm = fo_xmalloc(padded + 1);
-    for (size_t i = 0; i < n; i++) {
-        char c = text[i] == '-' ? '+' : text[i] == '_' ? '/' : text[i];
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
-        if (!ok) {
-            free(norm);
-            return false;
-        }
-        norm[i] = c;
-    }
-    memset(norm + n, '=', padded - n);
-    uint8_t *buf = fo_xmalloc(padded / 4 * 3);
-    int got = EVP_DecodeBlock(buf, (const unsigned char *)norm, (int)padded);
-    free(norm);
-    if (got < 0) {
-        free(buf);
-        return false;
-    }
-    /* OpenSSL counts the bytes the padding stands for as zeros. */
-    out->data = buf;
-    out->len = (size_t)got - (padded - n);
-    return true;
 }
 
 /* --- message to JSON ------------------------------------------------------ */
@@ -588,7 +549,7 @@ static fo_error *bytes_from_json(const json_path *p, const json_t *j, ProtobufCB
 {
     if (!json_is_string(j))
         return path_error(p, "expected a base64 string");
-    if (!base64_decode(json_string_value(j), json_string_length(j), out))
+    if (!fo_base64_decode(json_string_value(j), json_string_length(j), &out->data, &out->len))
         return path_error(p, "expected base64, got \"%s\"", json_string_value(j));
     return NULL;
 }

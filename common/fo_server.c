@@ -56,7 +56,12 @@ static void slot_arrived(fo_tag *tag, bool ok)
         fo_server_call *c = fo_server_call_create(slot);
         slot->payload = NULL;
         grpc_metadata_array_init(&slot->md);
-        slot->method->fn(c, slot->method->ctx);
+        fo_error *refused = s->admit != NULL ? s->admit(c, slot->method->path, s->admit_ctx) : NULL;
+        if (refused == NULL)
+            slot->method->fn(c, slot->method->ctx);
+        else
+            fo_server_call_finish(c, refused->code, refused->message, NULL, NULL, 0);
+        fo_error_free(refused);
     }
     if (atomic_load(&s->shutting_down) || !slot_post(slot))
         slot_retire(slot);
@@ -118,6 +123,8 @@ fo_server *fo_server_create(const fo_server_opts *opts)
     grpc_arg args[SERVER_MAX_ARGS];
     grpc_channel_args chargs = {.num_args = server_args(opts, args), .args = args};
     s->borrowed = opts->loop != NULL;
+    s->admit = opts->admit;
+    s->admit_ctx = opts->admit_ctx;
     s->nworkers = s->borrowed ? 1 : opts->workers > 0 ? opts->workers : 1;
     s->workers = fo_xcalloc((size_t)s->nworkers, sizeof *s->workers);
     s->grpc = grpc_server_create(&chargs, NULL);

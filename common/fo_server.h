@@ -37,6 +37,8 @@ typedef enum fo_rpc_kind {
 } fo_rpc_kind;
 
 typedef void (*fo_handler_fn)(fo_server_call *call, void *ctx);
+/* NULL admits the call to path; an error refuses it with its status (owned by the caller). */
+typedef fo_error *(*fo_admit_fn)(fo_server_call *call, const char *path, void *ctx);
 
 typedef struct fo_server_tls {
     const char *cert; /* PEM files */
@@ -62,6 +64,9 @@ typedef struct fo_server_opts {
      * has returned (see there), and destroys it only after the server.
      */
     fo_loop *loop;
+    /* NULL, or asked before every handler: a refused call is finished here and never reaches it. */
+    fo_admit_fn admit;
+    void *admit_ctx;
 } fo_server_opts;
 
 typedef struct fo_server fo_server;

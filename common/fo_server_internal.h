@@ -76,6 +76,8 @@ struct fo_server {
     pthread_mutex_t settle_mu;
     pthread_cond_t settle_cv;
     bool settled;
+    fo_admit_fn admit;
+    void *admit_ctx;
 };
 
 /* fo_server_call.c: a call for what arrived in the slot, which hands it its request and metadata. */

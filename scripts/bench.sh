@@ -11,6 +11,7 @@
 #   scripts/bench.sh [-c 1,32] [--duration 10s] [--warmup 2s] [--reps 3] [--workers N]
 #                    [--connections K] [--log-level LEVEL] [--delay 20ms] [--workers-sweep]
 #                    [--width-sweep] [--memory] [--mock-layout one-process|per-feature] [--no-build]
+#                    [--auth]
 #
 # --workers N      the aggregator's workers (default 1: here it shares the machine with the fleet
 #                  and the load generators; scripts/bench-scale.py measures workers on cores of
@@ -25,6 +26,8 @@
 #                  and first, with no aggregator, 12,000 GetUsage calls in flight over 12
 #                  connections: what a bare call holds on the server (the fleet's growth) and
 #                  on the client (fanout-bench's), the floor under an aggregate's 1 + 12 calls
+# --auth           also the aggregate with token authentication on, with RS256 and with ES256
+#                  tokens (scripts/gen-jwt-keys.sh, scripts/mint-token.py): what verification costs
 # --mock-layout    one-process (default): the fleet's services share one process and one
 #                  completion-queue thread, each on its own port, so that the backends cost what
 #                  fast backends on other hosts would; per-feature: one process per service, as
@@ -48,9 +51,10 @@ width_sweep=0
 memory=0
 layout=one-process
 build=1
+auth=0
 
 usage() {
-  sed -n '10,25p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '10,28p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -67,6 +71,7 @@ while (($#)); do
     --workers-sweep) workers_sweep=1; shift ;;
     --width-sweep) width_sweep=1; shift ;;
     --memory) memory=1; shift ;;
+    --auth) auth=1; shift ;;
     --mock-layout) layout=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     -h | --help) usage ;;
@@ -116,13 +121,14 @@ check_alive() {
   done
 }
 
-# start_aggregator NAME FLEET WIDTH WORKERS: an aggregator on the first WIDTH
-# features (by name) of fleet FLEET; its address and pid go to $work/NAME.addr, .pid.
+# start_aggregator NAME FLEET WIDTH WORKERS [EXTRA_JSON]: an aggregator on the first WIDTH
+# features (by name) of fleet FLEET, with EXTRA_JSON's top-level keys; its address and pid go to
+# $work/NAME.addr, .pid.
 start_aggregator() {
   local name=$1 fleet=$2 width=$3 nworkers=$4
   local extra
-  extra=$(jq -n --arg workers "$nworkers" '{shutdown_grace_ms: 1000}
-    + (if $workers == "" then {} else {workers: ($workers | tonumber)} end)')
+  extra=$(jq -n --arg workers "$nworkers" --argjson more "${5:-"{}"}" '{shutdown_grace_ms: 1000}
+    + (if $workers == "" then {} else {workers: ($workers | tonumber)} end) + $more')
   fleet_agg_config 5000 "$extra" <"$work/$fleet.fleet" |
     jq --argjson width "$width" '.features |= (sort_by(.name) | .[:$width])' >"$work/$name.json"
   local flags=(--config "$work/$name.json")
@@ -174,6 +180,22 @@ if ((workers_sweep)); then
   for c in "${conc_list[@]}"; do
     for w in 1 2; do
       add_case "aggregate workers=$w c=$c" "$(agg_args "agg-w$w") -c $c $common --pid $mocks"
+    done
+  done
+fi
+if ((auth)); then
+  # Tokens for every customer (the admin scope), so the pool of customers stays as it is.
+  sh scripts/gen-jwt-keys.sh "$work/keys"
+  auth_json=$(jq -n --arg k "$work/keys" '{auth: {issuer: "https://issuer.example", audience: "fanout",
+    algorithms: ["RS256", "ES256"], keys: [($k + "/a.pub.pem"), ($k + "/e.pub.pem")], admin_scope: "analytics:all"}}')
+  start_aggregator agg-auth fleet 12 "$workers" "$auth_json"
+  for alg in RS256 ES256; do
+    key=a
+    [[ "$alg" == ES256 ]] && key=e
+    token=$(/usr/bin/python3 scripts/mint-token.py token --key "$work/keys/$key.pem" --alg "$alg" --kid "$key" \
+      --scope analytics:all --exp-in 86400)
+    for c in "${conc_list[@]}"; do
+      add_case "aggregate auth=$alg c=$c" "$(agg_args agg-auth) -c $c $common --pid $mocks --token $token"
     done
   done
 fi

@@ -9,7 +9,7 @@ packages=(
   protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libprotobuf-dev
   libjansson-dev libssl-dev openssl libcmocka-dev
   jq procps iproute2 bsdextrautils
-  clang clang-format libclang-rt-14-dev valgrind python3-yaml
+  clang clang-format libclang-rt-14-dev valgrind python3-yaml python3-jwt
 )
 
 missing=()
