@@ -1,11 +1,10 @@
-/* agg_service: channels to the features and the Aggregator's registration. */
+/* agg_service: each worker's channels to the features, the shared breakers, and the Aggregator's registration. */
 #include "agg_service.h"
 
 #include <stdlib.h>
 
-#include "fo_alloc.h"
-
 #include "agg_request.h"
+#include "fo_alloc.h"
 
 static fo_error *target_open(agg_target *t, const agg_feature_config *f, const agg_config *cfg)
 {

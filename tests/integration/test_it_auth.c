@@ -36,6 +36,7 @@
 #include "fo_server.h"
 #include "fo_time.h"
 #include "testcli.h"
+#include "testjwt.h"
 #include "testproc.h"
 
 #define GET_PATH "/fanout.v1.Aggregator/GetCustomerAnalytics"
@@ -81,27 +82,9 @@ static void record(fo_server_call *call, void *ctx)
 
 /* --- helpers ------------------------------------------------------------------ */
 
-static const char *at(const char *name)
-{
-    static char bufs[4][PATH_MAX];
-    static int next;
-    char *buf = bufs[next++ % 4];
-    snprintf(buf, PATH_MAX, "%s/%s", dir, name);
-    return buf;
-}
+static const char *at(const char *name) { return testjwt_path(dir, name); }
 
-static const char *token_of(const char *name)
-{
-    size_t i;
-    json_t *c;
-    json_array_foreach(json_object_get(fixture, "cases"), i, c)
-    {
-        if (strcmp(json_string_value(json_object_get(c, "name")), name) == 0)
-            return json_string_value(json_object_get(c, "token"));
-    }
-    fail_msg("no case \"%s\"", name);
-    return NULL;
-}
+static const char *token_of(const char *name) { return testjwt_token(fixture, name); }
 
 typedef struct outcome {
     fo_status status;
@@ -244,13 +227,7 @@ static int setup(void **state)
     /* "localhost" (the TLS test) through getaddrinfo: Debian 12's c-ares leaks on that name. */
     setenv("GRPC_DNS_RESOLVER", "native", 1);
     fo_rpc_init();
-    if (mkdtemp(dir) == NULL)
-        return -1;
-    char cmd[2 * PATH_MAX];
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s/tests/support/auth_fixture.py' '%s'", FANOUT_SOURCE_DIR, dir);
-    if (system(cmd) != 0)
-        return -1;
-    fixture = json_load_file(at("cases.json"), 0, NULL);
+    fixture = testjwt_make(dir);
     listings = testproc_mock("listings", NULL);
     tours = testproc_mock("tours", NULL);
     char rec_target[64];
@@ -282,10 +259,7 @@ static int teardown(void **state)
         fo_server_shutdown(recorder, 0);
         fo_server_destroy(recorder);
     }
-    json_decref(fixture);
-    char cmd[PATH_MAX + 16];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    int rc = system(cmd);
+    int rc = testjwt_remove(dir, fixture);
     fo_rpc_shutdown();
     return rc == 0 ? 0 : -1;
 }

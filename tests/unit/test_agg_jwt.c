@@ -22,17 +22,13 @@
 #include "agg_auth_keys.h"
 #include "agg_jwt.h"
 #include "fo_time.h"
+#include "testjwt.h"
 
 static char dir[] = "/tmp/fanout-jwt-XXXXXX";
 static json_t *fixture;
 static agg_jwt_keys keys;
 
-static const char *at(const char *name)
-{
-    static char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    return path;
-}
+static const char *at(const char *name) { return testjwt_path(dir, name); }
 
 static agg_jwt_policy policy(unsigned algorithms)
 {
@@ -47,18 +43,7 @@ static agg_jwt_policy policy(unsigned algorithms)
 }
 
 /* The token of the fixture's case called name. */
-static const char *token_of(const char *name)
-{
-    size_t i;
-    json_t *c;
-    json_array_foreach(json_object_get(fixture, "cases"), i, c)
-    {
-        if (strcmp(json_string_value(json_object_get(c, "name")), name) == 0)
-            return json_string_value(json_object_get(c, "token"));
-    }
-    fail_msg("no case \"%s\"", name);
-    return NULL;
-}
+static const char *token_of(const char *name) { return testjwt_token(fixture, name); }
 
 static fo_error *load(const char *pem1, const char *pem2, const char *jwks, agg_jwt_keys *out)
 {
@@ -74,13 +59,7 @@ static fo_error *load(const char *pem1, const char *pem2, const char *jwks, agg_
 static int setup(void **state)
 {
     (void)state;
-    if (mkdtemp(dir) == NULL)
-        return -1;
-    char cmd[2 * PATH_MAX];
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s/tests/support/auth_fixture.py' '%s'", FANOUT_SOURCE_DIR, dir);
-    if (system(cmd) != 0)
-        return -1;
-    fixture = json_load_file(at("cases.json"), 0, NULL);
+    fixture = testjwt_make(dir);
     if (fixture == NULL)
         return -1;
     char *pems[3] = {strdup(at("a.pub.pem")), strdup(at("b.pub.pem")), strdup(at("e.pub.pem"))};
@@ -101,10 +80,7 @@ static int teardown(void **state)
 {
     (void)state;
     agg_auth_keys_release(&keys);
-    json_decref(fixture);
-    char cmd[PATH_MAX + 16];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return testjwt_remove(dir, fixture);
 }
 
 static void test_keys_loaded_by_kid(void **state)
