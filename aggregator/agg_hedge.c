@@ -15,10 +15,7 @@ static int bucket_of(int64_t us)
     return b >= AGG_LATENCY_BUCKETS ? AGG_LATENCY_BUCKETS - 1 : (int)b;
 }
 
-static int64_t upper_edge_us(int bucket)
-{
-    return (int64_t)ceil(FIRST_EDGE_US * exp2((double)bucket / BUCKETS_PER_DOUBLING));
-}
+static double upper_edge_us(int bucket) { return FIRST_EDGE_US * exp2((double)bucket / BUCKETS_PER_DOUBLING); }
 
 void agg_latency_record(agg_latency *h, int64_t us)
 {
@@ -37,15 +34,17 @@ int64_t agg_latency_quantile_us(const agg_latency *h, double q)
 {
     if (h->total < AGG_LATENCY_MIN_SAMPLES)
         return -1;
-    /* The smallest bucket edge with at least q of the samples at or below it. */
+    /* The bucket holding the rank, then linearly within it: a bucket's upper edge would overshoot by up to a fifth. */
     double rank = q * h->total;
-    uint32_t seen = 0;
+    uint32_t below = 0;
     for (int i = 0; i < AGG_LATENCY_BUCKETS; i++) {
-        seen += h->counts[i];
-        if (seen >= rank)
-            return upper_edge_us(i);
+        if (below + h->counts[i] >= rank && h->counts[i] > 0) {
+            double lo = i == 0 ? 0 : upper_edge_us(i - 1), hi = upper_edge_us(i);
+            return (int64_t)ceil(lo + (hi - lo) * (rank - below) / h->counts[i]);
+        }
+        below += h->counts[i];
     }
-    return upper_edge_us(AGG_LATENCY_BUCKETS - 1);
+    return (int64_t)ceil(upper_edge_us(AGG_LATENCY_BUCKETS - 1));
 }
 
 int64_t agg_hedge_delay_us(const agg_hedge_cfg *cfg, const agg_latency *h)

@@ -31,7 +31,7 @@ typedef struct agg_latency {
 
 /* One call's latency (or, for a call cancelled because another answered, how long it had run). */
 void agg_latency_record(agg_latency *h, int64_t us);
-/* The q-quantile in µs (the upper edge of its bucket), or -1 below AGG_LATENCY_MIN_SAMPLES samples. */
+/* The q-quantile in µs (interpolated in its bucket), or -1 below AGG_LATENCY_MIN_SAMPLES samples. */
 int64_t agg_latency_quantile_us(const agg_latency *h, double q);
 
 /* The hedge delay in µs under cfg, from h for an adaptive policy; -1 when hedging is off. */

@@ -30,8 +30,8 @@ static void test_quantile_needs_samples(void **state)
     assert_int_equal(agg_latency_quantile_us(&h, 0.95), -1);
     agg_latency_record(&h, 1000);
     int64_t q = agg_latency_quantile_us(&h, 0.95);
-    /* Within a bucket (a fifth) above the truth, never below it. */
-    assert_in_range(q, 1000, 1200);
+    /* Within its bucket: a fifth of the truth either way. */
+    assert_in_range(q, 840, 1200);
 }
 
 static void test_quantile_of_a_tail(void **state)
@@ -41,9 +41,9 @@ static void test_quantile_of_a_tail(void **state)
     /* 94% at 2 ms, 6% at 40 ms: p50 is 2 ms, p95 and p99 40 ms. */
     for (int i = 0; i < 1000; i++)
         agg_latency_record(&h, i % 100 < 94 ? 2000 : 40000);
-    assert_in_range(agg_latency_quantile_us(&h, 0.5), 2000, 2400);
-    assert_in_range(agg_latency_quantile_us(&h, 0.95), 40000, 48000);
-    assert_in_range(agg_latency_quantile_us(&h, 0.9), 2000, 2400);
+    assert_in_range(agg_latency_quantile_us(&h, 0.5), 1680, 2400);
+    assert_in_range(agg_latency_quantile_us(&h, 0.95), 33600, 48000);
+    assert_in_range(agg_latency_quantile_us(&h, 0.9), 1680, 2400);
     /* Anything below the first edge and far past the last is still counted. */
     agg_latency e = {0};
     for (int i = 0; i < 100; i++)
@@ -58,12 +58,12 @@ static void test_histogram_decays(void **state)
     agg_latency h = {0};
     for (int i = 0; i < 1500; i++)
         agg_latency_record(&h, 50000);
-    assert_in_range(agg_latency_quantile_us(&h, 0.5), 50000, 60000);
+    assert_in_range(agg_latency_quantile_us(&h, 0.5), 42000, 60000);
     /* The feature gets fast: after a few thousand calls the old latency is forgotten. */
     for (int i = 0; i < 6 * AGG_LATENCY_DECAY_AT; i++)
         agg_latency_record(&h, 1000);
     assert_true(h.total < AGG_LATENCY_DECAY_AT);
-    assert_in_range(agg_latency_quantile_us(&h, 0.95), 1000, 1200);
+    assert_in_range(agg_latency_quantile_us(&h, 0.95), 840, 1200);
 }
 
 static void test_delay_policy(void **state)
@@ -79,7 +79,7 @@ static void test_delay_policy(void **state)
     assert_int_equal(agg_hedge_delay_us(&adaptive, &h), 30000);
     for (int i = 0; i < 100; i++)
         agg_latency_record(&h, 10000);
-    assert_in_range(agg_hedge_delay_us(&adaptive, &h), 10000, 12000);
+    assert_in_range(agg_hedge_delay_us(&adaptive, &h), 8400, 12000);
     /* Clamped to [min_ms, max_ms]. */
     agg_latency fast = {0}, slow = {0};
     for (int i = 0; i < 100; i++) {
