@@ -58,13 +58,21 @@ agg_budget_counts agg_budget_window(agg_budget *b, int64_t now_ms)
 
 void agg_budget_first(agg_budget *b, int64_t now_ms) { add(b, now_ms, 1, 0); }
 
+/* The extra attempts counted so far in the bucket of now. */
+static uint64_t current_extras(agg_budget *b, int64_t now_ms)
+{
+    uint64_t period = (uint64_t)(now_ms / b->bucket_ms);
+    uint64_t w = atomic_load_explicit(&b->buckets[period % AGG_BUDGET_BUCKETS], memory_order_relaxed);
+    return W_PERIOD(w) == W_PERIOD(make_word(period, 0, 0)) ? W_EXTRAS(w) : 0;
+}
+
 bool agg_budget_try_extra(agg_budget *b, int64_t now_ms)
 {
     agg_budget_counts c = agg_budget_window(b, now_ms);
     double share = (double)c.firsts * b->cfg.percent / 100.0;
-    double floor = b->cfg.per_second * (double)b->cfg.window_ms / 1000.0;
-    double allowed = share > floor ? share : floor;
-    if ((double)(c.extras + 1) > allowed)
+    /* The floor is a rate, not a reserve: a burst never gets more than per_second's share of a bucket. */
+    double floor = b->cfg.per_second * (double)b->bucket_ms / 1000.0;
+    if ((double)(c.extras + 1) > share && (double)(current_extras(b, now_ms) + 1) > floor)
         return false;
     add(b, now_ms, 0, 1);
     return true;

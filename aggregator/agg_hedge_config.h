@@ -44,7 +44,7 @@ typedef struct agg_hedge_cfg {
 
 typedef struct agg_budget_cfg {
     double percent;    /* extra attempts per 100 first attempts, over the window */
-    double per_second; /* the floor: this many per second of the window are always allowed */
+    double per_second; /* the floor: this many a second pass beyond the share */
     int64_t window_ms; /* the sliding window */
 } agg_budget_cfg;
 

@@ -155,16 +155,20 @@ static void test_budget_floor(void **state)
     agg_budget b;
     agg_budget_cfg c = budget_cfg(5, 2);
     agg_budget_init(&b, &c);
-    /* A quiet feature: 10 calls in the window, 5% is half a call; the floor allows 2 a second of the window. */
+    /* A quiet feature: 10 calls, 5% is half a call; the floor lets 2 a second through, as a rate, not a burst. */
     for (int i = 0; i < 10; i++)
         agg_budget_first(&b, 100);
-    assert_int_equal(extras_allowed(&b, 100, 50), 20);
-    /* The floor is a minimum, not an addition: with 1,000 first attempts 5% (50) governs. */
+    assert_int_equal(extras_allowed(&b, 100, 50), 2);
+    assert_int_equal(extras_allowed(&b, 900, 50), 0);
+    assert_int_equal(extras_allowed(&b, 1100, 50), 2);
+    assert_int_equal(extras_allowed(&b, 2100, 50), 2);
+    /* A busy one: 5% of 1,000 (50) governs, and the floor adds at most its rate in the second. */
     agg_budget busy;
     agg_budget_init(&busy, &c);
     for (int i = 0; i < 1000; i++)
         agg_budget_first(&busy, 100);
     assert_int_equal(extras_allowed(&busy, 100, 100), 50);
+    assert_int_equal(extras_allowed(&busy, 1100, 100), 2);
 }
 
 static void test_budget_zero(void **state)
