@@ -58,10 +58,13 @@ static const char *const top_keys[] = {
     "tls",
     "features",
     "auth",
+    "hedge",
+    "extra_attempts_budget",
+    "retry_on",
     NULL,
 };
 static const char *const server_tls_keys[] = {"cert", "key", "client_ca", NULL};
-static const char *const feature_keys[] = {"name", "target", "timeout_ms", "lb", "tls", "breaker", NULL};
+static const char *const feature_keys[] = {"name", "target", "timeout_ms", "lb", "tls", "breaker", "hedge", NULL};
 static const char *const client_tls_keys[] = {"ca", "cert", "key", NULL};
 
 static const char *real_getenv(const char *name) { return getenv(name); }
@@ -290,6 +293,9 @@ static fo_error *read_feature(const reader *r, const json_t *feature, const fo_j
     fo_json_at breaker = fo_json_key(at, "breaker");
     if (err == NULL)
         err = agg_breaker_config_read(&breaker, json_object_get(feature, "breaker"), &c->breaker, &f->breaker);
+    fo_json_at hedge = fo_json_key(at, "hedge");
+    if (err == NULL)
+        err = agg_hedge_config_read(&hedge, json_object_get(feature, "hedge"), &c->hedge, &f->hedge);
     f->lb = (agg_lb)lb;
     return err;
 }
@@ -358,6 +364,21 @@ static fo_error *read_scalars(const reader *r, const fo_json_at *top, const json
     return err;
 }
 
+/* The top-level hedge (every feature's default), the budget of extra attempts and the codes retried. */
+static fo_error *read_extra_attempts(const fo_json_at *top, const json_t *root, agg_config *c)
+{
+    agg_hedge_cfg off = agg_hedge_cfg_off();
+    fo_json_at at = fo_json_key(top, "hedge");
+    fo_error *err = agg_hedge_config_read(&at, json_object_get(root, "hedge"), &off, &c->hedge);
+    at = fo_json_key(top, "extra_attempts_budget");
+    if (err == NULL)
+        err = agg_budget_config_read(&at, json_object_get(root, "extra_attempts_budget"), &c->extra_attempts_budget);
+    at = fo_json_key(top, "retry_on");
+    if (err == NULL)
+        err = agg_retry_config_read(&at, json_object_get(root, "retry_on"), &c->retry_on);
+    return err;
+}
+
 static fo_error *read_config(const reader *r, const json_t *root, agg_config *c)
 {
     c->listen = fo_xstrdup("0.0.0.0:50051");
@@ -382,6 +403,8 @@ static fo_error *read_config(const reader *r, const json_t *root, agg_config *c)
     fo_json_at breaker = fo_json_key(&top, "breaker");
     if (err == NULL)
         err = agg_breaker_config_read(&breaker, json_object_get(root, "breaker"), &builtin, &c->breaker);
+    if (err == NULL)
+        err = read_extra_attempts(&top, root, c);
     if (err == NULL)
         err = read_features(r, &top, root, c);
     if (err == NULL)

@@ -32,6 +32,7 @@
 
 #include "agg_auth_config.h"
 #include "agg_breaker.h"
+#include "agg_hedge_config.h"
 #include "fanout/v1/aggregator.pb-c.h"
 #include "fo_error.h"
 #include "fo_log.h"
@@ -66,6 +67,8 @@ typedef struct agg_feature_config {
     agg_client_tls tls;
     /* The top-level breaker, overridden by the feature's own. */
     agg_breaker_cfg breaker;
+    /* The top-level hedge, or the feature's own instead (agg_hedge_config.h). */
+    agg_hedge_cfg hedge;
 } agg_feature_config;
 
 typedef struct agg_config {
@@ -86,6 +89,10 @@ typedef struct agg_config {
     int64_t deadline_reserve_ms;
     /* Every feature's default (agg_breaker_config.h). */
     agg_breaker_cfg breaker;
+    /* Extra attempts: every feature's default hedge, their budget, the codes retried (agg_hedge_config.h). */
+    agg_hedge_cfg hedge;
+    agg_budget_cfg extra_attempts_budget;
+    agg_code_set retry_on;
     /* Token authentication; off unless the file has "auth". */
     agg_auth_config auth;
 } agg_config;

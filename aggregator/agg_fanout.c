@@ -1,4 +1,4 @@
-/* agg_fanout: start one feature call, classify its reply, report to the runner. */
+/* agg_fanout: one feature result: its attempts (first, hedges, retries), the winner, the report to the runner. */
 #include "agg_fanout.h"
 #include "fo_alloc.h"
 
@@ -7,9 +7,21 @@
 #include <string.h>
 
 #include "agg_reply.h"
+#include "agg_retry.h"
 #include "fanout/feature/v1/feature.pb-c.h"
 #include "fo_time.h"
 #include "fo_utf8.h"
+
+/* gRFC A6: how many calls of the same RPC came before this one. */
+#define PREVIOUS_ATTEMPTS_HEADER "grpc-previous-rpc-attempts"
+
+typedef enum attempt_reason {
+    ATTEMPT_FIRST,
+    ATTEMPT_HEDGE, /* no answer after the hedge delay */
+    ATTEMPT_RETRY, /* the last attempt in flight failed retryably */
+} attempt_reason;
+
+static void next_due(fo_timer *t);
 
 void agg_feature_call_init(agg_feature_call *fc, const agg_fanout *fanout, const char *name, const agg_target *target)
 {
@@ -17,6 +29,9 @@ void agg_feature_call_init(agg_feature_call *fc, const agg_fanout *fanout, const
     fc->fanout = fanout;
     fc->name = name;
     fc->target = target;
+    fc->state = AGG_RESULT_IDLE;
+    fc->hedge_delay_ns = -1;
+    fo_timer_init(&fc->next, next_due);
 }
 
 /* A timeout the caller's deadline cut short says nothing about the feature. */
@@ -27,35 +42,217 @@ static agg_breaker_verdict breaker_verdict(const agg_feature_call *fc, Fanout__V
     return agg_breaker_verdict_of(&fc->target->cfg->breaker, kind);
 }
 
-/* Records the outcome and reports it; err_message NULL means success. */
-static void report(agg_feature_call *fc, fo_status code, Fanout__V1__ErrorKind kind, const char *err_message)
+/* The one place a result becomes final: the winner's answer or the last failure goes to the runner. */
+static void report(agg_feature_call *fc)
 {
-    fc->latency_us = fc->started_ns ? (fo_now_ns() - fc->started_ns) / FO_NS_PER_US : 0;
-    fo_error *err = NULL;
-    if (err_message != NULL) {
-        fc->code = code;
-        fc->kind = kind;
-        /* A feature's status message goes into protobuf strings: UTF-8 only. */
-        fc->message = fo_utf8_repair(err_message);
-        err = FO_ERROR(code, "%s", fc->message);
-    }
+    fc->state = AGG_RESULT_REPORTED;
+    if (fc->usage == NULL)
+        fc->latency_us = fc->started_ns ? (fo_now_ns() - fc->started_ns) / FO_NS_PER_US : 0;
+    fo_error *err = fc->usage == NULL ? FO_ERROR(fc->code, "%s", fc->message) : NULL;
     if (fc->target != NULL)
-        agg_breaker_record(fc->target->breaker, fc->ticket, breaker_verdict(fc, kind), fo_now_ns() / FO_NS_PER_MS);
+        agg_breaker_record(
+            fc->target->breaker, fc->ticket,
+            breaker_verdict(fc, fc->usage != NULL ? FANOUT__V1__ERROR_KIND__ERROR_KIND_UNSPECIFIED : fc->kind),
+            fo_now_ns() / FO_NS_PER_MS);
     runner_task_done(fc->run, fc->index, err);
 }
 
-static void call_done(fo_client_call *cc, void *ud)
+/* Keeps a failure as the result's outcome unless a later one replaces it or an answer wins. */
+static void note_failure(agg_feature_call *fc, int32_t attempt, fo_status code, Fanout__V1__ErrorKind kind,
+                         const char *message, bool retryable)
 {
-    agg_feature_call *fc = ud;
+    free(fc->message);
+    fc->code = code;
+    fc->kind = kind;
+    /* A feature's status message goes into protobuf strings: UTF-8 only. */
+    fc->message = fo_utf8_repair(message);
+    fc->answered_by = attempt;
+    fc->retryable = retryable;
+}
+
+/*
+ * The metadata of attempt `number` (0: the first) into spec: the request's,
+ * and on later attempts grpc-previous-rpc-attempts too. Returns what the
+ * caller frees once the call started (the core copies it), or NULL.
+ */
+static fo_md *attempt_metadata(const agg_feature_call *fc, int number, fo_call_spec *spec)
+{
+    static const char *const previous[AGG_HEDGE_MAX_ATTEMPTS] = {"0", "1", "2", "3", "4"};
+    const agg_fanout *f = fc->fanout;
+    spec->md = f->md;
+    spec->nmd = f->nmd;
+    if (number == 0)
+        return NULL;
+    fo_md *md = fo_xcalloc(f->nmd + 1, sizeof *md);
+    memcpy(md, f->md, f->nmd * sizeof *md);
+    md[f->nmd] = (fo_md){PREVIOUS_ATTEMPTS_HEADER, previous[number], strlen(previous[number])};
+    spec->md = md;
+    spec->nmd = f->nmd + 1;
+    return md;
+}
+
+static void attempt_done(fo_client_call *cc, void *ud);
+
+/*
+ * The one place an attempt starts, first or extra (reason). False when the
+ * call could not start; its failure is then noted.
+ */
+static bool start_attempt(agg_feature_call *fc, attempt_reason reason)
+{
+    int number = fc->attempts;
+    agg_attempt *a = &fc->tries[number];
+    a->fc = fc;
+    a->started_ns = fo_now_ns();
+    fo_call_spec spec = {
+        .channel = fc->target->channel,
+        .method = fc->target->get_usage,
+        .loop = fc->fanout->loop,
+        .deadline_ns = fc->deadline_ns,
+        .request = fc->fanout->request,
+    };
+    fo_md *md = attempt_metadata(fc, number, &spec);
+    fc->attempts++;
+    fc->hedges += reason == ATTEMPT_HEDGE;
+    fc->retries += reason == ATTEMPT_RETRY;
+    fo_error *err = NULL;
+    a->cc = fo_client_call_start(&spec, attempt_done, a, &err);
+    free(md);
+    if (a->cc == NULL) {
+        note_failure(fc, number + 1, err->code, agg_error_kind_for_status(err->code), err->message, false);
+        fo_error_free(err);
+        return false;
+    }
+    fc->in_flight++;
+    return true;
+}
+
+/* Another attempt may start: one is left, the deadline leaves room for it, and the budget allows it. */
+static bool extra_allowed(agg_feature_call *fc, int64_t at_ns)
+{
+    if (fc->target->budget == NULL || fc->attempts >= fc->target->cfg->hedge.max_attempts)
+        return false;
+    if (at_ns + FO_NS_PER_MS >= fc->deadline_ns)
+        return false;
+    return agg_budget_try_extra(fc->target->budget, fo_now_ns() / FO_NS_PER_MS);
+}
+
+/* The hedge timer for the next attempt, when there may be one before the deadline. */
+static void arm_hedge(agg_feature_call *fc)
+{
+    if (fc->hedge_delay_ns < 0 || fc->attempts >= fc->target->cfg->hedge.max_attempts)
+        return;
+    int64_t due = fo_now_ns() + fc->hedge_delay_ns;
+    if (due < fc->deadline_ns)
+        fo_timer_start(fc->fanout->loop, &fc->next, due);
+}
+
+static void cancel_attempts(agg_feature_call *fc)
+{
+    fo_timer_cancel(fc->fanout->loop, &fc->next);
+    for (int i = 0; i < fc->attempts; i++) {
+        if (fc->tries[i].cc != NULL)
+            fo_client_call_cancel(fc->tries[i].cc);
+    }
+}
+
+/* After every event: report once nothing is in flight and nothing more will start. */
+static void advance(agg_feature_call *fc)
+{
+    if (fc->in_flight > 0 || fc->state == AGG_RESULT_BACKOFF)
+        return;
+    if (fc->state == AGG_RESULT_CALLING && fc->retryable) {
+        int64_t backoff_ns = agg_retry_backoff_us(fc->retries, agg_retry_random()) * FO_NS_PER_US;
+        int64_t due = fo_now_ns() + backoff_ns;
+        if (extra_allowed(fc, due)) {
+            fc->state = AGG_RESULT_BACKOFF;
+            fo_timer_start(fc->fanout->loop, &fc->next, due);
+            return;
+        }
+    }
+    fo_timer_cancel(fc->fanout->loop, &fc->next);
+    report(fc);
+}
+
+/* The hedge delay is over (CALLING) or the backoff (BACKOFF): the next attempt. */
+static void next_due(fo_timer *t)
+{
+    agg_feature_call *fc = fo_container_of(t, agg_feature_call, next);
+    if (fc->state == AGG_RESULT_BACKOFF) {
+        fc->state = AGG_RESULT_CALLING;
+        if (start_attempt(fc, ATTEMPT_RETRY))
+            arm_hedge(fc);
+        advance(fc);
+        return;
+    }
+    if (extra_allowed(fc, fo_now_ns()) && start_attempt(fc, ATTEMPT_HEDGE))
+        arm_hedge(fc);
+    advance(fc);
+}
+
+/* The first good answer: it is the result's, and every other attempt is cancelled at once. */
+static void win(agg_feature_call *fc, int number, fo_payload *reply, Fanout__Feature__V1__UsageReport *usage)
+{
+    fc->state = AGG_RESULT_SETTLING;
+    fc->reply = reply;
+    fc->usage = usage;
+    fc->code = FO_STATUS_OK;
+    fc->kind = FANOUT__V1__ERROR_KIND__ERROR_KIND_UNSPECIFIED;
+    free(fc->message);
+    fc->message = NULL;
+    fc->answered_by = number + 1;
+    fc->latency_us = (fo_now_ns() - fc->started_ns) / FO_NS_PER_US;
+    cancel_attempts(fc);
+}
+
+/*
+ * The hedge delay's data: how long an answer took, or how long a loser ran
+ * before the winner cut it (a lower bound, which keeps the slow calls in the
+ * tail). A refused connection and our own cancellation say nothing.
+ */
+static void sample_latency(const agg_feature_call *fc, const agg_attempt *a, fo_status status)
+{
+    bool lost = fc->state == AGG_RESULT_SETTLING && fc->usage != NULL;
+    if (status == FO_STATUS_UNAVAILABLE || (status == FO_STATUS_CANCELLED && !lost))
+        return;
+    agg_latency_record(fc->target->latency, (fo_now_ns() - a->started_ns) / FO_NS_PER_US);
+}
+
+/* A usable report from a finished call, or NULL; *reply keeps its bytes when there is one. */
+static Fanout__Feature__V1__UsageReport *take_report(agg_feature_call *fc, fo_client_call *cc, fo_payload **reply)
+{
+    *reply = fo_client_call_take_reply(cc);
+    if (*reply == NULL)
+        return NULL;
+    Fanout__Feature__V1__UsageReport *usage = fanout__feature__v1__usage_report__unpack(
+        fo_arena_protobuf(fc->fanout->replies), fo_payload_size(*reply), fo_payload_data(*reply));
+    if (usage != NULL && !agg_reply_ok(usage))
+        usage = NULL; /* freed with the arena */
+    return usage;
+}
+
+static void attempt_done(fo_client_call *cc, void *ud)
+{
+    agg_attempt *a = ud;
+    agg_feature_call *fc = a->fc;
+    int number = (int)(a - fc->tries);
     fo_status status = fo_client_call_status(cc);
-    char *failure = status != FO_STATUS_OK ? fo_xstrdup(fo_client_call_message(cc)) : NULL;
-    if (status == FO_STATUS_OK)
-        fc->reply = fo_client_call_take_reply(cc);
-    if (fc->reply != NULL) {
-        fc->usage = fanout__feature__v1__usage_report__unpack(fo_arena_protobuf(fc->fanout->replies),
-                                                              fo_payload_size(fc->reply), fo_payload_data(fc->reply));
-        if (fc->usage != NULL && !agg_reply_ok(fc->usage))
-            fc->usage = NULL; /* freed with the arena */
+    sample_latency(fc, a, status);
+    if (fc->usage == NULL) {
+        /* Nothing has won yet (CALLING, or SETTLING after the run cancelled the result). */
+        fo_payload *reply = NULL;
+        Fanout__Feature__V1__UsageReport *usage = take_report(fc, cc, &reply);
+        if (status == FO_STATUS_OK && usage != NULL) {
+            win(fc, number, reply, usage);
+        } else if (status != FO_STATUS_OK) {
+            bool retryable = agg_retry_wanted(fc->target->retry_on, status, reply != NULL);
+            note_failure(fc, number + 1, status, agg_error_kind_for_status(status), fo_client_call_message(cc),
+                         retryable);
+            fo_payload_free(reply);
+        } else {
+            note_failure(fc, number + 1, FO_STATUS_INTERNAL, FANOUT__V1__ERROR_KIND__MALFORMED_RESPONSE,
+                         "reply is not a valid fanout.feature.v1.UsageReport", false);
+            fo_payload_free(reply);
+        }
     }
     /*
      * The call goes now rather than with the request: its gRPC arena, a few
@@ -64,15 +261,9 @@ static void call_done(fo_client_call *cc, void *ud)
      * call; the request cancels them itself (agg_request's on_client_cancel).
      */
     fo_client_call_free(cc);
-    fc->cc = NULL;
-    if (failure != NULL)
-        report(fc, status, agg_error_kind_for_status(status), failure);
-    else if (fc->usage == NULL)
-        report(fc, FO_STATUS_INTERNAL, FANOUT__V1__ERROR_KIND__MALFORMED_RESPONSE,
-               "reply is not a valid fanout.feature.v1.UsageReport");
-    else
-        report(fc, FO_STATUS_OK, FANOUT__V1__ERROR_KIND__ERROR_KIND_UNSPECIFIED, NULL);
-    free(failure);
+    a->cc = NULL;
+    fc->in_flight--;
+    advance(fc);
 }
 
 static void task_start(runner *r, size_t index, void *ctx)
@@ -83,35 +274,31 @@ static void task_start(runner *r, size_t index, void *ctx)
     if (fc->target == NULL) {
         char msg[128];
         snprintf(msg, sizeof msg, "feature \"%.64s\" is not configured", fc->name);
-        report(fc, FO_STATUS_NOT_FOUND, FANOUT__V1__ERROR_KIND__UNKNOWN_FEATURE, msg);
+        note_failure(fc, 0, FO_STATUS_NOT_FOUND, FANOUT__V1__ERROR_KIND__UNKNOWN_FEATURE, msg, false);
+        report(fc);
         return;
     }
     fc->ticket = agg_breaker_admit(fc->target->breaker, fo_now_ns() / FO_NS_PER_MS);
     if (fc->ticket.pass == AGG_BREAKER_REFUSED) {
-        report(fc, FO_STATUS_UNAVAILABLE, FANOUT__V1__ERROR_KIND__CIRCUIT_OPEN,
-               "circuit breaker open: the feature was not called");
+        note_failure(fc, 0, FO_STATUS_UNAVAILABLE, FANOUT__V1__ERROR_KIND__CIRCUIT_OPEN,
+                     "circuit breaker open: the feature was not called", false);
+        report(fc);
         return;
     }
     const agg_fanout *f = fc->fanout;
     int64_t timeout_ns = fo_deadline_in_ms(fc->target->cfg->timeout_ms);
     fc->own_deadline = timeout_ns <= f->deadline_ns;
-    fo_call_spec spec = {
-        .channel = fc->target->channel,
-        .method = fc->target->get_usage,
-        .loop = f->loop,
-        .deadline_ns = fo_deadline_min(f->deadline_ns, timeout_ns),
-        .md = f->md,
-        .nmd = f->nmd,
-        .request = f->request,
-    };
+    fc->deadline_ns = fo_deadline_min(f->deadline_ns, timeout_ns);
     fc->started_ns = fo_now_ns();
-    fc->attempts = 1;
-    fo_error *err = NULL;
-    fc->cc = fo_client_call_start(&spec, call_done, fc, &err);
-    if (fc->cc == NULL) {
-        report(fc, err->code, agg_error_kind_for_status(err->code), err->message);
-        fo_error_free(err);
+    if (fc->target->budget != NULL) {
+        agg_budget_first(fc->target->budget, fc->started_ns / FO_NS_PER_MS);
+        int64_t delay_us = agg_hedge_delay_us(&fc->target->cfg->hedge, fc->target->latency);
+        fc->hedge_delay_ns = delay_us < 0 ? -1 : delay_us * FO_NS_PER_US;
     }
+    fc->state = AGG_RESULT_CALLING;
+    if (start_attempt(fc, ATTEMPT_FIRST))
+        arm_hedge(fc);
+    advance(fc);
 }
 
 static void task_cancel(runner *r, size_t index, void *ctx)
@@ -119,8 +306,11 @@ static void task_cancel(runner *r, size_t index, void *ctx)
     (void)r;
     (void)index;
     agg_feature_call *fc = ctx;
-    if (fc->cc != NULL)
-        fo_client_call_cancel(fc->cc);
+    if (fc->state != AGG_RESULT_CALLING && fc->state != AGG_RESULT_BACKOFF)
+        return;
+    fc->state = AGG_RESULT_SETTLING;
+    cancel_attempts(fc);
+    advance(fc);
 }
 
 runner_task agg_feature_call_task(agg_feature_call *fc)
@@ -141,19 +331,26 @@ void agg_feature_call_outcome(const agg_feature_call *fc, int32_t index, const f
         .kind = fc->kind,
         .latency_us = fc->latency_us,
         .attempts = fc->attempts,
+        .answered_by_attempt = fc->answered_by,
     };
-    if (fc->usage == NULL && fc->message == NULL && err != NULL) {
+    bool abandoned = fc->run != NULL && runner_state(fc->run, fc->index) == RUNNER_TASK_ABANDONED;
+    if (err != NULL && (abandoned || (fc->usage == NULL && fc->message == NULL))) {
         /* Abandoned by the run (deadline, cancellation) before it reported. */
+        out->usage = NULL;
+        out->usage_wire = NULL;
+        out->usage_wire_len = 0;
         out->code = err->code;
         out->message = err->message;
         out->kind = agg_error_kind_for_status(err->code);
+        out->answered_by_attempt = 0;
     }
 }
 
 void agg_feature_call_release(agg_feature_call *fc)
 {
-    /* The parsed reply, if any, goes with the arena. */
-    fo_client_call_free(fc->cc);
+    /* The parsed reply, if any, goes with the arena; every attempt ended before the report. */
+    for (int i = 0; i < fc->attempts; i++)
+        fo_client_call_free(fc->tries[i].cc);
     fo_payload_free(fc->reply);
     free(fc->message);
 }

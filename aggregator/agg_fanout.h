@@ -1,14 +1,33 @@
 /*
- * agg_fanout: one feature of a request as a runner task. start() sends the
- * request's shared UsageRequest to the feature on the request's loop. The
- * call is not a gRPC child of the incoming call: it carries the incoming
- * call's deadline itself (capped by the feature's timeout), and the
- * client's cancellation reaches it through the runner (agg_request cancels
- * the run, the run cancels its tasks). Completion classifies the reply into
- * an outcome and reports to the runner. A feature missing from the config
- * reports UNKNOWN_FEATURE at once, without a call; one whose circuit
- * breaker is open reports CIRCUIT_OPEN at once (UNAVAILABLE, 0 attempts),
- * and every call's outcome is the breaker's verdict on it.
+ * agg_fanout: one feature of a request as a runner task: one feature
+ * *result*, reached with up to the feature's hedge max_attempts calls
+ * (attempts). start() sends the request's shared UsageRequest to the feature
+ * on the request's loop. The calls are not gRPC children of the incoming
+ * call: each carries the incoming call's deadline itself (capped by the
+ * feature's timeout, counted from the first attempt), and the client's
+ * cancellation reaches them through the runner (agg_request cancels the run,
+ * the run cancels its tasks). A feature missing from the config reports
+ * UNKNOWN_FEATURE at once, without a call; one whose circuit breaker is open
+ * reports CIRCUIT_OPEN at once (UNAVAILABLE, 0 attempts), and the result's
+ * outcome is the breaker's verdict on it.
+ *
+ * A result's life, in its one state field:
+ *
+ *   IDLE ─start─▶ CALLING ──a good answer──▶ SETTLING ──nothing in flight──▶ REPORTED
+ *                  │  ▲ ╲                       ▲  (the other attempts are
+ *   hedge timer:   │  │  ╲──last attempt failed,│   cancelled at once)
+ *   another call   │  │     no retry left ──────┘
+ *   (budget)       ▼  │ backoff over: a retry
+ *                 BACKOFF (the last attempt failed with a retryable code)
+ *
+ * A hedge starts when no attempt has answered after the hedge delay
+ * (agg_hedge.h), a retry after a jittered backoff when the last attempt in
+ * flight failed retryably (agg_retry.h); both need the feature's budget
+ * (agg_budget.h) and room before the deadline. A failure while another
+ * attempt is in flight waits for that one: the result fails only when its
+ * last attempt does. Every attempt after the first carries
+ * grpc-previous-rpc-attempts (gRFC A6). The task reports to the runner once
+ * no attempt is in flight, so no call outlives its request.
  */
 #ifndef AGG_FANOUT_H
 #define AGG_FANOUT_H
@@ -30,25 +49,50 @@ typedef struct agg_fanout {
     fo_arena *replies; /* where replies are unpacked; they live as long as it does */
 } agg_fanout;
 
-typedef struct agg_feature_call {
+typedef enum agg_result_state {
+    AGG_RESULT_IDLE,     /* not started */
+    AGG_RESULT_CALLING,  /* attempts in flight, none answered well; the timer, when armed, starts a hedge */
+    AGG_RESULT_BACKOFF,  /* nothing in flight; the timer starts a retry */
+    AGG_RESULT_SETTLING, /* decided (an answer won, or the run cancelled it); the other attempts drain */
+    AGG_RESULT_REPORTED, /* reported to the runner; nothing in flight */
+} agg_result_state;
+
+typedef struct agg_feature_call agg_feature_call;
+
+/* One call of a result. */
+typedef struct agg_attempt {
+    agg_feature_call *fc;
+    fo_client_call *cc; /* NULL once it ended */
+    int64_t started_ns;
+} agg_attempt;
+
+struct agg_feature_call {
     const agg_fanout *fanout;
     const char *name;         /* borrowed */
     const agg_target *target; /* NULL: not configured */
     runner *run;
     size_t index;
-    fo_client_call *cc;
+    agg_result_state state;
+    agg_attempt tries[AGG_HEDGE_MAX_ATTEMPTS];
+    int in_flight;
+    fo_timer next;          /* starts the next attempt: a hedge in CALLING, a retry in BACKOFF */
+    int64_t hedge_delay_ns; /* -1: no hedge */
+    int64_t deadline_ns;    /* every attempt's */
+    bool retryable;         /* the last failure may be retried */
     int64_t started_ns;
     int64_t latency_us;
-    int32_t attempts;
+    int32_t attempts;          /* calls started */
+    int32_t hedges, retries;   /* of those, started by the hedge timer and after a retryable failure */
+    int32_t answered_by;       /* 1-based attempt of the answer reported; 0: none */
     agg_breaker_ticket ticket; /* what the feature's breaker said at the start */
     bool own_deadline;         /* the feature's timeout, not the caller's deadline, ends the call */
-    /* The outcome, once reported. */
+    /* The outcome: the winning reply, or the last failure. */
     fo_payload *reply;                       /* the report as the feature encoded it */
     Fanout__Feature__V1__UsageReport *usage; /* reply parsed, in the fanout's arena */
     fo_status code;
     char *message;
     Fanout__V1__ErrorKind kind;
-} agg_feature_call;
+};
 
 void agg_feature_call_init(agg_feature_call *fc, const agg_fanout *fanout, const char *name, const agg_target *target);
 runner_task agg_feature_call_task(agg_feature_call *fc);

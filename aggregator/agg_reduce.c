@@ -63,6 +63,7 @@ void agg_result_fill(const agg_outcome *o, Fanout__V1__FeatureResult *res, Fanou
     res->feature = lend(o->feature);
     res->latency_us = o->latency_us;
     res->attempts = o->attempts;
+    res->answered_by_attempt = o->answered_by_attempt;
     if (o->usage != NULL) {
         res->outcome_case = FANOUT__V1__FEATURE_RESULT__OUTCOME_USAGE;
         res->usage = o->usage;

@@ -27,6 +27,7 @@ typedef struct agg_outcome {
     Fanout__V1__ErrorKind kind; /* when usage == NULL */
     int64_t latency_us;
     int32_t attempts;
+    int32_t answered_by_attempt; /* 1-based; 0: none */
 } agg_outcome;
 
 /*

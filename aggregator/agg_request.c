@@ -119,17 +119,23 @@ static void log_request(const agg_request *rq, fo_status code, int succeeded, in
     if (!fo_log_enabled(FO_LOG_INFO))
         return;
     json_t *failed_names = json_array();
+    json_int_t hedges = 0, retries = 0;
     for (size_t i = 0; rq->calls != NULL && i < rq->plan.n_features; i++) {
         if (feature_failed(rq, i))
             json_array_append_new(failed_names, json_string(rq->calls[i].name));
+        hedges += rq->calls[i].hedges;
+        retries += rq->calls[i].retries;
     }
     const char *policy = rq->plan.policy == FANOUT__V1__FAILURE_POLICY__FAIL_FAST ? "FAIL_FAST" : "ALLOW_PARTIAL";
-    fo_log(FO_LOG_INFO, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:o}", "event", "request",
-                                  "request_id", rq->request_id, "customer", rq->msg ? rq->msg->customer_id : "",
-                                  "method", rq->streaming ? "StreamCustomerAnalytics" : "GetCustomerAnalytics",
-                                  "policy", rq->msg ? policy : "", "status", fo_status_name(code), "elapsed_us",
-                                  (json_int_t)((fo_now_ns() - rq->started_ns) / FO_NS_PER_US), "succeeded", succeeded,
-                                  "failed", failed, "failed_features", failed_names));
+    /* With the hedges and the retries of its feature calls (agg_fanout.h). */
+    const char *format = "{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:o, s:I, s:I}";
+    fo_log(FO_LOG_INFO,
+           json_pack(format, "event", "request", "request_id", rq->request_id, "customer",
+                     rq->msg ? rq->msg->customer_id : "", "method",
+                     rq->streaming ? "StreamCustomerAnalytics" : "GetCustomerAnalytics", "policy",
+                     rq->msg ? policy : "", "status", fo_status_name(code), "elapsed_us",
+                     (json_int_t)((fo_now_ns() - rq->started_ns) / FO_NS_PER_US), "succeeded", succeeded, "failed",
+                     failed, "failed_features", failed_names, "hedges", hedges, "retries", retries));
 }
 
 /* --- answering ---------------------------------------------------------------- */

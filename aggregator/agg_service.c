@@ -34,6 +34,10 @@ fo_error *agg_service_init(agg_service *svc, const agg_config *cfg)
     size_t n = (size_t)cfg->workers * cfg->n_features;
     svc->targets = fo_xcalloc(n, sizeof *svc->targets);
     svc->breakers = fo_xcalloc(cfg->n_features, sizeof *svc->breakers);
+    svc->budgets = fo_xcalloc(cfg->n_features, sizeof *svc->budgets);
+    svc->latencies = fo_xcalloc(n, sizeof *svc->latencies);
+    for (size_t i = 0; i < cfg->n_features; i++)
+        agg_budget_init(&svc->budgets[i], &cfg->extra_attempts_budget);
     for (size_t i = 0; i < cfg->n_features; i++)
         agg_breaker_init(&svc->breakers[i], cfg->features[i].name, &cfg->features[i].breaker);
     for (size_t i = 0; i < n; i++) {
@@ -44,6 +48,10 @@ fo_error *agg_service_init(agg_service *svc, const agg_config *cfg)
         }
         agg_breaker *b = &svc->breakers[i % cfg->n_features];
         svc->targets[i].breaker = b->cfg.enabled ? b : NULL;
+        svc->targets[i].latency = &svc->latencies[i];
+        bool extra = cfg->features[i % cfg->n_features].hedge.max_attempts > 1;
+        svc->targets[i].retry_on = cfg->retry_on;
+        svc->targets[i].budget = extra ? &svc->budgets[i % cfg->n_features] : NULL;
     }
     return NULL;
 }
@@ -69,6 +77,8 @@ void agg_service_release(agg_service *svc)
         fo_channel_destroy(svc->targets[i].channel);
     free(svc->targets);
     free(svc->breakers);
+    free(svc->budgets);
+    free(svc->latencies);
     svc->targets = NULL;
     svc->breakers = NULL;
 }

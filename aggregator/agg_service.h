@@ -10,6 +10,8 @@
 #include <stdatomic.h>
 
 #include "agg_breaker.h"
+#include "agg_budget.h"
+#include "agg_hedge.h"
 #include "agg_config.h"
 #include "fo_rpc.h"
 #include "fo_server.h"
@@ -24,6 +26,11 @@ typedef struct agg_target {
     void *get_usage; /* the method registered on channel */
     /* The feature's breaker, shared by every worker; NULL: off. */
     agg_breaker *breaker;
+    /* This worker's recent latency of the feature, for adaptive hedges (agg_hedge.h). */
+    agg_latency *latency;
+    /* The feature's extra-attempt budget, shared by every worker; NULL: no hedge, no retry. */
+    agg_budget *budget;
+    agg_code_set retry_on; /* the codes an attempt is retried on */
 } agg_target;
 
 typedef struct agg_service {
@@ -31,6 +38,8 @@ typedef struct agg_service {
     agg_target *targets; /* cfg->workers rows, each parallel to cfg->features */
     /* Parallel to cfg->features: one per feature, not per worker. */
     agg_breaker *breakers;
+    agg_budget *budgets;    /* parallel to cfg->features */
+    agg_latency *latencies; /* parallel to targets */
     atomic_long in_flight;
     struct agg_auth *auth; /* NULL: auth off; else set before the server starts */
 } agg_service;

@@ -215,9 +215,10 @@ fo_error *fo_channel_create(const char *target, const fo_channel_opts *opts, fo_
         return err;
 
     /*
-     * No retries: a feature call is made once and reported with attempts = 1,
-     * and the retry filter costs a copy of every message and a cancellation
-     * of every finished call attempt. No channelz: nothing here serves it,
+     * No gRPC retries: the aggregator makes its own extra attempts (hedges
+     * and retries under one budget, agg_fanout.h), and the retry filter
+     * costs a copy of every message and a cancellation of every finished
+     * call attempt. No channelz: nothing here serves it,
      * and it keeps per-call counters, paid on every call.
      */
     grpc_arg args[6];

@@ -25,10 +25,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (header == NULL)
         abort();
     memcpy(header, data, size);
-    for (size_t i = 0; i < sizeof features / sizeof features[0]; i++) {
+    for (size_t i = 0; i < 2 * sizeof features / sizeof features[0]; i++) {
         mock_fault f;
         memset(&f, 0xa5, sizeof f);
-        fo_error *err = mock_fault_parse(header, size, features[i], &f);
+        /* Each feature as its first attempt and as its second (@attempt=N). */
+        fo_error *err = mock_fault_parse(header, size, features[i / 2], (int)(i % 2), &f);
         if (err != NULL) {
             if (err->code != FO_STATUS_INVALID_ARGUMENT || !is_zero(&f))
                 abort();

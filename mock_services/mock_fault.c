@@ -185,8 +185,23 @@ static fo_error *parse_kind(span item, span spec, mock_fault *f, bool *is_delay)
     return bad_item(item, "unknown fault kind \"%s\"", quote(kind, q));
 }
 
-/* Parses one trimmed, non-empty NAME=KIND[:ARG] item. */
-static fo_error *parse_item(span item, span *name, mock_fault *f, bool *is_delay)
+/* Parses the "attempt=N" of an item's "@attempt=N" into *only. */
+static fo_error *parse_selector(span item, span selector, int *only)
+{
+    char q[QUOTE_BUF];
+    char value[VALUE_MAX];
+    span key, arg;
+    int64_t n;
+    if (!split_at(selector, '=', &key, &arg) || !span_is(key, "attempt"))
+        return bad_item(item, "after \"@\" expected attempt=N, got \"%s\"", quote(selector, q));
+    if (!copy_value(arg, value) || fo_parse_int(value, 0, MOCK_FAULT_MAX_ATTEMPT, &n) != FO_PARSE_OK)
+        return bad_item(item, "bad attempt \"%s\": expected 0 to %d", quote(arg, q), MOCK_FAULT_MAX_ATTEMPT);
+    *only = (int)n;
+    return NULL;
+}
+
+/* Parses one trimmed, non-empty NAME=KIND[:ARG][@attempt=N] item; *only is N, or -1 for every attempt. */
+static fo_error *parse_item(span item, span *name, mock_fault *f, bool *is_delay, int *only)
 {
     for (size_t i = 0; i < item.n; i++) {
         unsigned char c = (unsigned char)item.p[i];
@@ -199,7 +214,13 @@ static fo_error *parse_item(span item, span *name, mock_fault *f, bool *is_delay
     fo_error *err = check_name(item, *name);
     if (err != NULL)
         return err;
-    return parse_kind(item, spec, f, is_delay);
+    span kind_spec, selector;
+    *only = -1;
+    if (split_at(spec, '@', &kind_spec, &selector)) {
+        err = parse_selector(item, selector, only);
+        spec = kind_spec;
+    }
+    return err != NULL ? err : parse_kind(item, spec, f, is_delay);
 }
 
 /* Folds one item meant for this feature into out, refusing a second delay or terminal fault. */
@@ -220,8 +241,8 @@ static fo_error *merge(span item, const mock_fault *f, bool is_delay, bool *seen
     return NULL;
 }
 
-/* Parses every item of the trimmed header, folding those meant for feature into mine. */
-static fo_error *parse_items(span all, const char *feature, mock_fault *mine)
+/* Parses every item of the trimmed header, folding those meant for feature's attempt into mine. */
+static fo_error *parse_items(span all, const char *feature, int attempt, mock_fault *mine)
 {
     bool seen_delay = false;
     if (all.n == 0)
@@ -239,8 +260,9 @@ static fo_error *parse_items(span all, const char *feature, mock_fault *mine)
         span name = {0};
         mock_fault f = {0};
         bool is_delay = false;
-        fo_error *err = parse_item(item, &name, &f, &is_delay);
-        if (err == NULL && span_is(name, feature))
+        int only = -1;
+        fo_error *err = parse_item(item, &name, &f, &is_delay, &only);
+        if (err == NULL && span_is(name, feature) && (only < 0 || only == attempt))
             err = merge(item, &f, is_delay, &seen_delay, mine);
         if (err != NULL || !more)
             return err;
@@ -248,10 +270,10 @@ static fo_error *parse_items(span all, const char *feature, mock_fault *mine)
     }
 }
 
-fo_error *mock_fault_parse(const char *header, size_t len, const char *feature, mock_fault *out)
+fo_error *mock_fault_parse(const char *header, size_t len, const char *feature, int attempt, mock_fault *out)
 {
     mock_fault mine = {0};
-    fo_error *err = parse_items(trim((span){header, len}), feature, &mine);
+    fo_error *err = parse_items(trim((span){header, len}), feature, attempt, &mine);
     *out = err == NULL ? mine : (mock_fault){0};
     return err;
 }

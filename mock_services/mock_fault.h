@@ -12,6 +12,12 @@
  * one delay and one terminal fault (error, hang, malformed, huge or crash); the
  * delay comes first. Items for other features are checked for syntax and
  * otherwise ignored, so every service rejects a malformed header alike.
+ *
+ * An item may end in @attempt=N to apply to one attempt only: the call whose
+ * grpc-previous-rpc-attempts header is N (gRFC A6; a call without it is
+ * attempt 0, the first). "tours=delay:300ms@attempt=0" delays the first call
+ * of a hedged or retried feature and lets the second answer at once. The
+ * one-delay, one-terminal-fault rule holds per attempt.
  */
 #ifndef MOCK_FAULT_H
 #define MOCK_FAULT_H
@@ -24,6 +30,8 @@
 #define MOCK_FAULT_HEADER "x-mock-fault"
 /* The largest huge reply: big enough to exceed any sane message limit, small enough to build. */
 #define MOCK_HUGE_MAX_BYTES ((size_t)64 << 20)
+/* The highest N of @attempt=N. */
+#define MOCK_FAULT_MAX_ATTEMPT 99
 
 typedef enum mock_fault_kind {
     MOCK_FAULT_NONE = 0,  /* answer normally (after delay_us) */
@@ -44,10 +52,10 @@ typedef struct mock_fault {
 
 /*
  * Parses the len bytes of header (not NUL-terminated; any bytes) and stores
- * in out what it asks of feature: all zero when nothing. An empty or blank
+ * in out what it asks of feature's attempt (0: the first call): all zero when nothing. An empty or blank
  * header asks nothing. Returns NULL, or an FO_STATUS_INVALID_ARGUMENT error
  * quoting the offending item (out is then all zero). Linear in len.
  */
-fo_error *mock_fault_parse(const char *header, size_t len, const char *feature, mock_fault *out);
+fo_error *mock_fault_parse(const char *header, size_t len, const char *feature, int attempt, mock_fault *out);
 
 #endif

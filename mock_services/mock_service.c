@@ -25,12 +25,16 @@
 #include "fo_time.h"
 #include "mock_data.h"
 #include "mock_fault.h"
+#include "fo_parse.h"
+
+#define PREVIOUS_ATTEMPTS_HEADER "grpc-previous-rpc-attempts"
 
 typedef struct mock_call {
     fo_server_call *call;
     mock_service *svc; /* counts the call's outcome */
     Fanout__Feature__V1__UsageRequest *req;
     mock_fault fault;
+    int attempt; /* grpc-previous-rpc-attempts: 0 for a first call */
     fo_timer delay;
 } mock_call;
 
@@ -52,10 +56,31 @@ static mock_rng *thread_rng(void)
 /* A length-delimited field's key byte, then its length as a 5-byte varint, whatever the length. */
 #define PAD_HEADER 6
 
+static int attempt_slot(const mock_call *mc)
+{
+    return mc->attempt < MOCK_ATTEMPT_SLOTS ? mc->attempt : MOCK_ATTEMPT_SLOTS - 1;
+}
+
+/* The gRFC A6 header of a hedged or retried call; absent or unreadable: a first call. */
+static int previous_attempts(fo_server_call *call)
+{
+    size_t len;
+    const char *v = fo_server_call_metadata(call, PREVIOUS_ATTEMPTS_HEADER, &len);
+    char text[8];
+    int64_t n = 0;
+    if (v == NULL || len == 0 || len >= sizeof text)
+        return 0;
+    memcpy(text, v, len);
+    text[len] = '\0';
+    return fo_parse_int(text, 0, MOCK_FAULT_MAX_ATTEMPT, &n) == FO_PARSE_OK ? (int)n : 0;
+}
+
 static void mock_call_end(mock_call *mc, mock_outcome outcome, fo_status code, const char *message,
                           const fo_payload *reply)
 {
     atomic_fetch_add_explicit(&mc->svc->outcomes[outcome], 1, memory_order_relaxed);
+    if (outcome == MOCK_OUTCOME_CANCELLED)
+        atomic_fetch_add_explicit(&mc->svc->cancelled_by_attempt[attempt_slot(mc)], 1, memory_order_relaxed);
     fo_timer_cancel(fo_server_call_loop(mc->call), &mc->delay);
     fo_server_call_finish(mc->call, code, message, reply, NULL, 0);
     if (mc->req != NULL)
@@ -165,7 +190,7 @@ static fo_error *decide_fault(mock_call *mc)
     size_t len;
     const char *header = fo_server_call_metadata(mc->call, MOCK_FAULT_HEADER, &len);
     if (header != NULL) {
-        fo_error *err = mock_fault_parse(header, len, mc->svc->feature, &mc->fault);
+        fo_error *err = mock_fault_parse(header, len, mc->svc->feature, mc->attempt, &mc->fault);
         if (err != NULL || mc->fault.kind != MOCK_FAULT_NONE || mc->fault.delay_us > 0)
             return err;
     }
@@ -179,6 +204,8 @@ static void get_usage(fo_server_call *call, void *ctx)
     mc->call = call;
     mc->svc = ctx;
     fo_timer_init(&mc->delay, delay_elapsed);
+    mc->attempt = previous_attempts(call);
+    atomic_fetch_add_explicit(&mc->svc->calls_by_attempt[attempt_slot(mc)], 1, memory_order_relaxed);
 
     fo_error *err = NULL;
     mc->req = (Fanout__Feature__V1__UsageRequest *)fo_server_call_request(
@@ -225,8 +252,14 @@ void mock_service_write_stats(mock_service *svc)
     json_int_t n[MOCK_OUTCOME_COUNT];
     for (int i = 0; i < MOCK_OUTCOME_COUNT; i++)
         n[i] = (json_int_t)atomic_load(&svc->outcomes[i]);
-    fo_log_event(json_pack("{s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I}", "event", "stats", "feature", svc->feature,
-                           "pid", (int)getpid(), "ok", n[MOCK_OUTCOME_OK], "error", n[MOCK_OUTCOME_ERROR], "malformed",
-                           n[MOCK_OUTCOME_MALFORMED], "huge", n[MOCK_OUTCOME_HUGE], "cancelled",
-                           n[MOCK_OUTCOME_CANCELLED], "invalid", n[MOCK_OUTCOME_INVALID]));
+    json_t *calls = json_array(), *cancelled = json_array();
+    for (int i = 0; i < MOCK_ATTEMPT_SLOTS; i++) {
+        json_array_append_new(calls, json_integer((json_int_t)atomic_load(&svc->calls_by_attempt[i])));
+        json_array_append_new(cancelled, json_integer((json_int_t)atomic_load(&svc->cancelled_by_attempt[i])));
+    }
+    fo_log_event(json_pack("{s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "event", "stats", "feature",
+                           svc->feature, "pid", (int)getpid(), "ok", n[MOCK_OUTCOME_OK], "error", n[MOCK_OUTCOME_ERROR],
+                           "malformed", n[MOCK_OUTCOME_MALFORMED], "huge", n[MOCK_OUTCOME_HUGE], "cancelled",
+                           n[MOCK_OUTCOME_CANCELLED], "invalid", n[MOCK_OUTCOME_INVALID], "calls_by_attempt", calls,
+                           "cancelled_by_attempt", cancelled));
 }

@@ -15,7 +15,13 @@
  * cancelled is a call that the caller or the deadline ended first (a hang, a
  * delay that outlasted the caller, a call served only after its deadline);
  * invalid is a request or x-mock-fault header refused with INVALID_ARGUMENT.
- * A crash ends the process uncounted.
+ * A crash ends the process uncounted. Two more lists count by attempt, the
+ * call's grpc-previous-rpc-attempts (gRFC A6; 0 for a first call, the last
+ * entry also counting every later attempt): "calls_by_attempt", every call
+ * that arrived, and "cancelled_by_attempt", those of them counted in
+ * cancelled (a hedge's loser, say):
+ *
+ *     "calls_by_attempt":[1000,52,0,0,0],"cancelled_by_attempt":[40,2,0,0,0]
  */
 #ifndef MOCK_SERVICE_H
 #define MOCK_SERVICE_H
@@ -28,6 +34,8 @@
 #include "mock_profile.h"
 
 #define MOCK_GET_USAGE_PATH "/fanout.feature.v1.FeatureService/GetUsage"
+/* Attempts counted apart in the stats: 0 to 3, and 4 or more. */
+#define MOCK_ATTEMPT_SLOTS 5
 
 typedef enum mock_outcome {
     MOCK_OUTCOME_OK,
@@ -44,6 +52,8 @@ typedef struct mock_service {
     mock_profile profile;
     /* Calls ended so far, by outcome; workers add to them concurrently. */
     _Atomic uint64_t outcomes[MOCK_OUTCOME_COUNT];
+    _Atomic uint64_t calls_by_attempt[MOCK_ATTEMPT_SLOTS];
+    _Atomic uint64_t cancelled_by_attempt[MOCK_ATTEMPT_SLOTS];
 } mock_service;
 
 /*

@@ -5,6 +5,7 @@
 # machine load.
 #
 #   scripts/bench-callgrind.sh [--requests 200] [--warmup-requests 20] [--workers N] [--top 20] [--no-build]
+#                              [--hedge]
 #
 # Two runs, each on a fresh aggregator under callgrind:
 #   A: warm-up + requests aggregates;   B: warm-up aggregates only.
@@ -13,6 +14,7 @@
 # --top N lists the N functions with most instructions (self) per aggregate,
 # (A - B) / requests; run A's profile is kept in build-bench/callgrind.A.out. Callgrind counts user-space
 # instructions only: system calls and the kernel's network stack are not in it.
+# --hedge configures the shipped hedge (deploy/config): what hedging costs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +23,7 @@ warmup_requests=20
 workers=1 # the figure is per aggregate on one thread, as in bench.sh
 top=20
 build=1
+hedge=0
 while (($#)); do
   case "$1" in
     --requests) requests=$2; shift 2 ;;
@@ -28,7 +31,8 @@ while (($#)); do
     --workers) workers=$2; shift 2 ;;
     --top) top=$2; shift 2 ;;
     --no-build) build=0; shift ;;
-    *) sed -n '7,8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    --hedge) hedge=1; shift ;;
+    *) sed -n '7,9p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
   esac
 done
 if ! command -v valgrind >/dev/null; then
@@ -52,8 +56,10 @@ procs_start fleet "$bin/mock_services/mock_services" --fleet mock_services/fleet
 echo "$first" >"$work/fleet.json"
 # Feature deadlines are generous: under valgrind the aggregator runs ~50 times slower.
 # No forwarded metadata: the aggregate measured is the plain one.
-extra=$(jq -n --arg workers "$workers" '{forward_metadata: [], shutdown_grace_ms: 1000}
-  + (if $workers == "" then {} else {workers: ($workers | tonumber)} end)')
+# --hedge: the shipped hedge config, to count what hedging costs where few hedges fire.
+extra=$(jq -n --arg workers "$workers" --argjson hedge "$hedge" '{forward_metadata: [], shutdown_grace_ms: 1000}
+  + (if $workers == "" then {} else {workers: ($workers | tonumber)} end)
+  + (if $hedge == 1 then {hedge: {quantile: 0.95, min_ms: 2, max_ms: 500, max_attempts: 2}} else {} end)')
 fleet_agg_config 30000 "$extra" <"$work/fleet.json" >"$work/aggregator.json"
 
 # profile NAME WARMUP MEASURED: one aggregator under callgrind, WARMUP + MEASURED

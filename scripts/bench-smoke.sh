@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark scripts on short runs, as a test of the scripts themselves (the
 # figures of so short a run mean nothing): scripts/bench.sh with every option
-# prints a row for every case with no failed call, and the memory lines;
+# prints a row for every case with no failed call, the memory lines and the tail case's;
 # scripts/bench-callgrind.sh prints instructions per aggregate;
 # scripts/bench-scale.py, on shared CPUs, measures every case with no failed
 # call; none leaves a process running.
@@ -22,13 +22,13 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
 scripts/bench.sh -c 1,4 --reps 2 --duration 1s --warmup 200ms --delay 20ms --workers-sweep --width-sweep \
-  --memory --auth >"$out" || fail "scripts/bench.sh failed: $(cat "$out")"
+  --memory --auth --tail >"$out" || fail "scripts/bench.sh failed: $(cat "$out")"
 cat "$out"
-labels=()
+labels=("tail hedge=off c=4" "tail hedge=on c=4" "slow tours hedge=on c=4")
 for c in 1 4; do
   labels+=("direct c=$c" "aggregate c=$c" "direct delay=20ms c=$c" "aggregate delay=20ms c=$c"
            "direct delay=20ms c=$((12 * c)) conns=12" "aggregate workers=1 c=$c" "aggregate workers=2 c=$c"
-           "aggregate auth=RS256 c=$c" "aggregate auth=ES256 c=$c")
+           "aggregate auth=RS256 c=$c" "aggregate auth=ES256 c=$c" "aggregate hedge=on c=$c")
   for n in 1 4 12 48 96; do labels+=("width=$n c=$c"); done
 done
 for label in "${labels[@]}"; do
@@ -40,6 +40,12 @@ grep -Eq "^memory: .* [0-9]+ KB per in-flight aggregate \(errors 0, partial 0\)$
   fail "no memory line, or one with errors"
 grep -Eq "^bare GetUsage calls, 12000 in flight \(errors 0\): [0-9.]+ KB per server call, [0-9.]+ KB per client call; " "$out" ||
   fail "no line for the bare calls' memory, or one with errors"
+grep -Eq "^tail \(heavy-tailed fleet, c=4\), hedging on / off: p50 x[0-9.]+, p99 x[0-9.]+, p99.9 x[0-9.]+, " "$out" ||
+  fail "no line for the tail case's ratios"
+grep -Eq "^feature calls per aggregate: off 12(\.0+)?, on [0-9.]+ \(extra calls " "$out" ||
+  fail "no line for the tail case's feature calls, or the run without hedging made extra calls"
+grep -Eq "^tours delayed 50 ms on every call, hedged after 5 ms: [0-9]+ extra calls for [0-9]+ first attempts" "$out" ||
+  fail "no line for the slow feature's extra calls"
 [[ $(wc -l <build-bench/bench-results.jsonl) -eq $((2 * ${#labels[@]})) ]] ||
   fail "build-bench/bench-results.jsonl does not hold one line per case and repetition"
 [[ -z "$(leftovers)" ]] || fail "scripts/bench.sh left processes running: $(leftovers)"

@@ -11,7 +11,7 @@
 #   scripts/bench.sh [-c 1,32] [--duration 10s] [--warmup 2s] [--reps 3] [--workers N]
 #                    [--connections K] [--log-level LEVEL] [--delay 20ms] [--workers-sweep]
 #                    [--width-sweep] [--memory] [--mock-layout one-process|per-feature] [--no-build]
-#                    [--auth]
+#                    [--auth] [--tail]
 #
 # --workers N      the aggregator's workers (default 1: here it shares the machine with the fleet
 #                  and the load generators; scripts/bench-scale.py measures workers on cores of
@@ -28,6 +28,13 @@
 #                  on the client (fanout-bench's), the floor under an aggregate's 1 + 12 calls
 # --auth           also the aggregate with token authentication on, with RS256 and with ES256
 #                  tokens (scripts/gen-jwt-keys.sh, scripts/mint-token.py): what verification costs
+# --tail           also the tail case (hedged feature calls): the heavy-tailed fleet
+#                  (mock_services/fleet.json) at -c 4 through an aggregator without hedging and one
+#                  with the shipped hedge (quantile 0.95, 2-500 ms, 2 attempts, default budget), each
+#                  on a fleet of its own so that the mocks' stop statistics count its feature calls
+#                  per attempt; the fast fleet's aggregate with that hedge (its CPU cost when no hedge
+#                  fires); and tours delayed 50 ms on every call, hedged after 5 ms: the extra calls
+#                  the budget allows
 # --mock-layout    one-process (default): the fleet's services share one process and one
 #                  completion-queue thread, each on its own port, so that the backends cost what
 #                  fast backends on other hosts would; per-feature: one process per service, as
@@ -52,9 +59,10 @@ memory=0
 layout=one-process
 build=1
 auth=0
+tail=0
 
 usage() {
-  sed -n '10,28p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '10,41p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -72,6 +80,7 @@ while (($#)); do
     --width-sweep) width_sweep=1; shift ;;
     --memory) memory=1; shift ;;
     --auth) auth=1; shift ;;
+    --tail) tail=1; shift ;;
     --mock-layout) layout=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     -h | --help) usage ;;
@@ -103,6 +112,7 @@ watched=() # fleet children: the fleet stops them
 start_fleet() {
   procs_start "$1" "$bin/mock_services/mock_services" --fleet "$2" "${fleet_flags[@]}"
   echo "$first" >"$work/$1.fleet"
+  echo "$last_pid" >"$work/$1.fleetpid"
   # The children too: a mock that dies would turn every later figure into a partial failure.
   read -r -a children <<<"$(jq -r '[.features[].pid] | unique | join(" ")' "$work/$1.fleet")"
   watched+=("${children[@]}")
@@ -199,6 +209,23 @@ if ((auth)); then
     done
   done
 fi
+if ((tail)); then
+  hedge_json='{"hedge": {"quantile": 0.95, "min_ms": 2, "max_ms": 500, "max_attempts": 2}}'
+  start_fleet tail-off mock_services/fleet.json
+  start_fleet tail-on mock_services/fleet.json
+  start_fleet slow mock_services/fleet-fast.json
+  start_aggregator agg-tail-off tail-off 12 "$workers"
+  start_aggregator agg-tail-on tail-on 12 "$workers" "$hedge_json"
+  start_aggregator agg-hedge fleet 12 "$workers" "$hedge_json"
+  start_aggregator agg-slow slow 12 "$workers" '{"hedge": {"after_ms": 5}}'
+  add_case "tail hedge=off c=4" "$(agg_args agg-tail-off) -c 4 $common --pid mocks=$(mock_pids tail-off)"
+  add_case "tail hedge=on c=4" "$(agg_args agg-tail-on) -c 4 $common --pid mocks=$(mock_pids tail-on)"
+  for c in "${conc_list[@]}"; do
+    add_case "aggregate hedge=on c=$c" "$(agg_args agg-hedge) -c $c $common --pid $mocks"
+  done
+  add_case "slow tours hedge=on c=4" \
+    "$(agg_args agg-slow) -c 4 $common --pid mocks=$(mock_pids slow) --metadata x-mock-fault=tours=delay:50ms"
+fi
 if ((width_sweep)); then
   widths=(1 4 12 48 96)
   jq -n '{features: [range(1; 97) | {name: ("f" + (if . < 10 then "0" else "" end) + tostring),
@@ -270,6 +297,22 @@ check_alive
 uptime_after=$(uptime)
 cp "$work/results.jsonl" "$bin/bench-results.jsonl"
 
+# fleet_attempts FLEET: stops the fleet and sums its stats lines' calls by attempt, all features
+# and tours alone: {first, extra, tours_first, tours_extra}.
+fleet_attempts() {
+  local pid
+  pid=$(cat "$work/$1.fleetpid")
+  kill -TERM "$pid"
+  wait "$pid" || true
+  grep -h '"event":"stats"' "$work/$1.log" | jq -cs '
+    def first: map(.calls_by_attempt[0]) | add; def extra: map(.calls_by_attempt[1:] | add) | add;
+    {first: first, extra: extra, tours_first: (map(select(.feature == "tours")) | first),
+     tours_extra: (map(select(.feature == "tours")) | extra)}'
+}
+if ((tail)); then
+  for f in tail-off tail-on slow; do fleet_attempts "$f" >"$work/$f.attempts"; done
+fi
+
 # The table: per case, in case order, median and min-max over the repetitions.
 echo
 echo "fanout benchmark, $reps repetitions interleaved, median (min-max); $warmup warm-up + $duration each; mocks: $layout"
@@ -299,5 +342,24 @@ if ((memory)); then
     "bare GetUsage calls, \(.in_flight) in flight (errors \(.errors)): \(.server_call_kb | kb) per server call, " +
     "\(.client_call_kb | kb) per client call; an aggregate'"'"'s 1 + 12 calls: " +
     "\(.server_call_kb + 12 * .client_call_kb | kb)"' "$work/floor.json"
+fi
+if ((tail)); then
+  echo
+  jq -rs --slurpfile off "$work/tail-off.attempts" --slurpfile on "$work/tail-on.attempts" \
+    --slurpfile slow "$work/slow.attempts" '
+    def med: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+    def r(d): . * pow(10; d) | round / pow(10; d) | tostring;
+    def of($l; f): [.[] | select(.label == $l) | f] | med;
+    def ratio(f): (of("tail hedge=on c=4"; f) / of("tail hedge=off c=4"; f)) | r(2);
+    def pct(a): a.extra / a.first * 100 | r(1);
+    "tail (heavy-tailed fleet, c=4), hedging on / off: p50 x\(ratio(.latency_us.p50)), " +
+    "p99 x\(ratio(.latency_us.p99)), p99.9 x\(ratio(.latency_us["p99.9"])), " +
+    "aggregator CPU per aggregate x\(ratio(.procs.aggregator.cpu_us_per_req))",
+    "feature calls per aggregate: off \(12 * ($off[0].first + $off[0].extra) / $off[0].first | r(2)), " +
+    "on \(12 * ($on[0].first + $on[0].extra) / $on[0].first | r(2)) (extra calls \(pct($on[0]))% of first " +
+    "attempts, \($on[0].extra) of \($on[0].first), from the mocks'"'"' stats)",
+    "tours delayed 50 ms on every call, hedged after 5 ms: \($slow[0].tours_extra) extra calls for " +
+    "\($slow[0].tours_first) first attempts (\($slow[0].tours_extra / $slow[0].tours_first * 100 | r(1))%; " +
+    "budget: 5% of first attempts over 10 s, beyond that 10 a second)"' "$work/results.jsonl"
 fi
 echo "raw results: $bin/bench-results.jsonl"

@@ -13,7 +13,7 @@
 static mock_fault parse_ok(const char *header, const char *feature)
 {
     mock_fault f;
-    fo_error *err = mock_fault_parse(header, strlen(header), feature, &f);
+    fo_error *err = mock_fault_parse(header, strlen(header), feature, 0, &f);
     if (err != NULL)
         fail_msg("unexpected error for \"%s\": %s", header, err->message);
     return f;
@@ -23,7 +23,7 @@ static mock_fault parse_ok(const char *header, const char *feature)
 static void expect_bad_n(const char *header, size_t len, const char *fragment1, const char *fragment2)
 {
     mock_fault f = {.delay_us = 1, .kind = MOCK_FAULT_CRASH};
-    fo_error *err = mock_fault_parse(header, len, "tours", &f);
+    fo_error *err = mock_fault_parse(header, len, "tours", 0, &f);
     if (err == NULL)
         fail_msg("expected an error for \"%.*s\"", (int)len, header);
     assert_int_equal(err->code, FO_STATUS_INVALID_ARGUMENT);
@@ -109,7 +109,7 @@ static void empty_header_asks_nothing(void **state)
 {
     (void)state;
     mock_fault f = {.delay_us = 7, .kind = MOCK_FAULT_HANG};
-    assert_null(mock_fault_parse(NULL, 0, "tours", &f));
+    assert_null(mock_fault_parse(NULL, 0, "tours", 0, &f));
     assert_int_equal(f.delay_us, 0);
     assert_int_equal(f.kind, MOCK_FAULT_NONE);
     f = parse_ok("  \t ", "tours");
@@ -134,7 +134,7 @@ static void not_nul_terminated(void **state)
     /* Only the first len bytes count: the rest would be a bad item. */
     const char h[] = "tours=hang,bogus";
     mock_fault f;
-    assert_null(mock_fault_parse(h, strlen("tours=hang"), "tours", &f));
+    assert_null(mock_fault_parse(h, strlen("tours=hang"), "tours", 0, &f));
     assert_int_equal(f.kind, MOCK_FAULT_HANG);
 }
 
@@ -209,11 +209,43 @@ static void hostile_bytes(void **state)
         memcpy(big + i * 7, "a=hang,", 7);
     memcpy(big + items * 7, "b=crash", 7);
     mock_fault f;
-    fo_error *err = mock_fault_parse(big, n, "b", &f);
+    fo_error *err = mock_fault_parse(big, n, "b", 0, &f);
     if (err != NULL)
         fail_msg("%s", err->message);
     assert_int_equal(f.kind, MOCK_FAULT_CRASH);
     free(big);
+}
+
+/* @attempt=N: the item applies to the call whose grpc-previous-rpc-attempts is N only. */
+static void attempt_targeting(void **state)
+{
+    (void)state;
+    const char *h = "tours=delay:300ms@attempt=0, tours=error:UNAVAILABLE@attempt=1, offers=hang";
+    mock_fault f;
+    assert_null(mock_fault_parse(h, strlen(h), "tours", 0, &f));
+    assert_int_equal(f.delay_us, 300000);
+    assert_int_equal(f.kind, MOCK_FAULT_NONE);
+    assert_null(mock_fault_parse(h, strlen(h), "tours", 1, &f));
+    assert_int_equal(f.delay_us, 0);
+    assert_int_equal(f.kind, MOCK_FAULT_ERROR);
+    assert_int_equal(f.error_code, FO_STATUS_UNAVAILABLE);
+    assert_null(mock_fault_parse(h, strlen(h), "tours", 2, &f));
+    assert_int_equal(f.delay_us, 0);
+    assert_int_equal(f.kind, MOCK_FAULT_NONE);
+    /* Items without a selector apply to every attempt; the one-delay rule holds per attempt. */
+    const char *both = "tours=hang, tours=delay:5ms@attempt=1, tours=delay:7ms@attempt=2";
+    assert_null(mock_fault_parse(both, strlen(both), "tours", 2, &f));
+    assert_int_equal(f.kind, MOCK_FAULT_HANG);
+    assert_int_equal(f.delay_us, 7000);
+    assert_null(mock_fault_parse(both, strlen(both), "tours", 0, &f));
+    assert_int_equal(f.delay_us, 0);
+    expect_bad("tours=delay:1ms@attempt=0, tours=delay:2ms", "a second delay", "tours=delay:2ms");
+    expect_bad("tours=hang@attempt=0, tours=malformed@attempt=0", "a second terminal fault", "malformed");
+    expect_bad("tours=hang@try=1", "expected attempt=N", "try=1");
+    expect_bad("tours=hang@attempt=x", "bad attempt", "expected 0 to 99");
+    expect_bad("tours=hang@attempt=100", "bad attempt", "\"100\"");
+    /* A bad selector for another feature is refused alike. */
+    expect_bad("offers=hang@attempt=-1", "bad attempt", "offers");
 }
 
 int main(void)
@@ -230,6 +262,7 @@ int main(void)
         cmocka_unit_test(duplicates_are_rejected),
         cmocka_unit_test(other_features_are_still_checked),
         cmocka_unit_test(hostile_bytes),
+        cmocka_unit_test(attempt_targeting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

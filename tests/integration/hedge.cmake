@@ -1,0 +1,2 @@
+# Hedged feature calls, retries and their budget, through a real aggregator and mock fleet.
+fanout_integration_test(it_hedge SOURCES test_it_hedge.c test_it_reliability.c LIBS fanout_protos)
