@@ -38,10 +38,17 @@ static void slot_retire(fo_slot *slot)
     fo_worker_check_settled(slot->worker);
 }
 
-/* Over the memory budget every call is refused but health checks: a probe must not restart a busy server. */
-static bool memory_refuses(const fo_method *m)
+/*
+ * Why the server refuses a call before its handler sees it (NULL: it does
+ * not): over the memory budget (fo_server_memory.c). Health checks are never
+ * refused so: a probe must not restart a server for being busy.
+ */
+static fo_error *server_refuses(const fo_server *s, const fo_method *m)
 {
-    return fo_server_memory_over() && strncmp(m->path, HEALTH_PREFIX, sizeof HEALTH_PREFIX - 1) != 0;
+    if (!fo_server_memory_over() || strncmp(m->path, HEALTH_PREFIX, sizeof HEALTH_PREFIX - 1) == 0)
+        return NULL;
+    return FO_ERROR(FO_STATUS_RESOURCE_EXHAUSTED, "server over its memory budget (max_memory_mb %lld): retry later",
+                    (long long)s->limits.max_memory_mb);
 }
 
 static void slot_arrived(fo_tag *tag, bool ok)
@@ -63,12 +70,8 @@ static void slot_arrived(fo_tag *tag, bool ok)
         fo_server_call *c = fo_server_call_create(slot);
         slot->payload = NULL;
         grpc_metadata_array_init(&slot->md);
-        fo_error *refused = NULL;
-        if (memory_refuses(slot->method))
-            refused = FO_ERROR(FO_STATUS_RESOURCE_EXHAUSTED,
-                               "server over its memory budget (max_memory_mb %lld): retry later",
-                               (long long)s->limits.max_memory_mb);
-        else if (s->admit != NULL)
+        fo_error *refused = server_refuses(s, slot->method);
+        if (refused == NULL && s->admit != NULL)
             refused = s->admit(c, slot->method->path, s->admit_ctx);
         if (refused == NULL)
             slot->method->fn(c, slot->method->ctx);

@@ -14,9 +14,9 @@
  *
  * glibc keeps freed memory in its heaps, so after a flood the resident size
  * would stay near its peak (and keep the budget's refusals on): the thread
- * hands free pages back with malloc_trim when the resident size is well above
- * its level at start and no longer growing, at most once per TRIM_NS, or
- * every OVER_TRIM_NS while over the budget.
+ * hands free pages back with malloc_trim when the resident size is twice its
+ * level at start, has grown since the last trim and stopped growing a second
+ * ago; and every OVER_TRIM_NS while over the budget.
  */
 #include "fo_server_internal.h"
 
@@ -39,9 +39,11 @@
 /* Refusals from 90% of the budget until back under 80%. */
 #define HIGH_PERCENT 90
 #define LOW_PERCENT 80
-/* Trimming is worth it only above this many times the start's level, and this much. */
+/* Trimming is worth it above this many times the start's level, when this much came since the last. */
 #define TRIM_FACTOR 2
-#define TRIM_FLOOR (48 * MIB)
+#define TRIM_STEP (8 * MIB)
+#define MMAP_THRESHOLD (1 << 20)
+#define TRIM_THRESHOLD (8 << 20)
 
 static struct {
     pthread_once_t once;
@@ -85,7 +87,7 @@ static void set_over(bool over, int64_t rss, int64_t budget)
 static void *monitor_main(void *arg)
 {
     (void)arg;
-    int64_t start = resident(), last_rss = start, last_trim = 0, grew_at = 0;
+    int64_t start = resident(), last_rss = start, last_trim = 0, grew_at = 0, trimmed_to = start;
     for (;;) {
         sleep_ns(SAMPLE_NS);
         int64_t rss = resident(), budget = atomic_load(&memory.budget), now = fo_now_ns();
@@ -96,13 +98,13 @@ static void *monitor_main(void *arg)
         if (rss > last_rss)
             grew_at = now;
         last_rss = rss;
-        bool swollen = rss > start * TRIM_FACTOR && rss > TRIM_FLOOR;
+        bool swollen = rss > start * TRIM_FACTOR && rss > trimmed_to + TRIM_STEP;
         bool settled = now - grew_at >= TRIM_NS && now - last_trim >= TRIM_NS;
         bool over = atomic_load(&memory.over);
         if ((over && now - last_trim >= OVER_TRIM_NS) || (swollen && settled)) {
             malloc_trim(0);
             last_trim = now;
-            last_rss = resident();
+            last_rss = trimmed_to = resident();
         }
     }
     return NULL;
@@ -110,6 +112,14 @@ static void *monitor_main(void *arg)
 
 static void monitor_start(void)
 {
+    /*
+     * Fixed thresholds: glibc otherwise raises both after freeing one large
+     * block, and then keeps up to twice its size free at the top of each
+     * thread's heap, which malloc_trim does not touch (it trims the main
+     * heap's top and the free pages inside the heaps, not other heaps' tops).
+     */
+    mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+    mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD);
     memory.page = sysconf(_SC_PAGESIZE);
     memory.statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
     if (memory.statm < 0)
