@@ -120,7 +120,7 @@ else
 fi
 agg_pid=$last_pid
 addr=$(jq -r .address <<<"$first")
-budget=$(grep -m1 '"event":"limits"' "$work/agg.log" | jq .max_memory_mb)
+budget=$(grep -m1 '"event":"limits"' "$work/agg.log" | jq .max_memory_mb || true)
 # The request: one gRPC message (a 0 byte, its length in 4 bytes, then the protobuf of
 # {customer_id: "c-42"}).
 printf '\x00\x00\x00\x00\x06\x0a\x04c-42' >"$work/request.bin"
