@@ -51,7 +51,7 @@ if [[ -z "$bin" ]]; then
   build_targets "$bin" 2 mock_services aggregator fanout-cli
 fi
 agg_bin=$bin/aggregator/aggregator
-if nm -D "$agg_bin" 2>/dev/null | grep -q __asan_init; then
+if nm -D "$agg_bin" 2>/dev/null | grep __asan_init >/dev/null; then
   skip "$agg_bin is built with sanitizers: its RSS says nothing (scripts/test.sh runs this on build-bench)"
 fi
 source scripts/lib/fleet.sh

@@ -24,7 +24,10 @@ import time
 IDLE = 1500
 HOLD_S = 15
 LIMIT = 1024
-DEADLINE_S = 3.0
+DEADLINE_S = 5.0
+# A refusal comes before the deadline (a call left hanging would end DEADLINE_EXCEEDED at it); the
+# margin is for the client process itself starting on a loaded machine under a sanitizer.
+REFUSED_WITHIN_S = 4.0
 SERVED_AFTER_S = 12.0
 
 
@@ -108,7 +111,7 @@ def main():
                 fail("during the hold a call took %.2f s, past its %.1f s deadline (%s)" % (took, DEADLINE_S, outcome))
             if outcome not in ("ok", "UNAVAILABLE"):
                 fail("during the hold a call ended %s: neither served nor refused" % outcome)
-            if outcome == "UNAVAILABLE" and took > 2.0:
+            if outcome == "UNAVAILABLE" and took > REFUSED_WITHIN_S:
                 fail("a refusal took %.2f s: not at once" % took)
             time.sleep(0.5)
         for s in idle:
