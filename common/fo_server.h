@@ -48,8 +48,7 @@ typedef struct fo_server_tls {
 
 /*
  * What bounds a server's memory and connections under a flood (README,
- * "Floods"). 0 takes each default; fo_server_limits_resolve fills them in.
- * Memory and connections are the process's: with several servers in one
+ * "Floods"). 0 takes each default (fo_server_limits.c). Memory and connections are the process's: with several servers in one
  * process, the largest asked for holds for all.
  */
 typedef struct fo_server_limits {
@@ -63,9 +62,6 @@ typedef struct fo_server_limits {
     int64_t connection_idle_ms;     /* a connection without calls this long is closed; default 5 min */
     int64_t handshake_timeout_ms;   /* to finish the HTTP/2 preface (and TLS handshake); default 10 s */
 } fo_server_limits;
-
-/* Fills in the defaults of the fields left 0 (raising the open-files limit first, once per process). */
-void fo_server_limits_resolve(fo_server_limits *l);
 
 typedef struct fo_server_opts {
     int workers;              /* threads, each with its own queue; at least 1; ignored with loop */

@@ -22,7 +22,8 @@
 
 static const char *memory_source = "max_memory_mb";
 
-void fo_server_limits_resolve(fo_server_limits *l)
+/* Fills in the defaults of the fields left 0 (raising the open-files limit first, once per process). */
+static void limits_resolve(fo_server_limits *l)
 {
     fo_nofile nofile = fo_limits_nofile_raise();
     if (l->max_memory_mb <= 0) {
@@ -45,7 +46,7 @@ static int clamp_int(int64_t v) { return v > INT32_MAX ? INT32_MAX : (int)v; }
 void fo_server_limits_apply(fo_server *s, const fo_server_limits *opts)
 {
     s->limits = *opts;
-    fo_server_limits_resolve(&s->limits);
+    limits_resolve(&s->limits);
     s->quota = grpc_resource_quota_create("fo_server");
     grpc_resource_quota_resize(s->quota, (size_t)s->limits.max_memory_mb * MIB);
     fo_server_accept_configure(s->limits.max_connections);
