@@ -49,6 +49,11 @@ static const char *const top_keys[] = {
     "default_policy",
     "max_features_per_request",
     "max_in_flight",
+    "max_memory_mb",
+    "max_connections",
+    "max_concurrent_streams",
+    "connection_idle_timeout_ms",
+    "handshake_timeout_ms",
     "max_message_bytes",
     "forward_metadata",
     "log_level",
@@ -379,6 +384,24 @@ static fo_error *read_extra_attempts(const fo_json_at *top, const json_t *root, 
     return err;
 }
 
+/* The flood protections (fo_server_limits): 0 or absent takes the server's default. */
+static fo_error *read_limits(const reader *r, const fo_json_at *top, const json_t *root, agg_config *c)
+{
+    fo_error *err = read_int(r, root, top, "max_memory_mb", "FANOUT_MAX_MEMORY_MB", 0, 1 << 24, &c->max_memory_mb);
+    if (err == NULL)
+        err = read_int(r, root, top, "max_connections", "FANOUT_MAX_CONNECTIONS", 0, 1 << 24, &c->max_connections);
+    if (err == NULL)
+        err = read_int(r, root, top, "max_concurrent_streams", "FANOUT_MAX_CONCURRENT_STREAMS", 0, 1 << 20,
+                       &c->max_concurrent_streams);
+    if (err == NULL)
+        err = read_int(r, root, top, "connection_idle_timeout_ms", "FANOUT_CONNECTION_IDLE_TIMEOUT_MS", 0, INT32_MAX,
+                       &c->connection_idle_timeout_ms);
+    if (err == NULL)
+        err = read_int(r, root, top, "handshake_timeout_ms", "FANOUT_HANDSHAKE_TIMEOUT_MS", 0, INT32_MAX,
+                       &c->handshake_timeout_ms);
+    return err;
+}
+
 static fo_error *read_config(const reader *r, const json_t *root, agg_config *c)
 {
     c->listen = fo_xstrdup("0.0.0.0:50051");
@@ -396,6 +419,8 @@ static fo_error *read_config(const reader *r, const json_t *root, agg_config *c)
     fo_error *err = fo_json_object(&top, root, top_keys);
     if (err == NULL)
         err = read_scalars(r, &top, root, c);
+    if (err == NULL)
+        err = read_limits(r, &top, root, c);
     if (err == NULL)
         err = read_forward_metadata(&top, root, c);
     if (err == NULL)

@@ -95,6 +95,8 @@ typedef struct agg_config {
     agg_code_set retry_on;
     /* Token authentication; off unless the file has "auth". */
     agg_auth_config auth;
+    /* The flood protections (fo_server_limits); 0: the server's default. */
+    int64_t max_memory_mb, max_connections, max_concurrent_streams, connection_idle_timeout_ms, handshake_timeout_ms;
 } agg_config;
 
 /*

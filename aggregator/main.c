@@ -118,7 +118,12 @@ static int serve(const options *o, agg_config *cfg, agg_auth *auth)
             .server = {.workers = cfg->workers,
                        .max_message_bytes = (size_t)cfg->max_message_bytes,
                        .admit = agg_auth_admit,
-                       .admit_ctx = auth},
+                       .admit_ctx = auth,
+                       .limits = {.max_memory_mb = cfg->max_memory_mb,
+                                  .max_connections = cfg->max_connections,
+                                  .max_concurrent_streams = cfg->max_concurrent_streams,
+                                  .connection_idle_ms = cfg->connection_idle_timeout_ms,
+                                  .handshake_timeout_ms = cfg->handshake_timeout_ms}},
             .listen = o->listen ? o->listen : cfg->listen,
             .tls = cfg->tls.enabled ? &tls : NULL,
             .add_methods = add_methods,
@@ -129,6 +134,7 @@ static int serve(const options *o, agg_config *cfg, agg_auth *auth)
         if (err == NULL) {
             agg_service_connect(&svc);
             fo_log_event(json_pack("{s:s, s:s, s:i}", "event", "listening", "address", address, "pid", (int)getpid()));
+            fo_host_log_limits(host);
         }
     }
     if (host != NULL) {

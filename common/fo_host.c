@@ -53,6 +53,8 @@ void fo_host_drain_all(fo_host *const *hosts, size_t n, int64_t grace_ms)
         fo_server_shutdown_end(hosts[i]->server, deadline);
 }
 
+void fo_host_log_limits(const fo_host *h) { fo_server_log_limits(h->server); }
+
 void fo_host_drain(fo_host *h, int64_t grace_ms) { fo_host_drain_all(&h, 1, grace_ms); }
 
 void fo_host_destroy(fo_host *h)

@@ -37,6 +37,8 @@ typedef struct fo_host fo_host;
  * left behind.
  */
 fo_error *fo_host_start(const fo_host_opts *opts, char *address, size_t address_len, fo_host **out);
+/* The server's "limits" log line (fo_server_log_limits): after the caller's "listening" line. */
+void fo_host_log_limits(const fo_host *h);
 /* NOT_SERVING, no new calls, calls in flight get grace_ms to finish, then are cancelled. */
 void fo_host_drain(fo_host *h, int64_t grace_ms);
 /*

@@ -13,18 +13,19 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fo_alloc.h"
 #include "fo_log.h"
 #include "fo_time.h"
 #include "fo_tls.h"
 
-#define SERVER_HANDSHAKE_TIMEOUT_MS 10000
-#define SERVER_MAX_ARGS 8
+#define SERVER_MAX_ARGS (4 + FO_SERVER_LIMITS_ARGS)
 
 /* Requests kept posted per method and worker: enough to absorb a burst of
  * new calls between two turns of the loop. */
 #define SLOTS_PER_METHOD 16
+#define HEALTH_PREFIX "/grpc.health.v1.Health/"
 
 static bool slot_post(fo_slot *slot);
 
@@ -35,6 +36,19 @@ static void slot_retire(fo_slot *slot)
 {
     atomic_fetch_sub(&slot->worker->slots_out, 1);
     fo_worker_check_settled(slot->worker);
+}
+
+/*
+ * Why the server refuses a call before its handler sees it (NULL: it does
+ * not): over the memory budget (fo_server_memory.c). Health checks are never
+ * refused so: a probe must not restart a server for being busy.
+ */
+static fo_error *server_refuses(const fo_server *s, const fo_method *m)
+{
+    if (!fo_server_memory_over() || strncmp(m->path, HEALTH_PREFIX, sizeof HEALTH_PREFIX - 1) == 0)
+        return NULL;
+    return FO_ERROR(FO_STATUS_RESOURCE_EXHAUSTED, "server over its memory budget (max_memory_mb %lld): retry later",
+                    (long long)s->limits.max_memory_mb);
 }
 
 static void slot_arrived(fo_tag *tag, bool ok)
@@ -56,7 +70,9 @@ static void slot_arrived(fo_tag *tag, bool ok)
         fo_server_call *c = fo_server_call_create(slot);
         slot->payload = NULL;
         grpc_metadata_array_init(&slot->md);
-        fo_error *refused = s->admit != NULL ? s->admit(c, slot->method->path, s->admit_ctx) : NULL;
+        fo_error *refused = server_refuses(s, slot->method);
+        if (refused == NULL && s->admit != NULL)
+            refused = s->admit(c, slot->method->path, s->admit_ctx);
         if (refused == NULL)
             slot->method->fn(c, slot->method->ctx);
         else
@@ -91,17 +107,9 @@ static bool slot_post(fo_slot *slot)
 /* --- server lifetime ------------------------------------------------------ */
 
 /* Fills args with what the server is created with; returns how many. */
-static size_t server_args(const fo_server_opts *opts, grpc_arg args[SERVER_MAX_ARGS])
+static size_t server_args(const fo_server *s, const fo_server_opts *opts, grpc_arg args[SERVER_MAX_ARGS])
 {
-    size_t nargs = 0;
-    /*
-     * A connection that never finishes its HTTP/2 preface (or TLS handshake)
-     * holds a file descriptor for gRPC's default 120 s; hostile or broken
-     * clients get much less.
-     */
-    args[nargs++] = (grpc_arg){.type = GRPC_ARG_INTEGER,
-                               .key = GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
-                               .value.integer = SERVER_HANDSHAKE_TIMEOUT_MS};
+    size_t nargs = fo_server_limits_args(s, args);
     /* No channelz, as on the client side (fo_channel_create). */
     args[nargs++] = (grpc_arg){.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ENABLE_CHANNELZ, .value.integer = 0};
     if (opts->max_message_bytes > 0) {
@@ -120,8 +128,9 @@ static size_t server_args(const fo_server_opts *opts, grpc_arg args[SERVER_MAX_A
 fo_server *fo_server_create(const fo_server_opts *opts)
 {
     fo_server *s = fo_xcalloc(1, sizeof *s);
+    fo_server_limits_apply(s, &opts->limits);
     grpc_arg args[SERVER_MAX_ARGS];
-    grpc_channel_args chargs = {.num_args = server_args(opts, args), .args = args};
+    grpc_channel_args chargs = {.num_args = server_args(s, opts, args), .args = args};
     s->borrowed = opts->loop != NULL;
     s->admit = opts->admit;
     s->admit_ctx = opts->admit_ctx;
@@ -318,6 +327,7 @@ void fo_server_destroy(fo_server *s)
         free(s->workers[i].slots);
     }
     free(s->workers);
+    grpc_resource_quota_unref(s->quota);
     fo_server_settle_destroy(s);
     free(s);
 }

@@ -46,6 +46,23 @@ typedef struct fo_server_tls {
     const char *client_ca; /* NULL: no client certificates; else mTLS required */
 } fo_server_tls;
 
+/*
+ * What bounds a server's memory and connections under a flood (README,
+ * "Floods"). 0 takes each default (fo_server_limits.c). Memory and connections are the process's: with several servers in one
+ * process, the largest asked for holds for all.
+ */
+typedef struct fo_server_limits {
+    /* Past about this much resident memory new calls get RESOURCE_EXHAUSTED; default 75% of the cgroup
+     * memory limit, else a quarter of the machine's memory. Also gRPC's resource quota. */
+    int64_t max_memory_mb;
+    /* Incoming connections held at once; more are refused at once. Default: the open-files limit less
+     * a quarter of it (at least 128 kept). */
+    int64_t max_connections;
+    int64_t max_concurrent_streams; /* per connection (HTTP/2 SETTINGS); default 100 */
+    int64_t connection_idle_ms;     /* a connection without calls this long is closed; default 5 min */
+    int64_t handshake_timeout_ms;   /* to finish the HTTP/2 preface (and TLS handshake); default 10 s */
+} fo_server_limits;
+
 typedef struct fo_server_opts {
     int workers;              /* threads, each with its own queue; at least 1; ignored with loop */
     size_t max_message_bytes; /* larger requests get RESOURCE_EXHAUSTED; 0: gRPC default */
@@ -67,6 +84,7 @@ typedef struct fo_server_opts {
     /* NULL, or asked before every handler: a refused call is finished here and never reaches it. */
     fo_admit_fn admit;
     void *admit_ctx;
+    fo_server_limits limits;
 } fo_server_opts;
 
 typedef struct fo_server fo_server;
@@ -82,6 +100,8 @@ fo_error *fo_server_listen(fo_server *s, const char *addr, const fo_server_tls *
  * its thread runs it).
  */
 void fo_server_start(fo_server *s);
+/* One log line with the server's limits and the open-files limits; after the "listening" line. */
+void fo_server_log_limits(const fo_server *s);
 /* The loops calls run on: the own workers', or the one borrowed loop. */
 int fo_server_worker_count(const fo_server *s);
 fo_loop *fo_server_worker_loop(fo_server *s, int i);

@@ -78,6 +78,8 @@ struct fo_server {
     bool settled;
     fo_admit_fn admit;
     void *admit_ctx;
+    fo_server_limits limits;    /* the opts' flood protections, defaults resolved */
+    grpc_resource_quota *quota; /* the memory budget, as gRPC's transports see it */
 };
 
 /* fo_server_call.c: a call for what arrived in the slot, which hands it its request and metadata. */
@@ -94,5 +96,19 @@ void fo_worker_check_settled(fo_worker *w);
 void fo_server_settle_await(fo_server *s);
 /* From fo_server_shutdown_end: blocks until the loop has reported. */
 void fo_server_settle_wait(fo_server *s);
+
+/* fo_server_limits.c: resolves opts into s->limits, makes s->quota, and sets the process's cap and budget. */
+void fo_server_limits_apply(fo_server *s, const fo_server_limits *opts);
+/* The channel arguments that enforce s->limits, into args; returns how many (FO_SERVER_LIMITS_ARGS). */
+#define FO_SERVER_LIMITS_ARGS 4
+size_t fo_server_limits_args(const fo_server *s, grpc_arg *args);
+
+/* fo_server_accept.c: counts and caps incoming connections process-wide (the largest cap asked for). */
+void fo_server_accept_configure(int64_t max_connections);
+
+/* fo_server_memory.c: watches the process's memory against the largest budget asked for. */
+void fo_server_memory_configure(int64_t max_memory_mb);
+/* Past the budget: new calls are refused. One relaxed atomic load. */
+bool fo_server_memory_over(void);
 
 #endif
