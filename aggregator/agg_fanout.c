@@ -95,6 +95,7 @@ static void task_start(runner *r, size_t index, void *ctx)
     const agg_fanout *f = fc->fanout;
     int64_t timeout_ns = fo_deadline_in_ms(fc->target->cfg->timeout_ms);
     fc->own_deadline = timeout_ns <= f->deadline_ns;
+    fo_md trace_md = agg_trace_child(f->trace, fc->traceparent);
     fo_call_spec spec = {
         .channel = fc->target->channel,
         .method = fc->target->get_usage,
@@ -102,6 +103,8 @@ static void task_start(runner *r, size_t index, void *ctx)
         .deadline_ns = fo_deadline_min(f->deadline_ns, timeout_ns),
         .md = f->md,
         .nmd = f->nmd,
+        .call_md = &trace_md,
+        .ncall_md = 1,
         .request = f->request,
     };
     fc->started_ns = fo_now_ns();

@@ -18,6 +18,7 @@
 #include "agg_reduce.h"
 #include "fo_arena.h"
 #include "agg_service.h"
+#include "agg_trace.h"
 #include "runner.h"
 
 /* What every feature call of one request shares. */
@@ -26,6 +27,7 @@ typedef struct agg_fanout {
     int64_t deadline_ns; /* the incoming call's */
     const fo_md *md;     /* forwarded metadata */
     size_t nmd;
+    const agg_trace *trace; /* each call's traceparent is a child of it */
     const fo_payload *request;
     fo_arena *replies; /* where replies are unpacked; they live as long as it does */
 } agg_fanout;
@@ -42,6 +44,8 @@ typedef struct agg_feature_call {
     int32_t attempts;
     agg_breaker_ticket ticket; /* what the feature's breaker said at the start */
     bool own_deadline;         /* the feature's timeout, not the caller's deadline, ends the call */
+    /* The call's own traceparent, sent as it starts. */
+    char traceparent[FO_TRACEPARENT_LEN + 1];
     /* The outcome, once reported. */
     fo_payload *reply;                       /* the report as the feature encoded it */
     Fanout__Feature__V1__UsageReport *usage; /* reply parsed, in the fanout's arena */

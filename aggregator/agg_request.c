@@ -11,6 +11,7 @@
 #include "agg_fanout.h"
 #include "agg_reduce.h"
 #include "agg_service.h"
+#include "agg_trace.h"
 #include "agg_validate.h"
 #include "agg_wire.h"
 #include "fanout/v1/aggregator.pb-c.h"
@@ -48,10 +49,11 @@ typedef struct agg_request {
     agg_plan plan;
     agg_fanout fanout;
     fo_arena replies;
-    fo_md *md; /* x-request-id, then the allow-listed headers present, then the subject */
+    fo_md *md; /* x-request-id, the allow-listed headers present, the caller's tracestate, the subject */
     /* The caller's token, when auth is on. */
     agg_jwt_claims claims;
     char request_id[REQUEST_ID_MAX + 1];
+    agg_trace trace;
     agg_feature_call *calls;
     runner *run;
 
@@ -124,12 +126,15 @@ static void log_request(const agg_request *rq, fo_status code, int succeeded, in
             json_array_append_new(failed_names, json_string(rq->calls[i].name));
     }
     const char *policy = rq->plan.policy == FANOUT__V1__FAILURE_POLICY__FAIL_FAST ? "FAIL_FAST" : "ALLOW_PARTIAL";
-    fo_log(FO_LOG_INFO, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:o}", "event", "request",
-                                  "request_id", rq->request_id, "customer", rq->msg ? rq->msg->customer_id : "",
-                                  "method", rq->streaming ? "StreamCustomerAnalytics" : "GetCustomerAnalytics",
-                                  "policy", rq->msg ? policy : "", "status", fo_status_name(code), "elapsed_us",
-                                  (json_int_t)((fo_now_ns() - rq->started_ns) / FO_NS_PER_US), "succeeded", succeeded,
-                                  "failed", failed, "failed_features", failed_names));
+    fo_log(FO_LOG_INFO,
+           json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:o}", "event", "request",
+                     "request_id", rq->request_id, "trace_id", rq->trace.trace_id, "span_id", rq->trace.span_id,
+                     "parent_span_id", agg_trace_continued(&rq->trace) ? rq->trace.parent_id : NULL, "customer",
+                     rq->msg ? rq->msg->customer_id : "", "method",
+                     rq->streaming ? "StreamCustomerAnalytics" : "GetCustomerAnalytics", "policy",
+                     rq->msg ? policy : "", "status", fo_status_name(code), "elapsed_us",
+                     (json_int_t)((fo_now_ns() - rq->started_ns) / FO_NS_PER_US), "succeeded", succeeded, "failed",
+                     failed, "failed_features", failed_names));
 }
 
 /* --- answering ---------------------------------------------------------------- */
@@ -366,25 +371,43 @@ static void take_request_id(agg_request *rq)
     fo_server_call_add_header(rq->call, REQUEST_ID_HEADER, rq->request_id, strlen(rq->request_id));
 }
 
+/* The caller's trace, or a new one (agg_trace.h). */
+static void take_trace(agg_request *rq)
+{
+    size_t len = 0;
+    const char *traceparent = fo_server_call_metadata(rq->call, FO_TRACE_HEADER, &len);
+    agg_trace_begin(&rq->trace, traceparent, len);
+}
+
+/* Headers that never go on as the caller sent them: its credentials are for us; the trace context is ours. */
+static bool never_forwarded(const char *key)
+{
+    return strcmp(key, REQUEST_ID_HEADER) == 0 || strcmp(key, "authorization") == 0 ||
+           strcmp(key, FO_TRACE_HEADER) == 0 || strcmp(key, FO_TRACE_STATE_HEADER) == 0;
+}
+
 static void build_metadata(agg_request *rq)
 {
     const agg_config *cfg = rq->svc->cfg;
-    rq->md = fo_xcalloc(cfg->n_forward_metadata + 2, sizeof *rq->md);
+    rq->md = fo_xcalloc(cfg->n_forward_metadata + 3, sizeof *rq->md);
     rq->md[0] = (fo_md){REQUEST_ID_HEADER, rq->request_id, strlen(rq->request_id)};
     size_t n = 1;
     size_t len;
     for (size_t i = 0; i < cfg->n_forward_metadata; i++) {
         const char *key = cfg->forward_metadata[i];
         const char *value = fo_server_call_metadata(rq->call, key, &len);
-        /* The caller's credentials are for us, never for the features. */
-        if (value != NULL && strcmp(key, REQUEST_ID_HEADER) != 0 && strcmp(key, "authorization") != 0)
+        if (value != NULL && !never_forwarded(key))
             rq->md[n++] = (fo_md){key, value, len};
     }
+    const char *tracestate = fo_server_call_metadata(rq->call, FO_TRACE_STATE_HEADER, &len);
+    if (tracestate != NULL && agg_trace_continued(&rq->trace))
+        rq->md[n++] = (fo_md){FO_TRACE_STATE_HEADER, tracestate, len};
     const char *subject_header = cfg->auth.forward_subject_header;
     if (subject_header != NULL && rq->claims.subject != NULL)
         rq->md[n++] = (fo_md){subject_header, rq->claims.subject, strlen(rq->claims.subject)};
     rq->fanout.md = rq->md;
     rq->fanout.nmd = n;
+    rq->fanout.trace = &rq->trace;
 }
 
 static fo_payload *pack_usage_request(const Fanout__V1__AnalyticsRequest *msg)
@@ -473,6 +496,7 @@ static void request_start(fo_server_call *call, agg_service *svc, bool streaming
     rq->started_ns = fo_now_ns();
     rq->send_done.fn = stream_sent;
     take_request_id(rq);
+    take_trace(rq);
 
     const char *method = streaming ? AGG_STREAM_PATH : AGG_GET_PATH;
     fo_error *err = admit(rq);

@@ -171,6 +171,19 @@ grpc_metadata *fo_md_to_grpc(const fo_md *md, size_t n)
     return out;
 }
 
+grpc_metadata *fo_spec_md_to_grpc(const fo_call_spec *spec, size_t *count)
+{
+    *count = spec->nmd + spec->ncall_md;
+    grpc_metadata *out = fo_md_to_grpc(spec->md, spec->nmd);
+    if (spec->ncall_md == 0)
+        return out;
+    out = fo_xrealloc(out, *count * sizeof *out);
+    grpc_metadata *own = fo_md_to_grpc(spec->call_md, spec->ncall_md);
+    memcpy(out + spec->nmd, own, spec->ncall_md * sizeof *own);
+    free(own);
+    return out;
+}
+
 /* --- channels ------------------------------------------------------------- */
 
 struct fo_channel {
@@ -318,12 +331,13 @@ fo_client_call *fo_client_call_start(const fo_call_spec *spec, fo_client_call_fn
                                             grpc_slice_from_static_string(spec->path), NULL, deadline, NULL);
     }
     cc->request = fo_payload_buffer(spec->request);
-    grpc_metadata *md = fo_md_to_grpc(spec->md, spec->nmd);
+    size_t nmd;
+    grpc_metadata *md = fo_spec_md_to_grpc(spec, &nmd);
 
     grpc_op ops[6];
     memset(ops, 0, sizeof ops);
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[0].data.send_initial_metadata.count = spec->nmd;
+    ops[0].data.send_initial_metadata.count = nmd;
     ops[0].data.send_initial_metadata.metadata = md;
     ops[1].op = GRPC_OP_SEND_MESSAGE;
     ops[1].data.send_message.send_message = cc->request;
