@@ -9,6 +9,7 @@
 #include "agg_auth.h"
 #include "agg_deadline.h"
 #include "agg_fanout.h"
+#include "agg_generation.h"
 #include "agg_reduce.h"
 #include "agg_service.h"
 #include "agg_trace.h"
@@ -41,6 +42,9 @@ typedef enum request_state {
 
 typedef struct agg_request {
     agg_service *svc;
+    /* The config generation current at arrival, held to the end, and the worker that holds it. */
+    agg_generation *gen;
+    int worker;
     fo_server_call *call;
     bool streaming; /* the method, fixed at arrival */
     request_state state;
@@ -90,6 +94,7 @@ static void request_free(agg_request *rq)
     if (rq->msg != NULL)
         fanout__v1__analytics_request__free_unpacked(rq->msg, NULL);
     atomic_fetch_sub(&rq->svc->in_flight, 1);
+    agg_generation_leave(rq->gen, rq->worker);
     free(rq);
 }
 
@@ -388,7 +393,7 @@ static bool never_forwarded(const char *key)
 
 static void build_metadata(agg_request *rq)
 {
-    const agg_config *cfg = rq->svc->cfg;
+    const agg_config *cfg = rq->gen->cfg;
     rq->md = fo_xcalloc(cfg->n_forward_metadata + 3, sizeof *rq->md);
     rq->md[0] = (fo_md){REQUEST_ID_HEADER, rq->request_id, strlen(rq->request_id)};
     size_t n = 1;
@@ -424,7 +429,7 @@ static int64_t early_answer_at(const agg_request *rq)
 {
     if (rq->plan.policy == FANOUT__V1__FAILURE_POLICY__FAIL_FAST)
         return FO_DEADLINE_NONE;
-    const agg_config *cfg = rq->svc->cfg;
+    const agg_config *cfg = rq->gen->cfg;
     int64_t longest_ms = 0;
     for (size_t i = 0; i < rq->plan.n_features; i++) {
         int index = rq->plan.features[i].config_index;
@@ -452,7 +457,7 @@ static void start_run(agg_request *rq)
     for (size_t i = 0; i < n; i++) {
         const agg_plan_feature *pf = &rq->plan.features[i];
         const agg_target *target =
-            pf->config_index >= 0 ? agg_service_target(rq->svc, worker, (size_t)pf->config_index) : NULL;
+            pf->config_index >= 0 ? agg_generation_target(rq->gen, worker, (size_t)pf->config_index) : NULL;
         agg_feature_call_init(&rq->calls[i], &rq->fanout, pf->name, target);
         tasks[i] = agg_feature_call_task(&rq->calls[i]);
     }
@@ -480,9 +485,9 @@ static fo_error *admit(agg_request *rq)
     long in_flight = atomic_fetch_add(&rq->svc->in_flight, 1) + 1;
     if (fo_server_call_deadline(rq->call) <= fo_now_ns())
         return FO_ERROR(FO_STATUS_DEADLINE_EXCEEDED, "the deadline had passed when the call arrived");
-    if (in_flight > rq->svc->cfg->max_in_flight)
+    if (in_flight > rq->gen->cfg->max_in_flight)
         return FO_ERROR(FO_STATUS_RESOURCE_EXHAUSTED, "%ld calls in flight, the limit is %lld", in_flight - 1,
-                        (long long)rq->svc->cfg->max_in_flight);
+                        (long long)rq->gen->cfg->max_in_flight);
     return NULL;
 }
 
@@ -495,20 +500,22 @@ static void request_start(fo_server_call *call, agg_service *svc, bool streaming
     rq->streaming = streaming;
     rq->started_ns = fo_now_ns();
     rq->send_done.fn = stream_sent;
+    rq->worker = fo_server_call_worker(call);
+    rq->gen = agg_service_enter(svc, rq->worker);
     take_request_id(rq);
     take_trace(rq);
 
     const char *method = streaming ? AGG_STREAM_PATH : AGG_GET_PATH;
     fo_error *err = admit(rq);
     if (err == NULL)
-        err = agg_auth_authenticate(svc->auth, call, method, &rq->claims);
+        err = agg_auth_authenticate(rq->gen->auth, call, method, &rq->claims);
     if (err == NULL)
         rq->msg = (Fanout__V1__AnalyticsRequest *)fo_server_call_request(
             call, &fanout__v1__analytics_request__descriptor, &err);
     if (err == NULL)
-        err = agg_validate_request(rq->msg, svc->cfg, &rq->plan);
+        err = agg_validate_request(rq->msg, rq->gen->cfg, &rq->plan);
     if (err == NULL)
-        err = agg_auth_authorize(svc->auth, &rq->claims, rq->msg->customer_id, method);
+        err = agg_auth_authorize(rq->gen->auth, &rq->claims, rq->msg->customer_id, method);
     if (err != NULL) {
         rq->refusal = err;
         rq->outcome = err;
