@@ -158,29 +158,32 @@ const char *fo_md_find(const grpc_metadata_array *arr, const char *key, size_t *
     return NULL;
 }
 
+/* md's n pairs into out: static key and value slices only point at the caller's bytes. */
+static void md_fill(grpc_metadata *out, const fo_md *md, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        out[i].key = grpc_slice_from_static_string(md[i].key);
+        out[i].value = grpc_slice_from_static_buffer(md[i].value, md[i].value_len);
+    }
+}
+
 grpc_metadata *fo_md_to_grpc(const fo_md *md, size_t n)
 {
     if (n == 0)
         return NULL;
     grpc_metadata *out = fo_xcalloc(n, sizeof *out);
-    for (size_t i = 0; i < n; i++) {
-        /* Static key and value slices only point at the caller's bytes. */
-        out[i].key = grpc_slice_from_static_string(md[i].key);
-        out[i].value = grpc_slice_from_static_buffer(md[i].value, md[i].value_len);
-    }
+    md_fill(out, md, n);
     return out;
 }
 
 grpc_metadata *fo_spec_md_to_grpc(const fo_call_spec *spec, size_t *count)
 {
     *count = spec->nmd + spec->ncall_md;
-    grpc_metadata *out = fo_md_to_grpc(spec->md, spec->nmd);
-    if (spec->ncall_md == 0)
-        return out;
-    out = fo_xrealloc(out, *count * sizeof *out);
-    grpc_metadata *own = fo_md_to_grpc(spec->call_md, spec->ncall_md);
-    memcpy(out + spec->nmd, own, spec->ncall_md * sizeof *own);
-    free(own);
+    if (*count == 0)
+        return NULL;
+    grpc_metadata *out = fo_xcalloc(*count, sizeof *out);
+    md_fill(out, spec->md, spec->nmd);
+    md_fill(out + spec->nmd, spec->call_md, spec->ncall_md);
     return out;
 }
 
