@@ -12,8 +12,10 @@
  * open_methods leaves it out, and then it needs a valid token.
  *
  * Refusals are counted and logged with the token's subject when its
- * signature verified, never with the token. The keys are read once, by
- * agg_auth_create, and are only read afterwards: the workers share them.
+ * signature verified, never with the token. The keys are read by
+ * agg_auth_create (at start, and for each reload's new generation: a key
+ * file that cannot be read refuses the reload, and the old keys stay), and
+ * are only read afterwards: the workers share them.
  * Verified tokens are remembered per worker (agg_auth_cache), so a client
  * that sends the same token again costs a hash, not a signature check.
  */

@@ -1,6 +1,7 @@
 /*
  * agg_config: the aggregator's JSON configuration file and its environment
- * overrides, read once at start-up into plain C values.
+ * overrides, read at start-up (and again on SIGHUP, agg_reload.h) into plain
+ * C values.
  *
  * The file is strict: unknown keys, duplicate keys, wrong types and values out
  * of range are all errors, so a typo never silently falls back to a default.

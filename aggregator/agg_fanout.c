@@ -111,6 +111,9 @@ static bool start_attempt(agg_feature_call *fc, attempt_reason reason)
         .request = fc->fanout->request,
     };
     fo_md *md = attempt_metadata(fc, number, &spec);
+    fo_md trace_md = agg_trace_child(fc->fanout->trace, fc->traceparent);
+    spec.call_md = &trace_md;
+    spec.ncall_md = 1;
     fc->attempts++;
     fc->hedges += reason == ATTEMPT_HEDGE;
     fc->retries += reason == ATTEMPT_RETRY;

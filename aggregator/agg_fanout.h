@@ -37,6 +37,7 @@
 #include "agg_reduce.h"
 #include "fo_arena.h"
 #include "agg_service.h"
+#include "agg_trace.h"
 #include "runner.h"
 
 /* What every feature call of one request shares. */
@@ -45,6 +46,7 @@ typedef struct agg_fanout {
     int64_t deadline_ns; /* the incoming call's */
     const fo_md *md;     /* forwarded metadata */
     size_t nmd;
+    const agg_trace *trace; /* each call's traceparent is a child of it */
     const fo_payload *request;
     fo_arena *replies; /* where replies are unpacked; they live as long as it does */
 } agg_fanout;
@@ -86,6 +88,8 @@ struct agg_feature_call {
     int32_t answered_by;       /* 1-based attempt of the answer reported; 0: none */
     agg_breaker_ticket ticket; /* what the feature's breaker said at the start */
     bool own_deadline;         /* the feature's timeout, not the caller's deadline, ends the call */
+    /* Each attempt's own traceparent, written as it starts (the core copies it). */
+    char traceparent[FO_TRACEPARENT_LEN + 1];
     /* The outcome: the winning reply, or the last failure. */
     fo_payload *reply;                       /* the report as the feature encoded it */
     Fanout__Feature__V1__UsageReport *usage; /* reply parsed, in the fanout's arena */

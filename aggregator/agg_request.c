@@ -9,8 +9,10 @@
 #include "agg_auth.h"
 #include "agg_deadline.h"
 #include "agg_fanout.h"
+#include "agg_generation.h"
 #include "agg_reduce.h"
 #include "agg_service.h"
+#include "agg_trace.h"
 #include "agg_validate.h"
 #include "agg_wire.h"
 #include "fanout/v1/aggregator.pb-c.h"
@@ -40,6 +42,9 @@ typedef enum request_state {
 
 typedef struct agg_request {
     agg_service *svc;
+    /* The config generation current at arrival, held to the end, and the worker that holds it. */
+    agg_generation *gen;
+    int worker;
     fo_server_call *call;
     bool streaming; /* the method, fixed at arrival */
     request_state state;
@@ -48,10 +53,11 @@ typedef struct agg_request {
     agg_plan plan;
     agg_fanout fanout;
     fo_arena replies;
-    fo_md *md; /* x-request-id, then the allow-listed headers present, then the subject */
+    fo_md *md; /* x-request-id, the allow-listed headers present, the caller's tracestate, the subject */
     /* The caller's token, when auth is on. */
     agg_jwt_claims claims;
     char request_id[REQUEST_ID_MAX + 1];
+    agg_trace trace;
     agg_feature_call *calls;
     runner *run;
 
@@ -88,6 +94,7 @@ static void request_free(agg_request *rq)
     if (rq->msg != NULL)
         fanout__v1__analytics_request__free_unpacked(rq->msg, NULL);
     atomic_fetch_sub(&rq->svc->in_flight, 1);
+    agg_generation_leave(rq->gen, rq->worker);
     free(rq);
 }
 
@@ -127,10 +134,12 @@ static void log_request(const agg_request *rq, fo_status code, int succeeded, in
         retries += rq->calls[i].retries;
     }
     const char *policy = rq->plan.policy == FANOUT__V1__FAILURE_POLICY__FAIL_FAST ? "FAIL_FAST" : "ALLOW_PARTIAL";
-    /* With the hedges and the retries of its feature calls (agg_fanout.h). */
-    const char *format = "{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:o, s:I, s:I}";
+    /* With the trace, and the hedges and the retries of its feature calls (agg_fanout.h). */
+    const char *format = "{s:s, s:s, s:s, s:s, s:s?, s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:o, s:I, s:I}";
     fo_log(FO_LOG_INFO,
-           json_pack(format, "event", "request", "request_id", rq->request_id, "customer",
+           json_pack(format, "event", "request", "request_id", rq->request_id, "trace_id", rq->trace.trace_id,
+                     "span_id", rq->trace.span_id, "parent_span_id",
+                     agg_trace_continued(&rq->trace) ? rq->trace.parent_id : NULL, "customer",
                      rq->msg ? rq->msg->customer_id : "", "method",
                      rq->streaming ? "StreamCustomerAnalytics" : "GetCustomerAnalytics", "policy",
                      rq->msg ? policy : "", "status", fo_status_name(code), "elapsed_us",
@@ -372,25 +381,43 @@ static void take_request_id(agg_request *rq)
     fo_server_call_add_header(rq->call, REQUEST_ID_HEADER, rq->request_id, strlen(rq->request_id));
 }
 
+/* The caller's trace, or a new one (agg_trace.h). */
+static void take_trace(agg_request *rq)
+{
+    size_t len = 0;
+    const char *traceparent = fo_server_call_metadata(rq->call, FO_TRACE_HEADER, &len);
+    agg_trace_begin(&rq->trace, traceparent, len);
+}
+
+/* Headers that never go on as the caller sent them: its credentials are for us; the trace context is ours. */
+static bool never_forwarded(const char *key)
+{
+    return strcmp(key, REQUEST_ID_HEADER) == 0 || strcmp(key, "authorization") == 0 ||
+           strcmp(key, FO_TRACE_HEADER) == 0 || strcmp(key, FO_TRACE_STATE_HEADER) == 0;
+}
+
 static void build_metadata(agg_request *rq)
 {
-    const agg_config *cfg = rq->svc->cfg;
-    rq->md = fo_xcalloc(cfg->n_forward_metadata + 2, sizeof *rq->md);
+    const agg_config *cfg = rq->gen->cfg;
+    rq->md = fo_xcalloc(cfg->n_forward_metadata + 3, sizeof *rq->md);
     rq->md[0] = (fo_md){REQUEST_ID_HEADER, rq->request_id, strlen(rq->request_id)};
     size_t n = 1;
     size_t len;
     for (size_t i = 0; i < cfg->n_forward_metadata; i++) {
         const char *key = cfg->forward_metadata[i];
         const char *value = fo_server_call_metadata(rq->call, key, &len);
-        /* The caller's credentials are for us, never for the features. */
-        if (value != NULL && strcmp(key, REQUEST_ID_HEADER) != 0 && strcmp(key, "authorization") != 0)
+        if (value != NULL && !never_forwarded(key))
             rq->md[n++] = (fo_md){key, value, len};
     }
+    const char *tracestate = fo_server_call_metadata(rq->call, FO_TRACE_STATE_HEADER, &len);
+    if (tracestate != NULL && agg_trace_continued(&rq->trace))
+        rq->md[n++] = (fo_md){FO_TRACE_STATE_HEADER, tracestate, len};
     const char *subject_header = cfg->auth.forward_subject_header;
     if (subject_header != NULL && rq->claims.subject != NULL)
         rq->md[n++] = (fo_md){subject_header, rq->claims.subject, strlen(rq->claims.subject)};
     rq->fanout.md = rq->md;
     rq->fanout.nmd = n;
+    rq->fanout.trace = &rq->trace;
 }
 
 static fo_payload *pack_usage_request(const Fanout__V1__AnalyticsRequest *msg)
@@ -407,7 +434,7 @@ static int64_t early_answer_at(const agg_request *rq)
 {
     if (rq->plan.policy == FANOUT__V1__FAILURE_POLICY__FAIL_FAST)
         return FO_DEADLINE_NONE;
-    const agg_config *cfg = rq->svc->cfg;
+    const agg_config *cfg = rq->gen->cfg;
     int64_t longest_ms = 0;
     for (size_t i = 0; i < rq->plan.n_features; i++) {
         int index = rq->plan.features[i].config_index;
@@ -435,7 +462,7 @@ static void start_run(agg_request *rq)
     for (size_t i = 0; i < n; i++) {
         const agg_plan_feature *pf = &rq->plan.features[i];
         const agg_target *target =
-            pf->config_index >= 0 ? agg_service_target(rq->svc, worker, (size_t)pf->config_index) : NULL;
+            pf->config_index >= 0 ? agg_generation_target(rq->gen, worker, (size_t)pf->config_index) : NULL;
         agg_feature_call_init(&rq->calls[i], &rq->fanout, pf->name, target);
         tasks[i] = agg_feature_call_task(&rq->calls[i]);
     }
@@ -463,9 +490,9 @@ static fo_error *admit(agg_request *rq)
     long in_flight = atomic_fetch_add(&rq->svc->in_flight, 1) + 1;
     if (fo_server_call_deadline(rq->call) <= fo_now_ns())
         return FO_ERROR(FO_STATUS_DEADLINE_EXCEEDED, "the deadline had passed when the call arrived");
-    if (in_flight > rq->svc->cfg->max_in_flight)
+    if (in_flight > rq->gen->cfg->max_in_flight)
         return FO_ERROR(FO_STATUS_RESOURCE_EXHAUSTED, "%ld calls in flight, the limit is %lld", in_flight - 1,
-                        (long long)rq->svc->cfg->max_in_flight);
+                        (long long)rq->gen->cfg->max_in_flight);
     return NULL;
 }
 
@@ -478,19 +505,22 @@ static void request_start(fo_server_call *call, agg_service *svc, bool streaming
     rq->streaming = streaming;
     rq->started_ns = fo_now_ns();
     rq->send_done.fn = stream_sent;
+    rq->worker = fo_server_call_worker(call);
+    rq->gen = agg_service_enter(svc, rq->worker);
     take_request_id(rq);
+    take_trace(rq);
 
     const char *method = streaming ? AGG_STREAM_PATH : AGG_GET_PATH;
     fo_error *err = admit(rq);
     if (err == NULL)
-        err = agg_auth_authenticate(svc->auth, call, method, &rq->claims);
+        err = agg_auth_authenticate(rq->gen->auth, call, method, &rq->claims);
     if (err == NULL)
         rq->msg = (Fanout__V1__AnalyticsRequest *)fo_server_call_request(
             call, &fanout__v1__analytics_request__descriptor, &err);
     if (err == NULL)
-        err = agg_validate_request(rq->msg, svc->cfg, &rq->plan);
+        err = agg_validate_request(rq->msg, rq->gen->cfg, &rq->plan);
     if (err == NULL)
-        err = agg_auth_authorize(svc->auth, &rq->claims, rq->msg->customer_id, method);
+        err = agg_auth_authorize(rq->gen->auth, &rq->claims, rq->msg->customer_id, method);
     if (err != NULL) {
         rq->refusal = err;
         rq->outcome = err;

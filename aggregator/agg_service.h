@@ -1,8 +1,11 @@
 /*
- * agg_service: what all requests share: the config, the in-flight count
- * behind RESOURCE_EXHAUSTED, and the two Aggregator methods; and each
- * worker's own long-lived channel per feature, with connections of its own,
- * so that a request's feature calls never touch another worker's transport.
+ * agg_service: what all requests share: the in-flight count behind
+ * RESOURCE_EXHAUSTED, the two Aggregator methods, and each worker's current
+ * config generation (agg_generation.h): the config, and each worker's own
+ * long-lived channel per feature, with connections of its own, so that a
+ * request's feature calls never touch another worker's transport. A reload
+ * (agg_reload.h) publishes a new generation to every worker through its
+ * loop; each worker switches on its own thread.
  */
 #ifndef AGG_SERVICE_H
 #define AGG_SERVICE_H
@@ -33,27 +36,33 @@ typedef struct agg_target {
     agg_code_set retry_on; /* the codes an attempt is retried on */
 } agg_target;
 
+struct agg_auth;
+struct agg_generation;
+
 typedef struct agg_service {
-    const agg_config *cfg;
-    agg_target *targets; /* cfg->workers rows, each parallel to cfg->features */
-    /* Parallel to cfg->features: one per feature, not per worker. */
-    agg_breaker *breakers;
-    agg_budget *budgets;    /* parallel to cfg->features */
-    agg_latency *latencies; /* parallel to targets */
+    int workers;
+    /* Per worker: its current generation, read and switched by that worker's thread only. */
+    struct agg_generation **current;
+    /* The newest generation, the main thread's: a reload builds on it. */
+    struct agg_generation *latest;
+    /* The config the process started with: the keys that need a restart keep its values. */
+    const agg_config *started;
+    fo_server *server;
     atomic_long in_flight;
-    struct agg_auth *auth; /* NULL: auth off; else set before the server starts */
 } agg_service;
 
-/* Creates every worker's channels; cfg must outlive svc. */
-fo_error *agg_service_init(agg_service *svc, const agg_config *cfg);
+/* Creates the first generation and every worker's channels; cfg and auth (may be NULL) must outlive svc. */
+fo_error *agg_service_init(agg_service *svc, const agg_config *cfg, struct agg_auth *auth);
 /* Starts every channel connecting, once the server is up: no connection is made for nothing. */
 void agg_service_connect(agg_service *svc);
-/* Worker w's channel to the feature cfg->features[feature]. */
-static inline const agg_target *agg_service_target(const agg_service *svc, int w, size_t feature)
-{
-    return &svc->targets[(size_t)w * svc->cfg->n_features + feature];
-}
 void agg_service_register(agg_service *svc, fo_server *s);
+/* Main thread: makes gen (built on svc->latest) every worker's current generation, each on its own thread. */
+void agg_service_publish(agg_service *svc, struct agg_generation *gen);
+/* On worker w's thread: the generation a request arriving now takes, held until agg_generation_leave. */
+struct agg_generation *agg_service_enter(agg_service *svc, int w);
+/* An fo_admit_fn (ctx: the agg_service): agg_auth_admit with the keys of the worker's current generation. */
+fo_error *agg_service_admit(fo_server_call *call, const char *path, void *ctx);
+/* Once the server is gone: lets go of every generation. */
 void agg_service_release(agg_service *svc);
 
 #endif

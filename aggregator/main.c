@@ -7,9 +7,11 @@
  * FANOUT_* variables override config keys (see agg_config.h). Once calls are
  * accepted, the first stdout line is {"event":"listening","address":...,"pid":...}.
  * SIGTERM/SIGINT drain: no new calls, calls in flight get shutdown_grace_ms
- * to finish, then are cancelled; exit status 0.
+ * to finish, then are cancelled; exit status 0. SIGHUP reads the config file
+ * again (agg_reload.h).
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@
 
 #include "agg_auth.h"
 #include "agg_config.h"
+#include "agg_reload.h"
 #include "agg_service.h"
 #include "fo_health.h"
 #include "fo_host.h"
@@ -108,8 +111,7 @@ static int serve(const options *o, agg_config *cfg, agg_auth *auth)
     fo_rpc_init();
     agg_service svc = {0};
     fo_host *host = NULL;
-    fo_error *err = agg_service_init(&svc, cfg);
-    svc.auth = auth;
+    fo_error *err = agg_service_init(&svc, cfg, auth);
     if (err == NULL) {
         fo_server_tls tls = {.cert = cfg->tls.cert, .key = cfg->tls.key, .client_ca = cfg->tls.client_ca};
         fo_host_opts opts = {
@@ -117,8 +119,8 @@ static int serve(const options *o, agg_config *cfg, agg_auth *auth)
             .n_services = N_SERVED,
             .server = {.workers = cfg->workers,
                        .max_message_bytes = (size_t)cfg->max_message_bytes,
-                       .admit = agg_auth_admit,
-                       .admit_ctx = auth,
+                       .admit = agg_service_admit,
+                       .admit_ctx = &svc,
                        .limits = {.max_memory_mb = cfg->max_memory_mb,
                                   .max_connections = cfg->max_connections,
                                   .max_concurrent_streams = cfg->max_concurrent_streams,
@@ -138,7 +140,9 @@ static int serve(const options *o, agg_config *cfg, agg_auth *auth)
         }
     }
     if (host != NULL) {
-        int sig = fo_signals_wait();
+        int sig;
+        while ((sig = fo_signals_wait()) == SIGHUP)
+            agg_reload(&svc, o->config, o->log_level != NULL);
         fo_log(FO_LOG_INFO, json_pack("{s:s, s:i, s:I}", "event", "draining", "signal", sig, "grace_ms",
                                       (json_int_t)cfg->shutdown_grace_ms));
         fo_host_drain(host, cfg->shutdown_grace_ms);

@@ -176,11 +176,12 @@ static grpc_call_error start_status(fo_client_stream *cs)
 static grpc_call_error start_request(fo_client_stream *cs, const fo_call_spec *spec)
 {
     cs->request = fo_payload_buffer(spec->request);
-    grpc_metadata *md = fo_md_to_grpc(spec->md, spec->nmd);
+    size_t nmd;
+    grpc_metadata *md = fo_spec_md_to_grpc(spec, &nmd);
     grpc_op ops[4];
     memset(ops, 0, sizeof ops);
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[0].data.send_initial_metadata.count = spec->nmd;
+    ops[0].data.send_initial_metadata.count = nmd;
     ops[0].data.send_initial_metadata.metadata = md;
     ops[1].op = GRPC_OP_SEND_MESSAGE;
     ops[1].data.send_message.send_message = cs->request;

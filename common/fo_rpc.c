@@ -158,16 +158,32 @@ const char *fo_md_find(const grpc_metadata_array *arr, const char *key, size_t *
     return NULL;
 }
 
+/* md's n pairs into out: static key and value slices only point at the caller's bytes. */
+static void md_fill(grpc_metadata *out, const fo_md *md, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        out[i].key = grpc_slice_from_static_string(md[i].key);
+        out[i].value = grpc_slice_from_static_buffer(md[i].value, md[i].value_len);
+    }
+}
+
 grpc_metadata *fo_md_to_grpc(const fo_md *md, size_t n)
 {
     if (n == 0)
         return NULL;
     grpc_metadata *out = fo_xcalloc(n, sizeof *out);
-    for (size_t i = 0; i < n; i++) {
-        /* Static key and value slices only point at the caller's bytes. */
-        out[i].key = grpc_slice_from_static_string(md[i].key);
-        out[i].value = grpc_slice_from_static_buffer(md[i].value, md[i].value_len);
-    }
+    md_fill(out, md, n);
+    return out;
+}
+
+grpc_metadata *fo_spec_md_to_grpc(const fo_call_spec *spec, size_t *count)
+{
+    *count = spec->nmd + spec->ncall_md;
+    if (*count == 0)
+        return NULL;
+    grpc_metadata *out = fo_xcalloc(*count, sizeof *out);
+    md_fill(out, spec->md, spec->nmd);
+    md_fill(out + spec->nmd, spec->call_md, spec->ncall_md);
     return out;
 }
 
@@ -319,12 +335,13 @@ fo_client_call *fo_client_call_start(const fo_call_spec *spec, fo_client_call_fn
                                             grpc_slice_from_static_string(spec->path), NULL, deadline, NULL);
     }
     cc->request = fo_payload_buffer(spec->request);
-    grpc_metadata *md = fo_md_to_grpc(spec->md, spec->nmd);
+    size_t nmd;
+    grpc_metadata *md = fo_spec_md_to_grpc(spec, &nmd);
 
     grpc_op ops[6];
     memset(ops, 0, sizeof ops);
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[0].data.send_initial_metadata.count = spec->nmd;
+    ops[0].data.send_initial_metadata.count = nmd;
     ops[0].data.send_initial_metadata.metadata = md;
     ops[1].op = GRPC_OP_SEND_MESSAGE;
     ops[1].data.send_message.send_message = cc->request;

@@ -78,6 +78,9 @@ typedef struct fo_call_spec {
     int64_t deadline_ns; /* FO_DEADLINE_NONE for none */
     const fo_md *md;
     size_t nmd;
+    /* The call's own metadata, sent after md (a child traceparent, say): calls may share md. */
+    const fo_md *call_md;
+    size_t ncall_md;
     const fo_payload *request;
 } fo_call_spec;
 

@@ -19,6 +19,8 @@ int64_t fo_deadline_from_gpr(gpr_timespec deadline);
 const char *fo_md_find(const grpc_metadata_array *arr, const char *key, size_t *len);
 /* A grpc_metadata array pointing at md's bytes; free() it after start_batch. */
 grpc_metadata *fo_md_to_grpc(const fo_md *md, size_t n);
+/* The same for a client call's md then call_md; *count gets their number. */
+grpc_metadata *fo_spec_md_to_grpc(const fo_call_spec *spec, size_t *count);
 
 grpc_channel *fo_channel_grpc(fo_channel *channel);
 

@@ -183,11 +183,28 @@ static int serve_one(const options *o)
     return 0;
 }
 
+/* FANOUT_LOG_LEVEL, which a fleet's children inherit: debug logs every call with its trace id. */
+static int apply_log_level(void)
+{
+    const char *text = getenv("FANOUT_LOG_LEVEL");
+    fo_log_level level;
+    if (text == NULL || *text == '\0')
+        return 0;
+    if (!fo_log_level_parse(text, &level)) {
+        fprintf(stderr, "mock_services: FANOUT_LOG_LEVEL: expected debug, info, warn or error, got \"%s\"\n", text);
+        return 2;
+    }
+    fo_log_set_level(level);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     fo_signals_block();
     options o;
     int rc = parse_options(argc, argv, &o);
+    if (rc == 0)
+        rc = apply_log_level();
     if (rc != 0)
         return rc;
     if (o.fleet != NULL && o.one_process)

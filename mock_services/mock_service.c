@@ -23,6 +23,7 @@
 #include "fo_log.h"
 #include "fo_reflection.h"
 #include "fo_time.h"
+#include "fo_trace.h"
 #include "mock_data.h"
 #include "mock_fault.h"
 #include "fo_parse.h"
@@ -75,9 +76,37 @@ static int previous_attempts(fo_server_call *call)
     return fo_parse_int(text, 0, MOCK_FAULT_MAX_ATTEMPT, &n) == FO_PARSE_OK ? (int)n : 0;
 }
 
+/* A metadata value as a JSON string, or NULL when absent. */
+static json_t *md_string(const mock_call *mc, const char *key)
+{
+    size_t len = 0;
+    const char *value = fo_server_call_metadata(mc->call, key, &len);
+    return value != NULL ? json_stringn(value, len) : NULL;
+}
+
+/*
+ * At debug level, one line per call with the trace context it came with:
+ * trace_id and span_id when its traceparent is valid (fo_trace.h), and the
+ * headers as received.
+ */
+static void log_call(const mock_call *mc, fo_status code)
+{
+    if (!fo_log_enabled(FO_LOG_DEBUG))
+        return;
+    size_t len = 0;
+    const char *traceparent = fo_server_call_metadata(mc->call, FO_TRACE_HEADER, &len);
+    fo_trace_parent tp;
+    bool traced = fo_trace_parse(traceparent, len, &tp);
+    fo_log(FO_LOG_DEBUG, json_pack("{s:s, s:s, s:s?, s:s?, s:o?, s:o?, s:s}", "event", "call", "feature",
+                                   mc->svc->feature, "trace_id", traced ? tp.trace_id : NULL, "span_id",
+                                   traced ? tp.parent_id : NULL, "traceparent", md_string(mc, FO_TRACE_HEADER),
+                                   "tracestate", md_string(mc, FO_TRACE_STATE_HEADER), "status", fo_status_name(code)));
+}
+
 static void mock_call_end(mock_call *mc, mock_outcome outcome, fo_status code, const char *message,
                           const fo_payload *reply)
 {
+    log_call(mc, code);
     atomic_fetch_add_explicit(&mc->svc->outcomes[outcome], 1, memory_order_relaxed);
     if (outcome == MOCK_OUTCOME_CANCELLED)
         atomic_fetch_add_explicit(&mc->svc->cancelled_by_attempt[attempt_slot(mc)], 1, memory_order_relaxed);

@@ -108,7 +108,7 @@ static void call_done(fo_client_call *cc, void *ud)
     fo_client_call_free(cc);
     s->cc = NULL;
     run->in_flight--;
-    while (s->cc == NULL && run->started < run->o->requests)
+    while (s->cc == NULL && run->started < run->o->requests && !(run->o->stop && atomic_load(run->o->stop)))
         start_next(s);
     run->done = run->in_flight == 0;
 }

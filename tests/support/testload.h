@@ -9,6 +9,7 @@
 #ifndef TESTLOAD_H
 #define TESTLOAD_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "fanout/v1/aggregator.pb-c.h"
@@ -42,6 +43,7 @@ typedef struct testload {
     const char *mock_fault;     /* an x-mock-fault header for every call, or NULL */
     testload_reply_fn on_reply; /* optional */
     void *ud;
+    const atomic_bool *stop; /* optional: once true, no new call starts (the run ends with those in flight) */
 } testload;
 
 /* Runs o->requests calls to their ends and adds what they said to *tally. */
