@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agg_metrics.h"
 #include "agg_reply.h"
 #include "fanout/feature/v1/feature.pb-c.h"
 #include "fo_time.h"
@@ -41,6 +42,7 @@ static void report(agg_feature_call *fc, fo_status code, Fanout__V1__ErrorKind k
     }
     if (fc->target != NULL)
         agg_breaker_record(fc->target->breaker, fc->ticket, breaker_verdict(fc, kind), fo_now_ns() / FO_NS_PER_MS);
+    agg_metrics_feature(fc->target ? fc->target->cfg : NULL, kind, fc->started_ns ? fc->latency_us : -1);
     runner_task_done(fc->run, fc->index, err);
 }
 

@@ -25,6 +25,7 @@
 #include "fo_time.h"
 #include "mock_data.h"
 #include "mock_fault.h"
+#include "mock_metrics.h"
 
 typedef struct mock_call {
     fo_server_call *call;
@@ -56,6 +57,7 @@ static void mock_call_end(mock_call *mc, mock_outcome outcome, fo_status code, c
                           const fo_payload *reply)
 {
     atomic_fetch_add_explicit(&mc->svc->outcomes[outcome], 1, memory_order_relaxed);
+    mock_metrics_call(mc->svc, outcome, &mc->fault);
     fo_timer_cancel(fo_server_call_loop(mc->call), &mc->delay);
     fo_server_call_finish(mc->call, code, message, reply, NULL, 0);
     if (mc->req != NULL)
