@@ -34,7 +34,7 @@ fo_metrics *agg_metrics_create(const agg_service *svc);
 /* Turns them off again and frees the registry, once no worker runs. */
 void agg_metrics_destroy(void);
 
-/* A call answered with code, after elapsed_ns; policy FAILURE_POLICY_UNSPECIFIED when the request was not read. */
+/* A call answered with code, after elapsed_ns; policy FAILURE_POLICY_UNSPECIFIED when refused before validation. */
 void agg_metrics_request(bool streaming, Fanout__V1__FailurePolicy policy, fo_status code, int64_t elapsed_ns);
 /* A call refused before any fan-out, the reason told by its status (limit, deadline, validation, auth). */
 void agg_metrics_refused(fo_status code);

@@ -151,7 +151,7 @@ static void answer(agg_request *rq, fo_status code, const char *message, const f
     fo_status seen = status_seen(rq, code);
     rq->state = RQ_ANSWERED;
     fo_server_call_finish(rq->call, code, message, reply, trailers, ntrailers);
-    agg_metrics_request(rq->streaming, rq->msg ? rq->plan.policy : 0, seen, fo_now_ns() - rq->started_ns);
+    agg_metrics_request(rq->streaming, rq->plan.policy, seen, fo_now_ns() - rq->started_ns);
     log_request(rq, seen, counts.succeeded, counts.failed);
 }
 
