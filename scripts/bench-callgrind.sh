@@ -5,6 +5,10 @@
 # machine load.
 #
 #   scripts/bench-callgrind.sh [--requests 200] [--warmup-requests 20] [--workers N] [--top 20] [--no-build]
+#                              [--metrics]
+#
+# --metrics: the aggregator with metrics on (admin_listen), to compare with a run without: what
+# the metrics' hooks cost per aggregate (nothing scrapes during the runs).
 #
 # Two runs, each on a fresh aggregator under callgrind:
 #   A: warm-up + requests aggregates;   B: warm-up aggregates only.
@@ -21,6 +25,7 @@ warmup_requests=20
 workers=1 # the figure is per aggregate on one thread, as in bench.sh
 top=20
 build=1
+metrics=0
 while (($#)); do
   case "$1" in
     --requests) requests=$2; shift 2 ;;
@@ -28,7 +33,8 @@ while (($#)); do
     --workers) workers=$2; shift 2 ;;
     --top) top=$2; shift 2 ;;
     --no-build) build=0; shift ;;
-    *) sed -n '7,8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    --metrics) metrics=1; shift ;;
+    *) sed -n '7,9p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
   esac
 done
 if ! command -v valgrind >/dev/null; then
@@ -52,8 +58,9 @@ procs_start fleet "$bin/mock_services/mock_services" --fleet mock_services/fleet
 echo "$first" >"$work/fleet.json"
 # Feature deadlines are generous: under valgrind the aggregator runs ~50 times slower.
 # No forwarded metadata: the aggregate measured is the plain one.
-extra=$(jq -n --arg workers "$workers" '{forward_metadata: [], shutdown_grace_ms: 1000}
-  + (if $workers == "" then {} else {workers: ($workers | tonumber)} end)')
+extra=$(jq -n --arg workers "$workers" --argjson metrics "$metrics" '{forward_metadata: [], shutdown_grace_ms: 1000}
+  + (if $workers == "" then {} else {workers: ($workers | tonumber)} end)
+  + (if $metrics == 1 then {admin_listen: "127.0.0.1:0"} else {} end)')
 fleet_agg_config 30000 "$extra" <"$work/fleet.json" >"$work/aggregator.json"
 
 # profile NAME WARMUP MEASURED: one aggregator under callgrind, WARMUP + MEASURED
@@ -89,7 +96,7 @@ fi
 echo
 jq -rn --argjson a "$a" --argjson b "$b" --argjson n "$requests" '
   def g: tostring | [scan("\\d{1,3}(?=(?:\\d{3})*$)")] | join(",");
-  "aggregator instructions (Ir), Release build, 12-way aggregates at -c 1:",
+  "aggregator instructions (Ir), Release build, 12-way aggregates at -c 1'"$( ((metrics)) && echo ', metrics on')"':",
   "  run A: \($a.ir | g) Ir for \($a.requests) aggregates (errors \($a.errors), partial \($a.partial))",
   "  run B: \($b.ir | g) Ir for \($b.requests) aggregates (errors \($b.errors), partial \($b.partial))",
   "  per aggregate, (A - B) / \($n): \((($a.ir - $b.ir) / $n) | round | g) Ir",

@@ -4,7 +4,8 @@ checked against real processes.
 
 A one-process mock fleet and an aggregator (both with admin listeners on picked ports) take calls
 from fanout-cli: success on both methods, every failure kind (x-mock-fault), FAIL_FAST, an unknown
-feature, a validation refusal, the max_in_flight refusal, a breaker opening. After each step every
+feature, a validation refusal, the max_in_flight refusal, a breaker opening; on a second
+aggregator with auth, the UNAUTHENTICATED and PERMISSION_DENIED refusals. After each step every
 counter of both /metrics is compared with the step's expected increments, exactly: the series named
 move by what they should and no other series moves. Then `promtool check metrics` on live scrapes
 of both, /healthz and /readyz, /readyz 503 while the aggregator drains, and FANOUT_ADMIN_LISTEN.
@@ -236,6 +237,32 @@ def run_env(build):
             stack.close()
 
 
+def run_auth(build):
+    """The auth refusals, on an aggregator with tokens required (keys from scripts/gen-jwt-keys.sh)."""
+    scripts = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts")
+    with tempfile.TemporaryDirectory() as tmp:
+        stack = Stack(build, tmp)
+        try:
+            subprocess.run(["sh", os.path.join(scripts, "gen-jwt-keys.sh"), tmp], check=True, capture_output=True)
+            token = subprocess.run([sys.executable, os.path.join(scripts, "mint-token.py"), "token", "--key",
+                                    os.path.join(tmp, "a.pem"), "--kid", "a", "--customers", "c-42"],
+                                   check=True, capture_output=True, text=True).stdout.strip()
+            stack.start_mocks()
+            stack.start_aggregator({"auth": {"issuer": "https://issuer.example", "audience": "fanout",
+                                             "algorithms": ["RS256"], "keys": [os.path.join(tmp, "a.pub.pem")]}})
+            step(stack, "no token", lambda: stack.cli("--features", "listings", check=1),
+                 merge(req(policy="UNSPECIFIED", code="UNAUTHENTICATED"),
+                       {key("fanout_requests_refused_total", reason="unauthenticated"): 1}), {})
+            step(stack, "another customer's token",
+                 lambda: stack.cli("--features", "listings", "--customer", "c-7", "--token", token, check=1),
+                 merge(req(code="PERMISSION_DENIED"),
+                       {key("fanout_requests_refused_total", reason="permission_denied"): 1}), {})
+            step(stack, "a good token", lambda: stack.cli("--features", "listings", "--token", token, check=0),
+                 merge(req(), feat("listings", "OK")), mock("listings", "ok"))
+        finally:
+            stack.close()
+
+
 def main():
     build = os.path.abspath(sys.argv[1])
     with tempfile.TemporaryDirectory() as tmp:
@@ -247,6 +274,7 @@ def main():
         finally:
             stack.close()
     run_env(build)
+    run_auth(build)
     print("%d failure(s)" % failures)
     return 1 if failures else 0
 
