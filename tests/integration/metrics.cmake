@@ -1,7 +1,7 @@
 # The admin listeners and the metrics (tests/integration/it_metrics.py, Python for the parsing):
 # every family moving as expected under success, each failure kind and refusal, promtool check
 # metrics on live scrapes, /healthz and /readyz (503 while draining).
-add_test(NAME it_metrics COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/it_metrics.py ${CMAKE_BINARY_DIR})
+add_test(NAME it_metrics COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/it_metrics.py ${CMAKE_BINARY_DIR})
 set_tests_properties(it_metrics PROPERTIES LABELS integration TIMEOUT 120)
 
 # deploy/prometheus with Debian's promtool: the scrape config and the alert rules check, and the
@@ -13,5 +13,5 @@ set_tests_properties(deploy_prometheus_rules PROPERTIES LABELS integration TIMEO
 
 # A real prometheus server scraping a running aggregator and the mocks (it_prometheus.py): its
 # HTTP API finds the per-feature call counters equal to the calls made and to the mocks' counts.
-add_test(NAME it_prometheus COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/it_prometheus.py ${CMAKE_BINARY_DIR})
+add_test(NAME it_prometheus COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/it_prometheus.py ${CMAKE_BINARY_DIR})
 set_tests_properties(it_prometheus PROPERTIES LABELS integration TIMEOUT 120)
