@@ -192,9 +192,10 @@ static int serve_one(const options *o)
                              "pid", (int)getpid());
     if (o->admin_listen != NULL)
         json_object_set_new(line, "admin_port", json_integer(admin_port));
+    mock_metrics_set_ready(true);
     fo_log_event(line);
     int sig = fo_signals_wait();
-    mock_metrics_draining();
+    mock_metrics_set_ready(false);
     fo_host_drain(host, SHUTDOWN_GRACE_MS);
     fo_host_destroy(host);
     mock_metrics_stop();

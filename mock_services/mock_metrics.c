@@ -73,17 +73,15 @@ fo_error *mock_metrics_start(const char *addr, mock_service *const *services, si
         release(mm);
         return err;
     }
-    /* The servers start right after this; a call can only come once they listen. */
-    fo_admin_set_ready(mm->admin, true);
     *port = fo_admin_port(mm->admin);
     the_metrics = mm;
     return NULL;
 }
 
-void mock_metrics_draining(void)
+void mock_metrics_set_ready(bool ready)
 {
     if (the_metrics != NULL)
-        fo_admin_set_ready(the_metrics->admin, false);
+        fo_admin_set_ready(the_metrics->admin, ready);
 }
 
 void mock_metrics_stop(void)

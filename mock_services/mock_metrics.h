@@ -12,6 +12,7 @@
 #ifndef MOCK_METRICS_H
 #define MOCK_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "fo_error.h"
@@ -24,8 +25,8 @@
  * that serve calls.
  */
 fo_error *mock_metrics_start(const char *addr, mock_service *const *services, size_t n, int threads, int *port);
-/* /readyz answers 503 from now on: the services drain. */
-void mock_metrics_draining(void);
+/* /readyz: true once the servers listen, false again when they start to drain. */
+void mock_metrics_set_ready(bool ready);
 /* Stops the listener and forgets the services (nothing when never started). */
 void mock_metrics_stop(void);
 

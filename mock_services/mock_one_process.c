@@ -181,9 +181,10 @@ int mock_one_process_run(const char *fleet_path, int64_t grace_ms, const char *a
     int rc = 1;
     int sig = 0;
     if (start_metrics(&p, admin_listen) && start_loop(&p) && start_features(&p)) {
+        mock_metrics_set_ready(true);
         announce(&p);
         sig = fo_signals_wait();
-        mock_metrics_draining();
+        mock_metrics_set_ready(false);
         rc = 0;
     }
     /* A failed start-up tears down what did start, with no grace: nobody knows its address yet. */
