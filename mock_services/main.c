@@ -4,7 +4,7 @@
  *   mock_services --feature NAME [--listen ADDR] [--profile JSON] [--workers N]
  *                 [--tls-cert PEM --tls-key PEM] [--max-connection-age DURATION]
  *   mock_services --fleet FILE [--one-process]
- *   either with --admin-listen ADDR (but the --fleet of child processes)
+ *   with --feature or --one-process, --admin-listen ADDR serves /metrics, /healthz, /readyz
  *
  * --fleet runs one child process per feature of the file (mock_fleet);
  * with --one-process every feature gets its own server in this one process,
