@@ -4,7 +4,8 @@
  *   mock_services --feature NAME [--listen ADDR] [--profile JSON] [--workers N]
  *                 [--tls-cert PEM --tls-key PEM] [--max-connection-age DURATION]
  *   mock_services --fleet FILE [--one-process]
- *   with --feature or --one-process, --admin-listen ADDR serves /metrics, /healthz, /readyz
+ *   either with --admin-listen ADDR: /metrics, /healthz, /readyz (each child of a --fleet gets
+ *   its own listener on ADDR's host: give port 0)
  *
  * --fleet runs one child process per feature of the file (mock_fleet);
  * with --one-process every feature gets its own server in this one process,
@@ -52,7 +53,7 @@ static void usage(FILE *to)
     fprintf(to, "usage: mock_services --feature NAME [--listen ADDR] [--profile JSON] [--workers N]\n"
                 "                     [--tls-cert PEM --tls-key PEM] [--max-connection-age DURATION]\n"
                 "       mock_services --fleet FILE [--one-process]\n"
-                "  --admin-listen ADDR  /metrics, /healthz and /readyz over HTTP (--feature, --one-process)\n"
+                "  --admin-listen ADDR  /metrics, /healthz and /readyz over HTTP (--fleet: one per child, port 0)\n"
                 "  --fleet FILE     one child process per feature of FILE, restarted if its entry says so\n"
                 "  --one-process    every feature of FILE in this one process, on one thread: no restarts\n"
                 "                   (\"restart\": true is an error), and a crash fault ends the whole process\n");
@@ -142,10 +143,6 @@ static int parse_options(int argc, char **argv, options *o)
         fprintf(stderr, "mock_services: --one-process goes with --fleet FILE\n");
         return 2;
     }
-    if (o->admin_listen != NULL && o->fleet != NULL && !o->one_process) {
-        fprintf(stderr, "mock_services: --admin-listen goes with --feature NAME or --fleet FILE --one-process\n");
-        return 2;
-    }
     if ((o->tls_cert == NULL) != (o->tls_key == NULL)) {
         fprintf(stderr, "mock_services: --tls-cert and --tls-key go together\n");
         return 2;
@@ -216,6 +213,6 @@ int main(int argc, char **argv)
     if (o.fleet != NULL && o.one_process)
         return mock_one_process_run(o.fleet, SHUTDOWN_GRACE_MS, o.admin_listen);
     if (o.fleet != NULL)
-        return mock_fleet_run(o.fleet, argv[0]);
+        return mock_fleet_run(o.fleet, argv[0], o.admin_listen);
     return serve_one(&o);
 }

@@ -5,11 +5,13 @@ checked against real processes.
 A one-process mock fleet and an aggregator (both with admin listeners on picked ports) take calls
 from fanout-cli: success on both methods, every failure kind (x-mock-fault), FAIL_FAST, an unknown
 feature, a validation refusal, the max_in_flight refusal, a breaker opening; on a second
-aggregator with auth, the UNAUTHENTICATED and PERMISSION_DENIED refusals. After each step every
+aggregator with auth, the UNAUTHENTICATED and PERMISSION_DENIED refusals; and a --fleet of child
+processes, each with its own admin listener. After each step every
 counter of both /metrics is compared with the step's expected increments, exactly: the series named
 move by what they should and no other series moves. Then `promtool check metrics` on live scrapes
 of both, /healthz and /readyz, /readyz 503 while the aggregator drains, and FANOUT_ADMIN_LISTEN.
 """
+import json
 import os
 import signal
 import subprocess
@@ -263,6 +265,34 @@ def run_auth(build):
             stack.close()
 
 
+def run_fleet_of_processes(build):
+    """--fleet without --one-process: each child its own admin listener, its port in the fleet line."""
+    with tempfile.TemporaryDirectory() as tmp:
+        stack = Stack(build, tmp)
+        try:
+            path = os.path.join(tmp, "fleet.json")
+            with open(path, "w") as f:
+                json.dump({"features": [{"name": "listings", "listen": "127.0.0.1:0"},
+                                        {"name": "tours", "listen": "127.0.0.1:0"}]}, f)
+            p = stack._start("fleet", [os.path.join(build, "mock_services", "mock_services"), "--fleet", path,
+                                       "--admin-listen", "127.0.0.1:0"])
+            line = stack._first_line(p)
+            ports = {name: f.get("admin_port") for name, f in line["features"].items()}
+            check(all(isinstance(v, int) and v > 0 for v in ports.values()) and len(set(ports.values())) == 2,
+                  "--fleet: each child's admin_port is in the fleet line, one per child")
+            for name, port in ports.items():
+                other = "tours" if name == "listings" else "listings"
+                s = scrape(port)
+                check(key("fanout_mock_calls_total", feature=name, outcome="ok") in s and
+                      key("fanout_mock_calls_total", feature=other, outcome="ok") not in s,
+                      "--fleet: %s's /metrics has its own feature's series only" % name)
+                check(http_get(port, "/readyz")[0] == 200, "--fleet: %s's /readyz is 200" % name)
+            p.send_signal(signal.SIGTERM)
+            check(p.wait(timeout=30) == 0, "--fleet: exits 0 on SIGTERM")
+        finally:
+            stack.close()
+
+
 def main():
     build = os.path.abspath(sys.argv[1])
     with tempfile.TemporaryDirectory() as tmp:
@@ -275,6 +305,7 @@ def main():
             stack.close()
     run_env(build)
     run_auth(build)
+    run_fleet_of_processes(build)
     print("%d failure(s)" % failures)
     return 1 if failures else 0
 
