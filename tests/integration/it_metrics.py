@@ -211,7 +211,10 @@ def run(stack):
 
     # Draining: /readyz turns 503 at once while a held call keeps the aggregator up; /healthz stays 200.
     held = stack.cli_background("--features", "campaigns", metadata="campaigns=delay:1500ms")
-    time.sleep(0.5)
+    end = time.time() + 10
+    while scrape(agg)[key("fanout_requests_in_flight")] < 1 and time.time() < end:
+        time.sleep(0.02)
+    check(scrape(agg)[key("fanout_requests_in_flight")] == 1.0, "the held call is in flight before SIGTERM")
     stack.agg["proc"].send_signal(signal.SIGTERM)
     end = time.time() + 3
     while http_get(agg, "/readyz")[0] != 503 and time.time() < end:
