@@ -2,6 +2,7 @@
 #include "fo_metrics_process.h"
 
 #include <dirent.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -93,7 +94,7 @@ static void collect(fo_metrics_out *out, void *ctx)
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
         gauge(out, "process_max_fds", "Maximum number of open file descriptors.", "gauge",
-              rl.rlim_cur == RLIM_INFINITY ? 1.0 / 0.0 : (double)rl.rlim_cur);
+              rl.rlim_cur == RLIM_INFINITY ? INFINITY : (double)rl.rlim_cur);
 }
 
 void fo_metrics_process_register(fo_metrics *m) { fo_metrics_add_collector(m, collect, NULL); }
