@@ -43,7 +43,7 @@ ENV FANOUT_CONFIG=/etc/fanout/aggregator.json \
     FANOUT_LISTEN=0.0.0.0:50051 \
     FANOUT_HEALTH_ADDR=127.0.0.1:50051
 USER 10001:10001
-EXPOSE 50051
+EXPOSE 50051 9464
 STOPSIGNAL SIGTERM
 # The same check serves the mock services: they set FANOUT_HEALTH_ADDR to their
 # own port. FANOUT_HEALTH_ARGS may add e.g. --tls-ca for a TLS listener.

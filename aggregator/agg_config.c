@@ -45,6 +45,7 @@ static const char *const lbs[] = {"pick_first", "round_robin", NULL};
 
 static const char *const top_keys[] = {
     "listen",
+    "admin_listen",
     "workers",
     "default_policy",
     "max_features_per_request",
@@ -343,6 +344,8 @@ static fo_error *read_scalars(const reader *r, const fo_json_at *top, const json
     size_t policy = 0, level = (size_t)c->log_level;
     fo_error *err = read_string(r, root, top, "listen", "FANOUT_LISTEN", false, &c->listen);
     if (err == NULL)
+        err = read_string(r, root, top, "admin_listen", "FANOUT_ADMIN_LISTEN", false, &c->admin_listen);
+    if (err == NULL)
         err = read_int(r, root, top, "workers", "FANOUT_WORKERS", 0, MAX_WORKERS, &workers);
     if (err == NULL)
         err = read_choice(r, root, top, "default_policy", "FANOUT_DEFAULT_POLICY", policies, &policy);
@@ -469,6 +472,7 @@ fo_error *agg_config_load(const char *path, const char *(*getenv_fn)(const char 
 void agg_config_release(agg_config *c)
 {
     free(c->listen);
+    free(c->admin_listen);
     for (size_t i = 0; i < c->n_forward_metadata; i++)
         free(c->forward_metadata[i]);
     free(c->forward_metadata);

@@ -11,7 +11,7 @@
  * to 3600000, got -5"; syntax errors give "agg.json:3:14: <jansson's text>".
  *
  * Environment variables override the file (containers rely on them):
- * FANOUT_LISTEN, FANOUT_WORKERS, FANOUT_LOG_LEVEL, FANOUT_DEFAULT_POLICY,
+ * FANOUT_LISTEN, FANOUT_ADMIN_LISTEN, FANOUT_WORKERS, FANOUT_LOG_LEVEL, FANOUT_DEFAULT_POLICY,
  * FANOUT_MAX_FEATURES_PER_REQUEST, FANOUT_MAX_IN_FLIGHT,
  * FANOUT_MAX_MESSAGE_BYTES, FANOUT_SHUTDOWN_GRACE_MS, FANOUT_TLS_CERT,
  * FANOUT_TLS_KEY, FANOUT_TLS_CLIENT_CA and FANOUT_DEADLINE_RESERVE_MS. They
@@ -98,6 +98,8 @@ typedef struct agg_config {
     agg_auth_config auth;
     /* The flood protections (fo_server_limits); 0: the server's default. */
     int64_t max_memory_mb, max_connections, max_concurrent_streams, connection_idle_timeout_ms, handshake_timeout_ms;
+    /* The admin HTTP listener (/metrics, /healthz, /readyz), "host:port"; NULL: none. */
+    char *admin_listen;
 } agg_config;
 
 /*

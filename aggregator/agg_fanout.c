@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agg_metrics.h"
 #include "agg_reply.h"
 #include "agg_retry.h"
 #include "fanout/feature/v1/feature.pb-c.h"
@@ -54,6 +55,9 @@ static void report(agg_feature_call *fc)
             fc->target->breaker, fc->ticket,
             breaker_verdict(fc, fc->usage != NULL ? FANOUT__V1__ERROR_KIND__ERROR_KIND_UNSPECIFIED : fc->kind),
             fo_now_ns() / FO_NS_PER_MS);
+    agg_metrics_feature(fc->target != NULL ? fc->target->cfg : NULL,
+                        fc->usage != NULL ? FANOUT__V1__ERROR_KIND__ERROR_KIND_UNSPECIFIED : fc->kind,
+                        fc->attempts > 0 ? fc->latency_us : -1);
     runner_task_done(fc->run, fc->index, err);
 }
 
@@ -117,6 +121,8 @@ static bool start_attempt(agg_feature_call *fc, attempt_reason reason)
     fc->attempts++;
     fc->hedges += reason == ATTEMPT_HEDGE;
     fc->retries += reason == ATTEMPT_RETRY;
+    if (reason != ATTEMPT_FIRST)
+        agg_metrics_extra_attempt(fc->target->cfg, reason == ATTEMPT_HEDGE ? AGG_METRICS_HEDGE : AGG_METRICS_RETRY);
     fo_error *err = NULL;
     a->cc = fo_client_call_start(&spec, attempt_done, a, &err);
     free(md);

@@ -10,6 +10,7 @@
 #include "agg_deadline.h"
 #include "agg_fanout.h"
 #include "agg_generation.h"
+#include "agg_metrics.h"
 #include "agg_reduce.h"
 #include "agg_service.h"
 #include "agg_trace.h"
@@ -165,6 +166,7 @@ static void answer(agg_request *rq, fo_status code, const char *message, const f
     fo_status seen = status_seen(rq, code);
     rq->state = RQ_ANSWERED;
     fo_server_call_finish(rq->call, code, message, reply, trailers, ntrailers);
+    agg_metrics_request(rq->streaming, rq->plan.policy, seen, fo_now_ns() - rq->started_ns);
     log_request(rq, seen, counts.succeeded, counts.failed);
 }
 
@@ -522,6 +524,7 @@ static void request_start(fo_server_call *call, agg_service *svc, bool streaming
     if (err == NULL)
         err = agg_auth_authorize(rq->gen->auth, &rq->claims, rq->msg->customer_id, method);
     if (err != NULL) {
+        agg_metrics_refused(err->code);
         rq->refusal = err;
         rq->outcome = err;
         rq->failed_task = RUNNER_NO_TASK;

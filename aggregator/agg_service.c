@@ -21,6 +21,7 @@ fo_error *agg_service_init(agg_service *svc, const agg_config *cfg, agg_auth *au
     for (int w = 0; w < svc->workers; w++)
         svc->current[w] = g;
     svc->latest = g;
+    pthread_mutex_init(&svc->latest_lock, NULL);
     return NULL;
 }
 
@@ -55,12 +56,23 @@ static void switch_worker(void *arg)
 
 void agg_service_publish(agg_service *svc, agg_generation *gen)
 {
+    /* A reader holding the lock sees a generation still current on every worker: no switch away
+     * from it is posted until the lock is free. */
+    pthread_mutex_lock(&svc->latest_lock);
     svc->latest = gen;
     for (int w = 0; w < svc->workers; w++) {
         switch_msg *m = fo_xmalloc(sizeof *m);
         *m = (switch_msg){.svc = svc, .gen = gen, .worker = w};
         fo_loop_post(fo_server_worker_loop(svc->server, w), switch_worker, m);
     }
+    pthread_mutex_unlock(&svc->latest_lock);
+}
+
+void agg_service_with_latest(agg_service *svc, void (*fn)(const agg_generation *g, void *ctx), void *ctx)
+{
+    pthread_mutex_lock(&svc->latest_lock);
+    fn(svc->latest, ctx);
+    pthread_mutex_unlock(&svc->latest_lock);
 }
 
 agg_generation *agg_service_enter(agg_service *svc, int w)
@@ -86,4 +98,5 @@ void agg_service_release(agg_service *svc)
     free(svc->current);
     svc->current = NULL;
     svc->latest = NULL;
+    pthread_mutex_destroy(&svc->latest_lock);
 }

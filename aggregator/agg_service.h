@@ -10,6 +10,7 @@
 #ifndef AGG_SERVICE_H
 #define AGG_SERVICE_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "agg_breaker.h"
@@ -45,6 +46,8 @@ typedef struct agg_service {
     struct agg_generation **current;
     /* The newest generation, the main thread's: a reload builds on it. */
     struct agg_generation *latest;
+    /* Held while latest changes, and by readers on other threads (the metrics' scrape). */
+    pthread_mutex_t latest_lock;
     /* The config the process started with: the keys that need a restart keep its values. */
     const agg_config *started;
     fo_server *server;
@@ -58,6 +61,8 @@ void agg_service_connect(agg_service *svc);
 void agg_service_register(agg_service *svc, fo_server *s);
 /* Main thread: makes gen (built on svc->latest) every worker's current generation, each on its own thread. */
 void agg_service_publish(agg_service *svc, struct agg_generation *gen);
+/* Any thread: fn sees the newest generation, which no reload frees while fn runs. */
+void agg_service_with_latest(agg_service *svc, void (*fn)(const struct agg_generation *g, void *ctx), void *ctx);
 /* On worker w's thread: the generation a request arriving now takes, held until agg_generation_leave. */
 struct agg_generation *agg_service_enter(agg_service *svc, int w);
 /* An fo_admit_fn (ctx: the agg_service): agg_auth_admit with the keys of the worker's current generation. */

@@ -20,7 +20,9 @@
 #include "agg_auth.h"
 #include "agg_config.h"
 #include "agg_reload.h"
+#include "agg_metrics.h"
 #include "agg_service.h"
+#include "fo_admin.h"
 #include "fo_health.h"
 #include "fo_host.h"
 #include "fo_log.h"
@@ -111,7 +113,10 @@ static int serve(const options *o, agg_config *cfg, agg_auth *auth)
     fo_rpc_init();
     agg_service svc = {0};
     fo_host *host = NULL;
+    fo_admin *admin = NULL;
     fo_error *err = agg_service_init(&svc, cfg, auth);
+    if (err == NULL && cfg->admin_listen != NULL)
+        err = fo_admin_start(cfg->admin_listen, agg_metrics_create(&svc), &admin);
     if (err == NULL) {
         fo_server_tls tls = {.cert = cfg->tls.cert, .key = cfg->tls.key, .client_ca = cfg->tls.client_ca};
         fo_host_opts opts = {
@@ -135,7 +140,11 @@ static int serve(const options *o, agg_config *cfg, agg_auth *auth)
         err = fo_host_start(&opts, address, sizeof address, &host);
         if (err == NULL) {
             agg_service_connect(&svc);
-            fo_log_event(json_pack("{s:s, s:s, s:i}", "event", "listening", "address", address, "pid", (int)getpid()));
+            fo_admin_set_ready(admin, true);
+            json_t *line = json_pack("{s:s, s:s, s:i}", "event", "listening", "address", address, "pid", (int)getpid());
+            if (admin != NULL) /* tools find a port 0 asked for here */
+                json_object_set_new(line, "admin_port", json_integer(fo_admin_port(admin)));
+            fo_log_event(line);
             fo_host_log_limits(host);
         }
     }
@@ -143,6 +152,7 @@ static int serve(const options *o, agg_config *cfg, agg_auth *auth)
         int sig;
         while ((sig = fo_signals_wait()) == SIGHUP)
             agg_reload(&svc, o->config, o->log_level != NULL);
+        fo_admin_set_ready(admin, false);
         fo_log(FO_LOG_INFO, json_pack("{s:s, s:i, s:I}", "event", "draining", "signal", sig, "grace_ms",
                                       (json_int_t)cfg->shutdown_grace_ms));
         fo_host_drain(host, cfg->shutdown_grace_ms);
@@ -152,6 +162,8 @@ static int serve(const options *o, agg_config *cfg, agg_auth *auth)
         fo_error_free(err);
     }
     fo_host_destroy(host);
+    fo_admin_stop(admin);
+    agg_metrics_destroy();
     agg_service_release(&svc);
     fo_rpc_shutdown();
     if (host == NULL)

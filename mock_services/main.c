@@ -4,6 +4,8 @@
  *   mock_services --feature NAME [--listen ADDR] [--profile JSON] [--workers N]
  *                 [--tls-cert PEM --tls-key PEM] [--max-connection-age DURATION]
  *   mock_services --fleet FILE [--one-process]
+ *   either with --admin-listen ADDR: /metrics, /healthz, /readyz (each child of a --fleet gets
+ *   its own listener on ADDR's host: give port 0)
  *
  * --fleet runs one child process per feature of the file (mock_fleet);
  * with --one-process every feature gets its own server in this one process,
@@ -27,6 +29,7 @@
 #include "fo_rpc.h"
 #include "fo_parse.h"
 #include "mock_fleet.h"
+#include "mock_metrics.h"
 #include "mock_one_process.h"
 #include "mock_service.h"
 
@@ -42,6 +45,7 @@ typedef struct options {
     const char *tls_key;
     int workers;
     int64_t max_connection_age_ms; /* 0: none; else clients re-resolve this often (scaled replicas) */
+    const char *admin_listen;      /* NULL: no /metrics, /healthz, /readyz */
 } options;
 
 static void usage(FILE *to)
@@ -49,6 +53,7 @@ static void usage(FILE *to)
     fprintf(to, "usage: mock_services --feature NAME [--listen ADDR] [--profile JSON] [--workers N]\n"
                 "                     [--tls-cert PEM --tls-key PEM] [--max-connection-age DURATION]\n"
                 "       mock_services --fleet FILE [--one-process]\n"
+                "  --admin-listen ADDR  /metrics, /healthz and /readyz over HTTP (--fleet: one per child, port 0)\n"
                 "  --fleet FILE     one child process per feature of FILE, restarted if its entry says so\n"
                 "  --one-process    every feature of FILE in this one process, on one thread: no restarts\n"
                 "                   (\"restart\": true is an error), and a crash fault ends the whole process\n");
@@ -67,6 +72,7 @@ static int parse_options(int argc, char **argv, options *o)
         {"help", no_argument, NULL, 'h'},
         {"max-connection-age", required_argument, NULL, 'A'},
         {"one-process", no_argument, NULL, 'O'},
+        {"admin-listen", required_argument, NULL, 'M'},
         {NULL, 0, NULL, 0},
     };
     *o = (options){.listen = "127.0.0.1:0", .workers = 1};
@@ -87,6 +93,9 @@ static int parse_options(int argc, char **argv, options *o)
             break;
         case 'O':
             o->one_process = true;
+            break;
+        case 'M':
+            o->admin_listen = optarg;
             break;
         case 'c':
             o->tls_cert = optarg;
@@ -163,19 +172,30 @@ static int serve_one(const options *o)
     opts.listen = o->listen;
     opts.tls = o->tls_cert ? &tls : NULL;
     char address[256];
-    fo_host *host;
-    fo_error *err = fo_host_start(&opts, address, sizeof address, &host);
+    fo_host *host = NULL;
+    mock_service *services[] = {&svc};
+    int admin_port = 0;
+    fo_error *err = o->admin_listen ? mock_metrics_start(o->admin_listen, services, 1, o->workers, &admin_port) : NULL;
+    if (err == NULL)
+        err = fo_host_start(&opts, address, sizeof address, &host);
     if (err != NULL) {
         fprintf(stderr, "mock_services: %s\n", err->message);
         fo_error_free(err);
+        mock_metrics_stop();
         fo_rpc_shutdown();
         return 1;
     }
-    fo_log_event(json_pack("{s:s, s:s, s:s, s:i}", "event", "listening", "feature", o->feature, "address", address,
-                           "pid", (int)getpid()));
+    json_t *line = json_pack("{s:s, s:s, s:s, s:i}", "event", "listening", "feature", o->feature, "address", address,
+                             "pid", (int)getpid());
+    if (o->admin_listen != NULL)
+        json_object_set_new(line, "admin_port", json_integer(admin_port));
+    mock_metrics_set_ready(true);
+    fo_log_event(line);
     int sig = fo_signals_wait();
+    mock_metrics_set_ready(false);
     fo_host_drain(host, SHUTDOWN_GRACE_MS);
     fo_host_destroy(host);
+    mock_metrics_stop();
     fo_rpc_shutdown();
     /* After the shutdown, so that the calls it cancelled are counted too. */
     mock_service_write_stats(&svc);
@@ -208,8 +228,8 @@ int main(int argc, char **argv)
     if (rc != 0)
         return rc;
     if (o.fleet != NULL && o.one_process)
-        return mock_one_process_run(o.fleet, SHUTDOWN_GRACE_MS);
+        return mock_one_process_run(o.fleet, SHUTDOWN_GRACE_MS, o.admin_listen);
     if (o.fleet != NULL)
-        return mock_fleet_run(o.fleet, argv[0]);
+        return mock_fleet_run(o.fleet, argv[0], o.admin_listen);
     return serve_one(&o);
 }

@@ -41,6 +41,7 @@ typedef struct fleet_child {
     pid_t pid;                      /* 0 when there is no process to reap */
     int fd;                         /* read end of its stdout; -1 when closed */
     char *address;                  /* owned; what it first bound, NULL before */
+    int admin_port;                 /* its admin listener's, from its listening line; 0: none */
     int64_t start_deadline;         /* while STARTING; FO_DEADLINE_NONE once given up on */
     char start_failure[REASON_MAX]; /* why a restart was given up on; "" if it was not */
     bool skipping;                  /* dropping the rest of an over-long line */
@@ -53,6 +54,7 @@ typedef struct fleet_run {
     fleet_child *children; /* owned; fleet.count of them, in file order */
     struct pollfd *pfds;   /* owned; the signalfd, then one per child */
     const char *argv0;
+    const char *admin_listen; /* passed on to every child; NULL: none */
     int sigfd;
     bool announced; /* the fleet line is out, so child lines and events may follow */
     bool stopping;
@@ -164,8 +166,12 @@ static int spawn(fleet_run *run, fleet_child *c, const char *listen)
     char *profile = mock_profile_to_json_text(&c->entry->profile);
     if (profile == NULL)
         return ENOMEM;
-    char *const args[] = {(char *)run->argv0, "--feature", c->entry->name, "--listen",
-                          (char *)listen,     "--profile", profile,        NULL};
+    char *args[] = {(char *)run->argv0, "--feature", c->entry->name, "--listen", (char *)listen,
+                    "--profile",        profile,     NULL,           NULL,       NULL};
+    if (run->admin_listen != NULL) {
+        args[7] = "--admin-listen";
+        args[8] = (char *)run->admin_listen;
+    }
     /* Close-on-exec on both ends, so no child inherits another child's pipe. */
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) {
@@ -214,8 +220,10 @@ static void announce(fleet_run *run, const fleet_child *last)
     json_t *features = json_object();
     for (size_t i = 0; i < run->fleet.count; i++) {
         const fleet_child *c = &run->children[i];
-        json_object_set_new(features, c->entry->name,
-                            json_pack("{s:s, s:i}", "address", c->address, "pid", (int)c->pid));
+        json_t *feature = json_pack("{s:s, s:i}", "address", c->address, "pid", (int)c->pid);
+        if (c->admin_port != 0)
+            json_object_set_new(feature, "admin_port", json_integer(c->admin_port));
+        json_object_set_new(features, c->entry->name, feature);
     }
     fo_log_event(json_pack("{s:s, s:o}", "event", "fleet", "features", features));
     run->announced = true;
@@ -232,10 +240,13 @@ static void listening(fleet_run *run, fleet_child *c, const char *address)
         c->address = fo_xstrdup(address);
     c->state = CHILD_RUNNING;
     c->start_deadline = FO_DEADLINE_NONE;
-    if (run->announced)
-        fo_log_event(json_pack("{s:s, s:s, s:s, s:i}", "event", "restarted", "feature", c->entry->name, "address",
-                               address, "pid", (int)c->pid));
-    else if (all_running(run))
+    if (run->announced) {
+        json_t *line = json_pack("{s:s, s:s, s:s, s:i}", "event", "restarted", "feature", c->entry->name, "address",
+                                 address, "pid", (int)c->pid);
+        if (c->admin_port != 0) /* a new one: the child's admin listener picked it again */
+            json_object_set_new(line, "admin_port", json_integer(c->admin_port));
+        fo_log_event(line);
+    } else if (all_running(run))
         announce(run, c);
 }
 
@@ -246,6 +257,7 @@ static void first_line(fleet_run *run, fleet_child *c, const char *line, size_t 
     const char *event = json_string_value(json_object_get(ev, "event"));
     const char *address = json_string_value(json_object_get(ev, "address"));
     if (event != NULL && strcmp(event, "listening") == 0 && address != NULL) {
+        c->admin_port = (int)json_integer_value(json_object_get(ev, "admin_port"));
         listening(run, c, address);
     } else {
         size_t text = len - 1; /* without its newline */
@@ -486,9 +498,9 @@ static void release(fleet_run *run)
     mock_fleet_release(&run->fleet);
 }
 
-int mock_fleet_run(const char *fleet_path, const char *argv0)
+int mock_fleet_run(const char *fleet_path, const char *argv0, const char *admin_listen)
 {
-    fleet_run run = {.argv0 = argv0, .sigfd = -1, .stop_deadline = FO_DEADLINE_NONE};
+    fleet_run run = {.argv0 = argv0, .admin_listen = admin_listen, .sigfd = -1, .stop_deadline = FO_DEADLINE_NONE};
     fo_error *err = mock_fleet_load(fleet_path, &run.fleet);
     if (err != NULL) {
         fprintf(stderr, "mock_services: %s\n", err->message);

@@ -19,9 +19,12 @@
  * Runs the fleet in fleet_path until a termination signal; returns the exit
  * code: 0 after a clean stop, 1 when a child fails to start, 2 when the fleet
  * file is bad. argv0 is the fallback for re-executing ourselves when
- * /proc/self/exe is unavailable. The caller must have called
+ * /proc/self/exe is unavailable. admin_listen (NULL: none) goes to every
+ * child as --admin-listen (port 0: each picks its own), and each feature of
+ * the fleet line, and a restarted line, then has the child's "admin_port".
+ * The caller must have called
  * fo_signals_block() and must not have started any thread.
  */
-int mock_fleet_run(const char *fleet_path, const char *argv0);
+int mock_fleet_run(const char *fleet_path, const char *argv0, const char *admin_listen);
 
 #endif

@@ -24,6 +24,7 @@
 #include "fo_loop.h"
 #include "fo_process.h"
 #include "fo_rpc.h"
+#include "mock_metrics.h"
 #include "mock_service.h"
 
 /* Room for a bound address, "host:port"; fo_host_start truncates to it. */
@@ -41,7 +42,9 @@ typedef struct one_process {
     size_t nstarted;
     fo_loop *loop; /* owned; every server's calls run on it */
     pthread_t thread;
-    bool running; /* thread runs loop */
+    bool running;            /* thread runs loop */
+    mock_service **services; /* owned array; features[i].svc, for the metrics */
+    int admin_port;          /* 0: no admin listener */
 } one_process;
 
 /* The one thread that serves every feature; returns once stopped and no call holds the loop. */
@@ -95,7 +98,10 @@ static void announce(const one_process *p)
         json_object_set_new(features, p->fleet.entries[i].name,
                             json_pack("{s:s, s:i}", "address", p->features[i].address, "pid", (int)getpid()));
     }
-    fo_log_event(json_pack("{s:s, s:o}", "event", "fleet", "features", features));
+    json_t *line = json_pack("{s:s, s:o}", "event", "fleet", "features", features);
+    if (p->admin_port != 0)
+        json_object_set_new(line, "admin_port", json_integer(p->admin_port));
+    fo_log_event(line);
 }
 
 /*
@@ -144,7 +150,25 @@ static bool load_fleet(one_process *p, const char *path)
     return false;
 }
 
-int mock_one_process_run(const char *fleet_path, int64_t grace_ms)
+/* The admin listener for every feature, before any server: false, with the reason printed, when it fails. */
+static bool start_metrics(one_process *p, const char *admin_listen)
+{
+    if (admin_listen == NULL)
+        return true;
+    p->services = fo_xcalloc(p->fleet.count, sizeof *p->services);
+    for (size_t i = 0; i < p->fleet.count; i++) {
+        p->services[i] = &p->features[i].svc;
+        p->features[i].svc.feature = p->fleet.entries[i].name;
+    }
+    fo_error *err = mock_metrics_start(admin_listen, p->services, p->fleet.count, 1, &p->admin_port);
+    if (err == NULL)
+        return true;
+    fprintf(stderr, "mock_services: fleet: %s\n", err->message);
+    fo_error_free(err);
+    return false;
+}
+
+int mock_one_process_run(const char *fleet_path, int64_t grace_ms, const char *admin_listen)
 {
     one_process p = {0};
     if (!load_fleet(&p, fleet_path)) {
@@ -156,18 +180,22 @@ int mock_one_process_run(const char *fleet_path, int64_t grace_ms)
     fo_rpc_init();
     int rc = 1;
     int sig = 0;
-    if (start_loop(&p) && start_features(&p)) {
+    if (start_metrics(&p, admin_listen) && start_loop(&p) && start_features(&p)) {
+        mock_metrics_set_ready(true);
         announce(&p);
         sig = fo_signals_wait();
+        mock_metrics_set_ready(false);
         rc = 0;
     }
     /* A failed start-up tears down what did start, with no grace: nobody knows its address yet. */
     stop_features(&p, rc == 0 ? grace_ms : 0);
     stop_loop(&p);
+    mock_metrics_stop();
     fo_rpc_shutdown();
     if (rc == 0)
         write_stats(&p, sig);
     free(p.hosts);
+    free(p.services);
     free(p.features);
     mock_fleet_release(&p.fleet);
     return rc;

@@ -19,6 +19,9 @@
  *
  * Without a supervisor there is no restart: an entry with "restart": true is
  * refused, and a crash fault ends the whole process.
+ *
+ * admin_listen (NULL: none) serves every feature's metrics (mock_metrics.h)
+ * on one admin listener; the fleet line then has "admin_port".
  */
 #ifndef MOCK_ONE_PROCESS_H
 #define MOCK_ONE_PROCESS_H
@@ -32,6 +35,6 @@
  * first), 2 when the fleet file is bad or asks for a restart. The caller must
  * have called fo_signals_block() and must not have initialised gRPC.
  */
-int mock_one_process_run(const char *fleet_path, int64_t grace_ms);
+int mock_one_process_run(const char *fleet_path, int64_t grace_ms, const char *admin_listen);
 
 #endif

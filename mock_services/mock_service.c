@@ -29,6 +29,7 @@
 #include "fo_parse.h"
 
 #define PREVIOUS_ATTEMPTS_HEADER "grpc-previous-rpc-attempts"
+#include "mock_metrics.h"
 
 typedef struct mock_call {
     fo_server_call *call;
@@ -110,6 +111,7 @@ static void mock_call_end(mock_call *mc, mock_outcome outcome, fo_status code, c
     atomic_fetch_add_explicit(&mc->svc->outcomes[outcome], 1, memory_order_relaxed);
     if (outcome == MOCK_OUTCOME_CANCELLED)
         atomic_fetch_add_explicit(&mc->svc->cancelled_by_attempt[attempt_slot(mc)], 1, memory_order_relaxed);
+    mock_metrics_call(mc->svc, outcome, &mc->fault);
     fo_timer_cancel(fo_server_call_loop(mc->call), &mc->delay);
     fo_server_call_finish(mc->call, code, message, reply, NULL, 0);
     if (mc->req != NULL)

@@ -5,7 +5,11 @@
 # machine load.
 #
 #   scripts/bench-callgrind.sh [--requests 200] [--warmup-requests 20] [--workers N] [--top 20] [--no-build]
-#                              [--hedge]
+#                              [--hedge] [--metrics]
+#
+# --hedge: the shipped hedge config, to count what hedging costs where few hedges fire.
+# --metrics: the aggregator with metrics on (admin_listen), to compare with a run without: what
+# the metrics' hooks cost per aggregate (nothing scrapes during the runs).
 #
 # Two runs, each on a fresh aggregator under callgrind:
 #   A: warm-up + requests aggregates;   B: warm-up aggregates only.
@@ -24,6 +28,7 @@ workers=1 # the figure is per aggregate on one thread, as in bench.sh
 top=20
 build=1
 hedge=0
+metrics=0
 while (($#)); do
   case "$1" in
     --requests) requests=$2; shift 2 ;;
@@ -32,6 +37,7 @@ while (($#)); do
     --top) top=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     --hedge) hedge=1; shift ;;
+    --metrics) metrics=1; shift ;;
     *) sed -n '7,9p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
   esac
 done
@@ -56,10 +62,10 @@ procs_start fleet "$bin/mock_services/mock_services" --fleet mock_services/fleet
 echo "$first" >"$work/fleet.json"
 # Feature deadlines are generous: under valgrind the aggregator runs ~50 times slower.
 # No forwarded metadata: the aggregate measured is the plain one.
-# --hedge: the shipped hedge config, to count what hedging costs where few hedges fire.
-extra=$(jq -n --arg workers "$workers" --argjson hedge "$hedge" '{forward_metadata: [], shutdown_grace_ms: 1000}
+extra=$(jq -n --arg workers "$workers" --argjson hedge "$hedge" --argjson metrics "$metrics" '{forward_metadata: [], shutdown_grace_ms: 1000}
   + (if $workers == "" then {} else {workers: ($workers | tonumber)} end)
-  + (if $hedge == 1 then {hedge: {quantile: 0.95, min_ms: 2, max_ms: 500, max_attempts: 2}} else {} end)')
+  + (if $hedge == 1 then {hedge: {quantile: 0.95, min_ms: 2, max_ms: 500, max_attempts: 2}} else {} end)
+  + (if $metrics == 1 then {admin_listen: "127.0.0.1:0"} else {} end)')
 fleet_agg_config 30000 "$extra" <"$work/fleet.json" >"$work/aggregator.json"
 
 # profile NAME WARMUP MEASURED: one aggregator under callgrind, WARMUP + MEASURED
@@ -95,7 +101,7 @@ fi
 echo
 jq -rn --argjson a "$a" --argjson b "$b" --argjson n "$requests" '
   def g: tostring | [scan("\\d{1,3}(?=(?:\\d{3})*$)")] | join(",");
-  "aggregator instructions (Ir), Release build, 12-way aggregates at -c 1:",
+  "aggregator instructions (Ir), Release build, 12-way aggregates at -c 1'"$( ((metrics)) && echo ', metrics on')"':",
   "  run A: \($a.ir | g) Ir for \($a.requests) aggregates (errors \($a.errors), partial \($a.partial))",
   "  run B: \($b.ir | g) Ir for \($b.requests) aggregates (errors \($b.errors), partial \($b.partial))",
   "  per aggregate, (A - B) / \($n): \((($a.ir - $b.ir) / $n) | round | g) Ir",

@@ -26,7 +26,7 @@ scripts/bench.sh -c 1,4 --reps 2 --duration 1s --warmup 200ms --delay 20ms --wor
 cat "$out"
 labels=("tail hedge=off c=4" "tail hedge=on c=4" "slow tours hedge=on c=4")
 for c in 1 4; do
-  labels+=("direct c=$c" "aggregate c=$c" "direct delay=20ms c=$c" "aggregate delay=20ms c=$c"
+  labels+=("direct c=$c" "aggregate c=$c" "aggregate metrics=on c=$c" "direct delay=20ms c=$c" "aggregate delay=20ms c=$c"
            "direct delay=20ms c=$((12 * c)) conns=12" "aggregate workers=1 c=$c" "aggregate workers=2 c=$c"
            "aggregate auth=RS256 c=$c" "aggregate auth=ES256 c=$c" "aggregate hedge=on c=$c")
   for n in 1 4 12 48 96; do labels+=("width=$n c=$c"); done
@@ -35,6 +35,10 @@ for label in "${labels[@]}"; do
   row=$(grep -E "^$label  " "$out") || fail "no row for \"$label\""
   # The last column counts failed calls and partial aggregates; a fast fleet has none.
   [[ "${row##* }" == 0 ]] || fail "\"$label\" had failed calls or partial aggregates: $row"
+done
+for c in 1 4; do
+  grep -Eq "^metrics c=$c: aggregator CPU per aggregate [0-9]+ us on, [0-9]+ us off: -?[0-9.]+%$" "$out" ||
+    fail "no metrics on/off line for c=$c"
 done
 grep -Eq "^memory: .* [0-9]+ KB per in-flight aggregate \(errors 0, partial 0\)$" "$out" ||
   fail "no memory line, or one with errors"

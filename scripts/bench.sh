@@ -4,6 +4,9 @@
 # loopback ports, and measures with fanout-bench:
 #   - the one-hop reference: GetUsage straight to one mock service;
 #   - the 12-way aggregate: GetCustomerAnalytics through the aggregator;
+#   - the same aggregate with metrics on: a second aggregator with admin_listen, its /metrics
+#     scraped every second as Prometheus would (the first one has metrics off); the last lines
+#     compare the two's CPU per aggregate;
 # each at every -c in the list, every case REPS times, interleaved (case 1,
 # case 2, ..., case 1, case 2, ...) so that drifting machine load spreads over
 # all cases. Prints the median and min-max of each figure.
@@ -169,9 +172,16 @@ listings=$(jq -r .features.listings.address "$work/fleet.fleet")
 mocks="mocks=$(mock_pids fleet)"
 common="--duration $duration --warmup $warmup --connections $connections"
 
+# Metrics on: the same aggregator with its admin listener, scraped every second.
+start_aggregator agg-metrics fleet 12 "$workers" '{"admin_listen": "127.0.0.1:0"}'
+metrics_port=$(jq -r .admin_port <<<"$first")
+(while sleep 1; do curl -fsS -o /dev/null "http://127.0.0.1:$metrics_port/metrics" || exit 1; done) &
+procs_add $!
+
 for c in "${conc_list[@]}"; do
   add_case "direct c=$c" "--mode direct --target $listings -c $c $common --pid $mocks"
   add_case "aggregate c=$c" "$(agg_args agg) -c $c $common --pid $mocks"
+  add_case "aggregate metrics=on c=$c" "$(agg_args agg-metrics) -c $c $common --pid $mocks"
 done
 if [[ -n "$delay" ]]; then
   header="x-mock-fault=$(delay_header fleet "$delay")"
@@ -331,6 +341,15 @@ jq -rs --slurpfile labels "$work/labels.json" '
     cell(.procs.mocks.cpu_s * 1e6 / .feature_calls; 1), cell(.bench_cpu_us_per_req; 0),
     ([.[] | (.errors | add // 0) + .partial] | add | tostring)])
   | join("\t")' "$work/results.jsonl" | column -t -s $'\t'
+# Metrics on against off, per concurrency: the medians of the aggregator's CPU per aggregate.
+for c in "${conc_list[@]}"; do
+  jq -rs --arg off "aggregate c=$c" --arg on "aggregate metrics=on c=$c" '
+    def med: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+    ([.[] | select(.label == $off) | .procs.aggregator.cpu_us_per_req] | med) as $a |
+    ([.[] | select(.label == $on) | .procs.aggregator.cpu_us_per_req] | med) as $b |
+    "metrics c=\($off | ltrimstr("aggregate c=")): aggregator CPU per aggregate \($b | round) us on, \($a | round) us off: " +
+    "\(($b / $a - 1) * 1000 | round / 10)%"' "$work/results.jsonl"
+done
 if ((memory)); then
   echo
   jq -r 'def mb: . / 1024 * 10 | round / 10 | tostring + " MB";

@@ -96,7 +96,7 @@ elif ! grep -q 'fanout scripts/container-test.sh' "$conf"; then
   log "$conf exists; using $CONTAINERS_CONF for this run"
 fi
 
-compose() { FANOUT_IMAGE="$image" FANOUT_PORT="$port" docker-compose -p "$project" "${compose_files[@]}" "$@"; }
+compose() { FANOUT_IMAGE="$image" FANOUT_PORT="$port" FANOUT_METRICS_PORT="$metrics_port" docker-compose -p "$project" "${compose_files[@]}" "$@"; }
 
 teardown() {
   local rc=$?
@@ -169,6 +169,7 @@ fi
 # --- 4. the compose stack ----------------------------------------------------------------
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port=${FANOUT_PORT:-$(free_port)}
+metrics_port=${FANOUT_METRICS_PORT:-$(free_port)}
 podman system service --time=0 "unix://$work/podman.sock" >"$work/service.log" 2>&1 &
 service_pid=$!
 export DOCKER_HOST="unix://$work/podman.sock"
@@ -229,6 +230,11 @@ reply=$(query)
 jq -e '.succeeded == 12 and (.failed // 0) == 0 and (.results | length) == 12' <<<"$reply" >/dev/null ||
   die "expected 12 features to succeed, got: $(jq -c '{succeeded, failed}' <<<"$reply")"
 log "query OK: 12 of 12 features answered"
+# The aggregator's admin port (metrics), published on the host: ready, and counting that query.
+curl -fsS "http://127.0.0.1:$metrics_port/readyz" >/dev/null || die "aggregator /readyz is not 200"
+curl -fsS "http://127.0.0.1:$metrics_port/metrics" | grep -q '^fanout_feature_calls_total{feature="tours",kind="OK"} [1-9]' ||
+  die "aggregator /metrics does not count the tours calls"
+log "metrics OK: /readyz 200, fanout_feature_calls_total counts the calls"
 
 # --- 6. one feature down, then back ------------------------------------------------------
 log "stopping the $victim container"

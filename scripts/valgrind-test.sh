@@ -49,9 +49,9 @@ start_vg() {
 }
 
 build_mock=$build/mock_services/mock_services
-start_vg fleet "$build_mock" --fleet mock_services/fleet.json --one-process
+start_vg fleet "$build_mock" --fleet mock_services/fleet.json --one-process --admin-listen 127.0.0.1:0
 start_vg listings "$build_mock" --feature listings --listen 127.0.0.1:0
-start_vg tours "$build_mock" --feature tours --listen 127.0.0.1:0
+start_vg tours "$build_mock" --feature tours --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0
 fleet=$(wait_first_line "$work/fleet.out" "${vg_pid[fleet]}")
 listings=$(wait_first_line "$work/listings.out" "${vg_pid[listings]}" | jq -r .address)
 tours=$(wait_first_line "$work/tours.out" "${vg_pid[tours]}" | jq -r .address)
@@ -59,7 +59,8 @@ tours=$(wait_first_line "$work/tours.out" "${vg_pid[tours]}" | jq -r .address)
 # The fleet's features, with listings and tours on the services under valgrind. Timeouts allow
 # for valgrind's slowness; the tours hang below is cut by its 5 s. The early answer ahead of a
 # client's deadline gets a reserve that covers valgrind's round trip.
-fleet_agg_config 5000 '{"workers": 2, "shutdown_grace_ms": 2000, "deadline_reserve_ms": 300}' <<<"$fleet" |
+fleet_agg_config 5000 '{"workers": 2, "shutdown_grace_ms": 2000, "deadline_reserve_ms": 300,
+                        "admin_listen": "127.0.0.1:0"}' <<<"$fleet" |
   jq --arg listings "$listings" --arg tours "$tours" '.features[] |= (.target =
        (if .name == "listings" then $listings elif .name == "tours" then $tours else .target end))' \
     >"$work/aggregator.json"
@@ -109,6 +110,21 @@ query stream-with-error 0 'map(select(.error)) | length == 1' \
   --timeout 30s --stream --metadata x-mock-fault=tours=error:UNAVAILABLE
 query invalid-request 1 'INVALID_ARGUMENT' --timeout 30s --features listings,listings
 query unknown-feature 0 '.[0].errors[0].kind == "UNKNOWN_FEATURE"' --timeout 30s --features listings,nope
+
+# The admin listeners under valgrind too: a scrape of each counts what the queries did.
+scrape() {
+  local name=$1 pattern=$2 port
+  port=$(head -n 1 "$work/$name.out" | jq -r .admin_port)
+  if curl -fsS --max-time 30 "http://127.0.0.1:$port/metrics" | grep -qE "$pattern"; then
+    echo "valgrind-test: scrape $name: ok"
+  else
+    echo "valgrind-test: scrape $name: FAILED (no line matching $pattern)" >&2
+    failures=$((failures + 1))
+  fi
+}
+scrape aggregator '^fanout_feature_calls_total\{feature="listings",kind="MALFORMED_RESPONSE"\} [1-9]'
+scrape tours '^fanout_mock_calls_total\{feature="tours",outcome="error"\} [1-9]'
+scrape fleet '^fanout_mock_calls_total\{feature="searches",outcome="ok"\} [1-9]'
 
 # SIGTERM: the aggregator drains first, then the services it called.
 for name in aggregator listings tours fleet; do

@@ -5,7 +5,8 @@
 
 - every document parses and has apiVersion, kind, metadata.name (and the namespace fanout);
 - each Deployment's selector matches its pod labels, has resource requests and limits, and
-  native gRPC readiness and liveness probes on a port the container declares;
+  native gRPC readiness and liveness probes on a port the container declares, and a port named
+  metrics that the pod's prometheus.io/scrape, /port and /path annotations point Prometheus at;
 - each Service selects a Deployment's pods; feature Services are headless;
 - the aggregator has 2+ replicas, a PodDisruptionBudget and its config in a ConfigMap, which is
   valid JSON whose every target is dns:///NAME.fanout.svc.cluster.local:PORT with round_robin,
@@ -60,6 +61,12 @@ def check_deployment(name, d):
     pod = spec["template"]
     need(matches(spec["selector"]["matchLabels"], pod["metadata"]["labels"]),
          f"{name}: selector does not match pod labels")
+    notes = pod["metadata"].get("annotations", {})
+    metrics = [p["containerPort"] for c in pod["spec"]["containers"] for p in c.get("ports", [])
+               if p.get("name") == "metrics"]
+    need(notes.get("prometheus.io/scrape") == "true" and notes.get("prometheus.io/path") == "/metrics"
+         and metrics and notes.get("prometheus.io/port") == str(metrics[0]),
+         f"{name}: needs a port named metrics and the prometheus.io/scrape, /port and /path annotations for it")
     for c in pod["spec"]["containers"]:
         ports = {p["containerPort"] for p in c.get("ports", [])}
         res = c.get("resources", {})

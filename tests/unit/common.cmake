@@ -12,3 +12,4 @@ fanout_unit_test(test_fo_server_accept SOURCES test_fo_server_accept.c LIBS fano
 fanout_unit_test(test_fo_loop SOURCES test_fo_loop.c LIBS fanout_rpc)
 fanout_unit_test(test_fo_http SOURCES test_fo_http.c LIBS fanout_http)
 fanout_unit_test(test_fo_trace SOURCES test_fo_trace.c LIBS fanout_util)
+fanout_unit_test(test_fo_metrics SOURCES test_fo_metrics.c LIBS fanout_admin)

@@ -262,6 +262,31 @@ static void environment_alone_turns_tls_on(void **state)
     free(path);
 }
 
+/* admin_listen: off unless set; the file's, else FANOUT_ADMIN_LISTEN's, which wins; a string only. */
+static void admin_listen_from_file_or_environment(void **state)
+{
+    (void)state;
+    char *path;
+    agg_config c;
+    assert_null(load_text(WITH("\"workers\": 1"), NULL, &path, &c));
+    assert_null(c.admin_listen);
+    agg_config_release(&c);
+    unlink(path);
+    free(path);
+    assert_null(load_text(WITH("\"admin_listen\": \"127.0.0.1:9464\""), NULL, &path, &c));
+    assert_string_equal(c.admin_listen, "127.0.0.1:9464");
+    agg_config_release(&c);
+    unlink(path);
+    free(path);
+    static const char *const env[] = {"FANOUT_ADMIN_LISTEN=0.0.0.0:9999", NULL};
+    assert_null(load_text(WITH("\"admin_listen\": \"127.0.0.1:9464\""), env, &path, &c));
+    assert_string_equal(c.admin_listen, "0.0.0.0:9999");
+    agg_config_release(&c);
+    unlink(path);
+    free(path);
+    expect_bad(WITH("\"admin_listen\": 9464"), "admin_listen: must be a non-empty string, got 9464");
+}
+
 static void real_getenv_is_the_default(void **state)
 {
     (void)state;
@@ -471,6 +496,7 @@ int main(void)
         cmocka_unit_test(paths_of_a_file_in_the_cwd_stay_as_given),
         cmocka_unit_test(environment_overrides_the_file),
         cmocka_unit_test(environment_alone_turns_tls_on),
+        cmocka_unit_test(admin_listen_from_file_or_environment),
         cmocka_unit_test(real_getenv_is_the_default),
         cmocka_unit_test(unreadable_or_malformed_files_fail),
         cmocka_unit_test(wrong_types_fail),
