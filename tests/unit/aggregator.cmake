@@ -5,3 +5,5 @@ fanout_unit_test(test_agg_reduce SOURCES test_agg_reduce.c LIBS fanout_agg_logic
 fanout_unit_test(test_agg_reply SOURCES test_agg_reply.c LIBS fanout_agg_logic)
 fanout_unit_test(test_agg_breaker SOURCES test_agg_breaker.c LIBS fanout_agg_logic)
 fanout_unit_test(test_agg_deadline SOURCES test_agg_deadline.c LIBS fanout_agg_logic)
+fanout_unit_test(test_agg_page SOURCES test_agg_page.c LIBS fanout_agg_logic)
+target_compile_definitions(test_agg_page PRIVATE AGG_PAGE_SOURCE="${CMAKE_SOURCE_DIR}/aggregator/web/index.html")
