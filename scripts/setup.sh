@@ -10,6 +10,7 @@ packages=(
   libjansson-dev libssl-dev openssl libcmocka-dev
   jq procps iproute2 bsdextrautils
   clang clang-format libclang-rt-14-dev valgrind python3-yaml python3-jwt
+  chromium fonts-dejavu-core
 )
 
 missing=()
