@@ -7,3 +7,4 @@ fanout_unit_test(test_fo_arena SOURCES test_fo_arena.c LIBS fanout_util fanout_p
 fanout_unit_test(test_fo_log SOURCES test_fo_log.c LIBS fanout_util)
 fanout_unit_test(test_fo_cpus SOURCES test_fo_cpus.c LIBS fanout_util)
 fanout_unit_test(test_fo_loop SOURCES test_fo_loop.c LIBS fanout_rpc)
+fanout_unit_test(test_fo_http SOURCES test_fo_http.c LIBS fanout_http)
