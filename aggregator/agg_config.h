@@ -13,7 +13,8 @@
  * FANOUT_LISTEN, FANOUT_WORKERS, FANOUT_LOG_LEVEL, FANOUT_DEFAULT_POLICY,
  * FANOUT_MAX_FEATURES_PER_REQUEST, FANOUT_MAX_IN_FLIGHT,
  * FANOUT_MAX_MESSAGE_BYTES, FANOUT_SHUTDOWN_GRACE_MS, FANOUT_TLS_CERT,
- * FANOUT_TLS_KEY, FANOUT_TLS_CLIENT_CA and FANOUT_DEADLINE_RESERVE_MS. They
+ * FANOUT_TLS_KEY, FANOUT_TLS_CLIENT_CA, FANOUT_DEADLINE_RESERVE_MS and
+ * FANOUT_HTTP_LISTEN. They
  * are checked by the same rules as the keys they replace; an empty variable
  * counts as unset. Any FANOUT_TLS_* variable turns server TLS on.
  *
@@ -32,6 +33,7 @@
 
 #include "agg_auth_config.h"
 #include "agg_breaker.h"
+#include "agg_http_config.h"
 #include "fanout/v1/aggregator.pb-c.h"
 #include "fo_error.h"
 #include "fo_log.h"
@@ -88,6 +90,8 @@ typedef struct agg_config {
     agg_breaker_cfg breaker;
     /* Token authentication; off unless the file has "auth". */
     agg_auth_config auth;
+    /* The HTTP/JSON face: http_listen, cors_origins (agg_http_config.h). */
+    agg_http_config http;
 } agg_config;
 
 /*

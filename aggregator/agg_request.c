@@ -8,6 +8,7 @@
 
 #include "agg_auth.h"
 #include "agg_deadline.h"
+#include "agg_face_grpc.h"
 #include "agg_fanout.h"
 #include "agg_reduce.h"
 #include "agg_service.h"
@@ -40,8 +41,9 @@ typedef enum request_state {
 
 typedef struct agg_request {
     agg_service *svc;
-    fo_server_call *call;
-    bool streaming; /* the method, fixed at arrival */
+    agg_face *face;     /* the protocol it came in on: &grpc, or the HTTP face's */
+    agg_face_grpc grpc; /* the gRPC face, when the request came that way */
+    bool streaming;     /* the method, fixed at arrival */
     request_state state;
     int64_t started_ns;
     Fanout__V1__AnalyticsRequest *msg;
@@ -88,6 +90,8 @@ static void request_free(agg_request *rq)
     if (rq->msg != NULL)
         fanout__v1__analytics_request__free_unpacked(rq->msg, NULL);
     atomic_fetch_sub(&rq->svc->in_flight, 1);
+    if (rq->face->ops->release != NULL)
+        rq->face->ops->release(rq->face);
     free(rq);
 }
 
@@ -99,8 +103,8 @@ static void request_free(agg_request *rq)
  */
 static fo_status status_seen(const agg_request *rq, fo_status code)
 {
-    if (fo_server_call_cancelled(rq->call)) {
-        if (fo_server_call_deadline(rq->call) <= fo_now_ns())
+    if (rq->face->ops->cancelled(rq->face)) {
+        if (rq->face->ops->deadline(rq->face) <= fo_now_ns())
             return FO_STATUS_DEADLINE_EXCEEDED;
         return FO_STATUS_CANCELLED;
     }
@@ -124,12 +128,13 @@ static void log_request(const agg_request *rq, fo_status code, int succeeded, in
             json_array_append_new(failed_names, json_string(rq->calls[i].name));
     }
     const char *policy = rq->plan.policy == FANOUT__V1__FAILURE_POLICY__FAIL_FAST ? "FAIL_FAST" : "ALLOW_PARTIAL";
-    fo_log(FO_LOG_INFO, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:o}", "event", "request",
-                                  "request_id", rq->request_id, "customer", rq->msg ? rq->msg->customer_id : "",
-                                  "method", rq->streaming ? "StreamCustomerAnalytics" : "GetCustomerAnalytics",
-                                  "policy", rq->msg ? policy : "", "status", fo_status_name(code), "elapsed_us",
-                                  (json_int_t)((fo_now_ns() - rq->started_ns) / FO_NS_PER_US), "succeeded", succeeded,
-                                  "failed", failed, "failed_features", failed_names));
+    fo_log(FO_LOG_INFO,
+           json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:o}", "event", "request", "face",
+                     rq->face->ops->name, "request_id", rq->request_id, "customer", rq->msg ? rq->msg->customer_id : "",
+                     "method", rq->streaming ? "StreamCustomerAnalytics" : "GetCustomerAnalytics", "policy",
+                     rq->msg ? policy : "", "status", fo_status_name(code), "elapsed_us",
+                     (json_int_t)((fo_now_ns() - rq->started_ns) / FO_NS_PER_US), "succeeded", succeeded, "failed",
+                     failed, "failed_features", failed_names));
 }
 
 /* --- answering ---------------------------------------------------------------- */
@@ -149,7 +154,7 @@ static void answer(agg_request *rq, fo_status code, const char *message, const f
 {
     fo_status seen = status_seen(rq, code);
     rq->state = RQ_ANSWERED;
-    fo_server_call_finish(rq->call, code, message, reply, trailers, ntrailers);
+    rq->face->ops->finish(rq->face, code, message, reply, trailers, ntrailers);
     log_request(rq, seen, counts.succeeded, counts.failed);
 }
 
@@ -175,6 +180,7 @@ static void outcome_of(const agg_request *rq, size_t i, agg_outcome *out)
     agg_feature_call_outcome(&rq->calls[i], (int32_t)i, runner_task_error(rq->run, i), out);
 }
 
+/* The reduced response: the unary reply, or a stream's summary (results left out) for a face that wants one. */
 static void answer_reduced(agg_request *rq)
 {
     size_t n = rq->plan.n_features;
@@ -183,6 +189,8 @@ static void answer_reduced(agg_request *rq)
         outcome_of(rq, i, &outcomes[i]);
     agg_response resp;
     agg_reduce(outcomes, n, rq->msg->customer_id, (fo_now_ns() - rq->started_ns) / FO_NS_PER_US, &resp);
+    if (rq->streaming)
+        resp.msg.n_results = 0; /* they went out one by one */
     uint8_t *data;
     fo_payload *p = fo_payload_alloc(agg_wire_pack_response(&resp, outcomes, NULL), &data);
     agg_wire_pack_response(&resp, outcomes, data);
@@ -209,7 +217,7 @@ static void answer_streamed(agg_request *rq)
 static void answer_outcome(agg_request *rq)
 {
     const fo_error *err = rq->outcome;
-    if (err == NULL && rq->streaming)
+    if (err == NULL && rq->streaming && !rq->face->ops->stream_summary)
         answer_streamed(rq);
     else if (err == NULL)
         answer_reduced(rq);
@@ -253,7 +261,7 @@ static void stream_send_next(agg_request *rq)
     rq->sending_payload = fo_payload_alloc(agg_wire_pack_result(&res, &o, NULL), &data);
     agg_wire_pack_result(&res, &o, data);
     rq->state = rq->state == RQ_RUNNING ? RQ_SENDING : RQ_FLUSHING;
-    fo_server_call_send(rq->call, rq->sending_payload, &rq->send_done);
+    rq->face->ops->send(rq->face, rq->sending_payload, &rq->send_done);
 }
 
 static void stream_sent(fo_tag *tag, bool ok)
@@ -356,14 +364,14 @@ static void random_request_id(char out[33])
 static void take_request_id(agg_request *rq)
 {
     size_t len;
-    const char *id = fo_server_call_metadata(rq->call, REQUEST_ID_HEADER, &len);
+    const char *id = rq->face->ops->metadata(rq->face, REQUEST_ID_HEADER, &len);
     if (id == NULL || len == 0 || len > REQUEST_ID_MAX) {
         random_request_id(rq->request_id);
     } else {
         memcpy(rq->request_id, id, len);
         rq->request_id[len] = '\0';
     }
-    fo_server_call_add_header(rq->call, REQUEST_ID_HEADER, rq->request_id, strlen(rq->request_id));
+    rq->face->ops->add_header(rq->face, REQUEST_ID_HEADER, rq->request_id, strlen(rq->request_id));
 }
 
 static void build_metadata(agg_request *rq)
@@ -375,7 +383,7 @@ static void build_metadata(agg_request *rq)
     size_t len;
     for (size_t i = 0; i < cfg->n_forward_metadata; i++) {
         const char *key = cfg->forward_metadata[i];
-        const char *value = fo_server_call_metadata(rq->call, key, &len);
+        const char *value = rq->face->ops->metadata(rq->face, key, &len);
         /* The caller's credentials are for us, never for the features. */
         if (value != NULL && strcmp(key, REQUEST_ID_HEADER) != 0 && strcmp(key, "authorization") != 0)
             rq->md[n++] = (fo_md){key, value, len};
@@ -414,9 +422,9 @@ static int64_t early_answer_at(const agg_request *rq)
 static void start_run(agg_request *rq)
 {
     size_t n = rq->plan.n_features;
-    int worker = fo_server_call_worker(rq->call);
-    rq->fanout.loop = fo_server_call_loop(rq->call);
-    rq->fanout.deadline_ns = fo_server_call_deadline(rq->call);
+    int worker = rq->face->ops->worker(rq->face);
+    rq->fanout.loop = rq->face->ops->loop(rq->face);
+    rq->fanout.deadline_ns = rq->face->ops->deadline(rq->face);
     rq->fanout.request = pack_usage_request(rq->msg);
     fo_arena_init(&rq->replies);
     rq->fanout.replies = &rq->replies;
@@ -446,7 +454,7 @@ static void start_run(agg_request *rq)
     };
     rq->run = runner_create(tasks, n, &opts);
     free(tasks);
-    fo_server_call_on_cancel(rq->call, on_client_cancel, rq);
+    rq->face->ops->on_cancel(rq->face, on_client_cancel, rq);
     rq->state = RQ_RUNNING;
     runner_start(rq->run); /* may decide, and even finalize, before it returns */
 }
@@ -455,7 +463,7 @@ static void start_run(agg_request *rq)
 static fo_error *admit(agg_request *rq)
 {
     long in_flight = atomic_fetch_add(&rq->svc->in_flight, 1) + 1;
-    if (fo_server_call_deadline(rq->call) <= fo_now_ns())
+    if (rq->face->ops->deadline(rq->face) <= fo_now_ns())
         return FO_ERROR(FO_STATUS_DEADLINE_EXCEEDED, "the deadline had passed when the call arrived");
     if (in_flight > rq->svc->cfg->max_in_flight)
         return FO_ERROR(FO_STATUS_RESOURCE_EXHAUSTED, "%ld calls in flight, the limit is %lld", in_flight - 1,
@@ -463,13 +471,29 @@ static fo_error *admit(agg_request *rq)
     return NULL;
 }
 
-static void request_start(fo_server_call *call, agg_service *svc, bool streaming)
+/* The authorization header's bearer token, checked by agg_auth. */
+static fo_error *authenticate(agg_request *rq, const char *method)
+{
+    size_t len = 0;
+    const char *value = rq->face->ops->metadata(rq->face, "authorization", &len);
+    return agg_auth_authenticate_value(rq->svc->auth, rq->face->ops->worker(rq->face), value, len, method, &rq->claims);
+}
+
+static agg_request *request_new(agg_service *svc, bool streaming)
 {
     agg_request *rq = fo_xcalloc(1, sizeof *rq);
     rq->state = RQ_ARRIVED;
     rq->svc = svc;
-    rq->call = call;
     rq->streaming = streaming;
+    return rq;
+}
+
+/* rq->face is set. */
+static void request_start(agg_request *rq)
+{
+    agg_service *svc = rq->svc;
+    agg_face *face = rq->face;
+    bool streaming = rq->streaming;
     rq->started_ns = fo_now_ns();
     rq->send_done.fn = stream_sent;
     take_request_id(rq);
@@ -477,10 +501,10 @@ static void request_start(fo_server_call *call, agg_service *svc, bool streaming
     const char *method = streaming ? AGG_STREAM_PATH : AGG_GET_PATH;
     fo_error *err = admit(rq);
     if (err == NULL)
-        err = agg_auth_authenticate(svc->auth, call, method, &rq->claims);
+        err = authenticate(rq, method);
     if (err == NULL)
-        rq->msg = (Fanout__V1__AnalyticsRequest *)fo_server_call_request(
-            call, &fanout__v1__analytics_request__descriptor, &err);
+        rq->msg =
+            (Fanout__V1__AnalyticsRequest *)face->ops->request(face, &fanout__v1__analytics_request__descriptor, &err);
     if (err == NULL)
         err = agg_validate_request(rq->msg, svc->cfg, &rq->plan);
     if (err == NULL)
@@ -496,6 +520,22 @@ static void request_start(fo_server_call *call, agg_service *svc, bool streaming
     start_run(rq);
 }
 
-void agg_request_start_unary(fo_server_call *call, void *ctx) { request_start(call, ctx, false); }
+/* The gRPC face lives in the request. */
+static void request_start_grpc(fo_server_call *call, agg_service *svc, bool streaming)
+{
+    agg_request *rq = request_new(svc, streaming);
+    agg_face_grpc_init(&rq->grpc, call);
+    rq->face = &rq->grpc.base;
+    request_start(rq);
+}
 
-void agg_request_start_stream(fo_server_call *call, void *ctx) { request_start(call, ctx, true); }
+void agg_request_start_unary(fo_server_call *call, void *ctx) { request_start_grpc(call, ctx, false); }
+
+void agg_request_start_stream(fo_server_call *call, void *ctx) { request_start_grpc(call, ctx, true); }
+
+void agg_request_start_face(agg_face *face, agg_service *svc, bool streaming)
+{
+    agg_request *rq = request_new(svc, streaming);
+    rq->face = face;
+    request_start(rq);
+}

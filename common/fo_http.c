@@ -89,8 +89,9 @@ fo_error *fo_http_start(const fo_http_opts *opts, fo_http **out)
         flags |= MHD_USE_TLS;
     struct MHD_OptionItem o[12];
     size_t n = 0;
-    o[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &addr};
+    /* First, or libmicrohttpd warns on stderr that it was not. */
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)http_log, h};
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &addr};
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, opts->timeout_s ? opts->timeout_s : 30, NULL};
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
                                      (intptr_t)(opts->memory_per_conn ? opts->memory_per_conn : 32 * 1024), NULL};
