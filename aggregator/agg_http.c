@@ -8,6 +8,7 @@
 
 #include "agg_http_request.h"
 #include "agg_http_status.h"
+#include "agg_page.h"
 #include "fo_alloc.h"
 #include "fo_file.h"
 #include "fo_log.h"
@@ -81,6 +82,15 @@ static enum MHD_Result respond_features(agg_http *h, struct MHD_Connection *conn
 {
     struct MHD_Response *r = text_response(JSON_TYPE, h->features_json, strlen(h->features_json));
     add_cors(r, allowed_origin(h, conn));
+    return queue(conn, MHD_HTTP_OK, r);
+}
+
+/* The live page (agg_page.h), with a policy that lets the browser hold it to its own listener. */
+static enum MHD_Result respond_page(struct MHD_Connection *conn, const unsigned char *page, size_t len)
+{
+    struct MHD_Response *r = text_response(AGG_PAGE_CONTENT_TYPE, (const char *)page, len);
+    MHD_add_response_header(r, "Content-Security-Policy", AGG_PAGE_CSP);
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     return queue(conn, MHD_HTTP_OK, r);
 }
 
@@ -320,10 +330,14 @@ static enum MHD_Result route(agg_http *h, struct MHD_Connection *conn, const cha
     char customer[1024];
     bool streaming = false;
     bool analytics = analytics_path(url, customer, sizeof customer, &streaming);
-    bool known = analytics || strcmp(url, QUERY_PATH) == 0 || strcmp(url, FEATURES_PATH) == 0;
+    size_t page_len = 0;
+    const unsigned char *page = agg_page_for_path(url, &page_len);
+    bool known = page != NULL || analytics || strcmp(url, QUERY_PATH) == 0 || strcmp(url, FEATURES_PATH) == 0;
     *req_cls = &no_exchange;
     if (known && is_method(method, MHD_HTTP_METHOD_OPTIONS))
         return respond_preflight(h, conn);
+    if (page != NULL && (is_method(method, MHD_HTTP_METHOD_GET) || is_method(method, MHD_HTTP_METHOD_HEAD)))
+        return respond_page(conn, page, page_len);
     if (analytics && is_method(method, MHD_HTTP_METHOD_GET))
         return start_get(h, conn, customer, streaming, req_cls);
     if (strcmp(url, QUERY_PATH) == 0 && is_method(method, MHD_HTTP_METHOD_POST))

@@ -11,6 +11,13 @@
 
 /* The Content-Type the page is served with. */
 #define AGG_PAGE_CONTENT_TYPE "text/html; charset=utf-8"
+/*
+ * The Content-Security-Policy it is served with: its inline script and style, requests to its own
+ * listener only (the feature list and the event stream), nothing else (no frame, form or base).
+ */
+#define AGG_PAGE_CSP                                                                                                   \
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "                  \
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 /*
  * The page for an HTTP request path (without its query string): its bytes, and their number in
