@@ -32,11 +32,9 @@ jq --arg failed "$failed" '.features |= [to_entries[] | .value + {profile: (
 procs_start fleet "$build/mock_services/mock_services" --fleet "$work/fleet.json" --one-process
 fleet=$first
 
-# A free port for the HTTP listener: bound once by the kernel's choice, then released.
-http_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 # The failing feature's circuit breaker is off, so every call reaches it and fails the same way
 # (the page's query and fanout-cli's alike).
-fleet_agg_config 5000 "{\"http_listen\": \"127.0.0.1:$http_port\"}" <<<"$fleet" |
+fleet_agg_config 5000 '{"http_listen": "127.0.0.1:0"}' <<<"$fleet" |
   jq --arg failed "$failed" '.features |= map(if .name == $failed then . + {breaker: false} else . end)' \
     >"$work/aggregator.json"
 if ! check=$("$build/aggregator/aggregator" --config "$work/aggregator.json" --check-config 2>&1); then
@@ -50,7 +48,7 @@ if ! check=$("$build/aggregator/aggregator" --config "$work/aggregator.json" --c
 fi
 procs_start aggregator "$build/aggregator/aggregator" --config "$work/aggregator.json"
 
-FANOUT_WEB_URL="http://127.0.0.1:$http_port/" FANOUT_AGG_ADDR=$(jq -r .address <<<"$first") \
+FANOUT_WEB_URL="http://$(jq -r .http_address <<<"$first")/" FANOUT_AGG_ADDR=$(jq -r .address <<<"$first") \
   FANOUT_CLI="$build/cli/fanout-cli" FANOUT_FEATURES=$(jq -r '[.features[].name] | join(",")' "$work/aggregator.json") \
   FANOUT_FAILED_FEATURE=$failed FANOUT_SCREENSHOTS="$build/web-screenshots" \
   timeout 300 node --test tests/web/page.test.js

@@ -69,6 +69,7 @@ async function openPage(viewport) {
   const res = await page.goto(WEB, { waitUntil: 'load' });
   assert.equal(res.status(), 200);
   assert.match(res.headers()['content-type'], /^text\/html; charset=utf-8$/i);
+  assert.match(res.headers()['content-security-policy'] || '', /default-src 'none'/);
   await page.waitForSelector('#features[data-loaded="true"]', { timeout: WAIT_MS });
   return page;
 }
