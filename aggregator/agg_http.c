@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "agg_http_request.h"
@@ -21,7 +22,8 @@
 #define CORS_ALLOW_HEADERS "authorization, content-type, grpc-timeout, x-request-id, x-timeout-ms"
 #define CORS_EXPOSE_HEADERS "x-request-id, fanout-failed-feature"
 /* Idle connections (no request, or a client that stopped sending) are closed after this long. */
-#define IDLE_TIMEOUT_S 15
+#define IDLE_TIMEOUT_S 10
+/* At most this many HTTP connections, and never more than half the descriptors: the rest are the gRPC face's. */
 #define MAX_CONNECTIONS 4096
 /* Request headers the request path may read, besides the config's forward_metadata. */
 static const char *const own_headers[] = {"x-request-id", "authorization", "grpc-timeout", "x-timeout-ms"};
@@ -409,6 +411,15 @@ static fo_error *read_tls(const agg_config *cfg, char **cert, char **key)
     return err;
 }
 
+static unsigned max_connections(void)
+{
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) != 0 || nofile.rlim_cur == RLIM_INFINITY ||
+        nofile.rlim_cur / 2 >= MAX_CONNECTIONS)
+        return MAX_CONNECTIONS;
+    return (unsigned)(nofile.rlim_cur / 2);
+}
+
 fo_error *agg_http_start(agg_service *svc, fo_server *server, agg_http **out)
 {
     const agg_config *cfg = svc->cfg;
@@ -433,7 +444,7 @@ fo_error *agg_http_start(agg_service *svc, fo_server *server, agg_http **out)
         .ctx = h,
         .completed = completed,
         .threads = h->n_workers < 4 ? (unsigned)h->n_workers : 4,
-        .max_connections = MAX_CONNECTIONS,
+        .max_connections = max_connections(),
         .timeout_s = IDLE_TIMEOUT_S,
         .tls_cert_pem = cert,
         .tls_key_pem = key,
