@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "agg_http_request.h"
@@ -22,13 +23,19 @@
 #define CORS_ALLOW_HEADERS "authorization, content-type, grpc-timeout, x-request-id, x-timeout-ms"
 #define CORS_EXPOSE_HEADERS "x-request-id, fanout-failed-feature"
 /* Idle connections (no request, or a client that stopped sending) are closed after this long. */
-#define IDLE_TIMEOUT_S 15
+#define IDLE_TIMEOUT_S 10
+/* At most this many HTTP connections, and never more than half the descriptors: the rest are the gRPC face's. */
 #define MAX_CONNECTIONS 4096
 /* Request headers the request path may read, besides the config's forward_metadata. */
 static const char *const own_headers[] = {"x-request-id", "authorization", "grpc-timeout", "x-timeout-ms"};
 #define N_OWN_HEADERS (sizeof own_headers / sizeof *own_headers)
 
-/* Marks requests that are answered at once, so that the completed callback knows there is no exchange. */
+/*
+ * Markers for *req_cls: the headers are in (libmicrohttpd's first call, which must not answer: an
+ * answer queued before the request has been read in full closes the connection), and a request
+ * answered by the listener itself, so that the completed callback knows there is no exchange.
+ */
+static int headers_seen;
 static int no_exchange;
 
 /* --- plain answers ------------------------------------------------------------ */
@@ -222,19 +229,33 @@ static enum MHD_Result start_get(agg_http *h, struct MHD_Connection *conn, const
     return hand_over(h, x);
 }
 
-static enum MHD_Result start_post(agg_http *h, struct MHD_Connection *conn, void **req_cls)
+static enum MHD_Result too_large(agg_http *h, struct MHD_Connection *conn)
+{
+    char message[96];
+    snprintf(message, sizeof message, "the request body is larger than %zu bytes (max_message_bytes)",
+             (size_t)h->svc->cfg->max_message_bytes);
+    return respond_error(h, conn, MHD_HTTP_CONTENT_TOO_LARGE, FO_STATUS_RESOURCE_EXHAUSTED, message, NULL);
+}
+
+/* The first call: only an announced body over the limit is answered now (and the connection closed). */
+static enum MHD_Result headers_in(agg_http *h, struct MHD_Connection *conn, void **req_cls)
 {
     const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    size_t max = (size_t)h->svc->cfg->max_message_bytes;
-    if (length != NULL && strtoull(length, NULL, 10) > max) {
-        char message[96];
-        snprintf(message, sizeof message, "the request body is larger than %zu bytes (max_message_bytes)", max);
-        return respond_error(h, conn, MHD_HTTP_CONTENT_TOO_LARGE, FO_STATUS_RESOURCE_EXHAUSTED, message, NULL);
+    if (length != NULL && strtoull(length, NULL, 10) > (size_t)h->svc->cfg->max_message_bytes) {
+        *req_cls = &no_exchange;
+        return too_large(h, conn);
     }
+    *req_cls = &headers_seen;
+    return MHD_YES;
+}
+
+/* The POST body's first piece (or its end): the exchange that collects it. */
+static agg_http_exchange *start_post(agg_http *h, struct MHD_Connection *conn, void **req_cls)
+{
     agg_http_exchange *x = agg_http_exchange_new(h, conn, false);
     *req_cls = x;
     x->deadline_ns = fo_now_ns(); /* arrival, until the body is in */
-    return MHD_YES;
+    return x;
 }
 
 /* A piece of the POST body, or its end: then the request goes to a worker. */
@@ -254,9 +275,7 @@ static enum MHD_Result post_body(agg_http *h, agg_http_exchange *x, const char *
     }
     if (x->upload_too_large) {
         x->state = XS_SENT;
-        char message[96];
-        snprintf(message, sizeof message, "the request body is larger than %zu bytes (max_message_bytes)", max);
-        return respond_error(h, x->conn, MHD_HTTP_CONTENT_TOO_LARGE, FO_STATUS_RESOURCE_EXHAUSTED, message, NULL);
+        return too_large(h, x->conn);
     }
     int64_t arrived = x->deadline_ns;
     x->deadline_ns = FO_DEADLINE_NONE;
@@ -340,8 +359,6 @@ static enum MHD_Result route(agg_http *h, struct MHD_Connection *conn, const cha
         return respond_page(conn, page, page_len);
     if (analytics && is_method(method, MHD_HTTP_METHOD_GET))
         return start_get(h, conn, customer, streaming, req_cls);
-    if (strcmp(url, QUERY_PATH) == 0 && is_method(method, MHD_HTTP_METHOD_POST))
-        return start_post(h, conn, req_cls);
     if (strcmp(url, FEATURES_PATH) == 0 && is_method(method, MHD_HTTP_METHOD_GET))
         return respond_features(h, conn);
     if (known) {
@@ -361,6 +378,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     (void)version;
     agg_http *h = cls;
     if (*req_cls == NULL)
+        return headers_in(h, conn, req_cls);
+    if (*req_cls == &headers_seen && strcmp(url, QUERY_PATH) == 0 && is_method(method, MHD_HTTP_METHOD_POST))
+        return post_body(h, start_post(h, conn, req_cls), upload, upload_size);
+    if (*req_cls == &headers_seen && *upload_size > 0) {
+        *upload_size = 0; /* a body nobody asked for */
+        return MHD_YES;
+    }
+    if (*req_cls == &headers_seen)
         return route(h, conn, url, method, req_cls);
     if (*req_cls == &no_exchange) {
         *upload_size = 0; /* a body nobody asked for */
@@ -382,7 +407,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls, en
     (void)cls;
     (void)conn;
     (void)toe;
-    if (*req_cls == NULL || *req_cls == &no_exchange)
+    if (*req_cls == NULL || *req_cls == &no_exchange || *req_cls == &headers_seen)
         return;
     agg_http_exchange *x = *req_cls;
     pthread_mutex_lock(&x->mu);
@@ -423,6 +448,15 @@ static fo_error *read_tls(const agg_config *cfg, char **cert, char **key)
     return err;
 }
 
+static unsigned max_connections(void)
+{
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) != 0 || nofile.rlim_cur == RLIM_INFINITY ||
+        nofile.rlim_cur / 2 >= MAX_CONNECTIONS)
+        return MAX_CONNECTIONS;
+    return (unsigned)(nofile.rlim_cur / 2);
+}
+
 fo_error *agg_http_start(agg_service *svc, fo_server *server, agg_http **out)
 {
     const agg_config *cfg = svc->cfg;
@@ -447,7 +481,7 @@ fo_error *agg_http_start(agg_service *svc, fo_server *server, agg_http **out)
         .ctx = h,
         .completed = completed,
         .threads = h->n_workers < 4 ? (unsigned)h->n_workers : 4,
-        .max_connections = MAX_CONNECTIONS,
+        .max_connections = max_connections(),
         .timeout_s = IDLE_TIMEOUT_S,
         .tls_cert_pem = cert,
         .tls_key_pem = key,

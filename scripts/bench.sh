@@ -11,7 +11,7 @@
 #   scripts/bench.sh [-c 1,32] [--duration 10s] [--warmup 2s] [--reps 3] [--workers N]
 #                    [--connections K] [--log-level LEVEL] [--delay 20ms] [--workers-sweep]
 #                    [--width-sweep] [--memory] [--mock-layout one-process|per-feature] [--no-build]
-#                    [--auth]
+#                    [--auth] [--http]
 #
 # --workers N      the aggregator's workers (default 1: here it shares the machine with the fleet
 #                  and the load generators; scripts/bench-scale.py measures workers on cores of
@@ -28,6 +28,9 @@
 #                  on the client (fanout-bench's), the floor under an aggregate's 1 + 12 calls
 # --auth           also the aggregate with token authentication on, with RS256 and with ES256
 #                  tokens (scripts/gen-jwt-keys.sh, scripts/mint-token.py): what verification costs
+# --http           also the aggregate through the HTTP/JSON face (GET .../analytics) of the same
+#                  aggregator, with h2load --h1 (scripts/bench-http.py): -c N is N connections
+#                  with one request in flight each, where the gRPC cases multiplex on one
 # --mock-layout    one-process (default): the fleet's services share one process and one
 #                  completion-queue thread, each on its own port, so that the backends cost what
 #                  fast backends on other hosts would; per-feature: one process per service, as
@@ -52,9 +55,10 @@ memory=0
 layout=one-process
 build=1
 auth=0
+http=0
 
 usage() {
-  sed -n '10,28p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '10,37p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -72,6 +76,7 @@ while (($#)); do
     --width-sweep) width_sweep=1; shift ;;
     --memory) memory=1; shift ;;
     --auth) auth=1; shift ;;
+    --http) http=1; shift ;;
     --mock-layout) layout=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     -h | --help) usage ;;
@@ -127,7 +132,7 @@ check_alive() {
 start_aggregator() {
   local name=$1 fleet=$2 width=$3 nworkers=$4
   local extra
-  extra=$(jq -n --arg workers "$nworkers" --argjson more "${5:-"{}"}" '{shutdown_grace_ms: 1000}
+  extra=$(jq -n --arg workers "$nworkers" --argjson more "${5:-"{}"}" '{shutdown_grace_ms: 1000, http_listen: "127.0.0.1:0"}
     + (if $workers == "" then {} else {workers: ($workers | tonumber)} end) + $more')
   fleet_agg_config 5000 "$extra" <"$work/$fleet.fleet" |
     jq --argjson width "$width" '.features |= (sort_by(.name) | .[:$width])' >"$work/$name.json"
@@ -136,6 +141,7 @@ start_aggregator() {
   procs_start "$name" "$bin/aggregator/aggregator" "${flags[@]}"
   echo "$last_pid" >"$work/$name.pid"
   jq -r .address <<<"$first" >"$work/$name.addr"
+  jq -r .http_address <<<"$first" >"$work/$name.http"
 }
 
 # agg_args NAME: fanout-bench arguments that target aggregator NAME and measure its CPU.
@@ -173,6 +179,13 @@ if [[ -n "$delay" ]]; then
       add_case "direct delay=$delay c=$((12 * c)) conns=12" \
         "--mode direct --target $listings -c $((12 * c)) --connections 12 --duration $duration --warmup $warmup --pid $mocks --metadata $header"
     fi
+  done
+fi
+if ((http)); then
+  for c in "${conc_list[@]}"; do
+    url="http://$(cat "$work/agg.http")/v1/customers/c-1/analytics"
+    add_case "aggregate http c=$c" \
+      "--http --url $url -c $c --duration $duration --warmup $warmup --pid aggregator=$(cat "$work/agg.pid") --pid $mocks"
   done
 fi
 if ((workers_sweep)); then
@@ -220,7 +233,11 @@ for rep in $(seq "$reps"); do
     echo "bench: [$rep/$reps] $label" >&2
     check_alive
     # shellcheck disable=SC2086 # args is a list of words by construction
-    "$bench_bin" --format json --label "$label" $args </dev/null >>"$work/results.jsonl"
+    if [[ "$args" == --http* ]]; then
+      python3 scripts/bench-http.py --label "$label" ${args#--http } </dev/null >>"$work/results.jsonl"
+    else
+      "$bench_bin" --format json --label "$label" $args </dev/null >>"$work/results.jsonl"
+    fi
   done <"$work/cases"
 done
 

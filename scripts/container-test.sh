@@ -17,7 +17,8 @@
 #
 #   scripts/container-test.sh [--rmi]     (the image is kept for the next run; --rmi removes it)
 #
-# Environment: FANOUT_IMAGE (default localhost/fanout:latest), FANOUT_PORT (default: a free port),
+# Environment: FANOUT_IMAGE (default localhost/fanout:latest), FANOUT_PORT and FANOUT_HTTP_PORT
+# (the published gRPC and HTTP ports; default: free ones),
 # FANOUT_CLI (a fanout-cli to use; default: built in build/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -96,7 +97,7 @@ elif ! grep -q 'fanout scripts/container-test.sh' "$conf"; then
   log "$conf exists; using $CONTAINERS_CONF for this run"
 fi
 
-compose() { FANOUT_IMAGE="$image" FANOUT_PORT="$port" docker-compose -p "$project" "${compose_files[@]}" "$@"; }
+compose() { FANOUT_IMAGE="$image" FANOUT_PORT="$port" FANOUT_HTTP_PORT="$http_port" docker-compose -p "$project" "${compose_files[@]}" "$@"; }
 
 teardown() {
   local rc=$?
@@ -169,6 +170,7 @@ fi
 # --- 4. the compose stack ----------------------------------------------------------------
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port=${FANOUT_PORT:-$(free_port)}
+http_port=${FANOUT_HTTP_PORT:-$(free_port)}
 podman system service --time=0 "unix://$work/podman.sock" >"$work/service.log" 2>&1 &
 service_pid=$!
 export DOCKER_HOST="unix://$work/podman.sock"
@@ -229,6 +231,11 @@ reply=$(query)
 jq -e '.succeeded == 12 and (.failed // 0) == 0 and (.results | length) == 12' <<<"$reply" >/dev/null ||
   die "expected 12 features to succeed, got: $(jq -c '{succeeded, failed}' <<<"$reply")"
 log "query OK: 12 of 12 features answered"
+# The HTTP/JSON face through its published port: the same twelve features.
+http_reply=$(curl -sSf --max-time 10 "http://127.0.0.1:$http_port/v1/customers/$customer/analytics") ||
+  die "the HTTP/JSON face did not answer on port $http_port"
+jq -e '.succeeded == 12' <<<"$http_reply" >/dev/null || die "HTTP/JSON face: expected 12 features to succeed"
+log "HTTP/JSON query OK: 12 of 12 features answered"
 
 # --- 6. one feature down, then back ------------------------------------------------------
 log "stopping the $victim container"

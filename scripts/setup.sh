@@ -8,7 +8,7 @@ packages=(
   libgrpc-dev grpc-proto
   protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libprotobuf-dev
   libjansson-dev libssl-dev openssl libcmocka-dev libmicrohttpd-dev
-  jq procps iproute2 bsdextrautils
+  jq procps iproute2 bsdextrautils curl nghttp2-client
   clang clang-format libclang-rt-14-dev valgrind python3-yaml python3-jwt
   chromium fonts-dejavu-core
 )

@@ -199,6 +199,19 @@ FANOUT_HTTP=$base FANOUT_HTTP_GRPC=$plain_grpc FANOUT_CLI=$cli timeout 120 node 
 sleep 0.3
 contains "cancellation (node's AbortController): logged CANCELLED" "$(grep '"request_id":"node-abort"' "$work/plain.log")" '"status":"CANCELLED"'
 
+# --- SIGTERM: requests in flight get the grace period, then UNAVAILABLE -------------------------------
+start_agg drain '{"http_listen": "127.0.0.1:0", "shutdown_grace_ms": 500}'
+curl -sS -N -H 'x-mock-fault: leads=hang' "http://$drain_http/v1/customers/c-1/analytics:stream?features=listings,leads" \
+  >"$work/drain-stream.txt" &
+drain_stream=$!
+curl -sS -i -H 'x-mock-fault: leads=hang' "http://$drain_http/v1/customers/c-1/analytics?features=leads" >"$work/drain-unary.txt" &
+drain_unary=$!
+sleep 0.5
+kill -TERM "${agg_pids[-1]}"
+wait "$drain_stream" "$drain_unary" || true
+check "drain: the stream ends with UNAVAILABLE" "$(grep '^data: ' "$work/drain-stream.txt" | tail -n 1 | cut -d' ' -f2- | jq .code)" 14
+check "drain: the unary request gets 503" "$(status_of "$(cat "$work/drain-unary.txt")")" 503
+
 # --- the gRPC face still serves; the mocks saw the cancellations -----------------------------------
 check "gRPC face still serves" "$("$cli" query --addr "$plain_grpc" --customer c-42 --features tours | jq .succeeded)" 1
 kill -TERM "$fleet_pid"
@@ -208,7 +221,7 @@ check "cancellation: the mock saw both leads calls cancelled" "$((leads_cancelle
 
 # --- every aggregator drains and exits 0, with nothing from the sanitizers -----------------------------
 for pid in "${agg_pids[@]}"; do
-  kill -TERM "$pid"
+  kill -TERM "$pid" 2>/dev/null || true
   rc=0
   wait "$pid" || rc=$?
   check "aggregator $pid: exit status after SIGTERM" "$rc" 0

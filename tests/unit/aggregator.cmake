@@ -7,3 +7,4 @@ fanout_unit_test(test_agg_breaker SOURCES test_agg_breaker.c LIBS fanout_agg_log
 fanout_unit_test(test_agg_deadline SOURCES test_agg_deadline.c LIBS fanout_agg_logic)
 fanout_unit_test(test_agg_page SOURCES test_agg_page.c LIBS fanout_agg_logic)
 target_compile_definitions(test_agg_page PRIVATE AGG_PAGE_SOURCE="${CMAKE_SOURCE_DIR}/aggregator/web/index.html")
+fanout_unit_test(test_agg_http SOURCES test_agg_http.c LIBS fanout_agg_logic)
