@@ -50,5 +50,5 @@ procs_start aggregator "$build/aggregator/aggregator" --config "$work/aggregator
 
 FANOUT_WEB_URL="http://$(jq -r .http_address <<<"$first")/" FANOUT_AGG_ADDR=$(jq -r .address <<<"$first") \
   FANOUT_CLI="$build/cli/fanout-cli" FANOUT_FEATURES=$(jq -r '[.features[].name] | join(",")' "$work/aggregator.json") \
-  FANOUT_FAILED_FEATURE=$failed FANOUT_SCREENSHOTS="$build/web-screenshots" \
+  FANOUT_FAILED_FEATURE=$failed FANOUT_SCREENSHOTS="$build/web-screenshots" FANOUT_AGG_LOG="$work/aggregator.log" \
   timeout 300 node --test tests/web/page.test.js
