@@ -36,7 +36,11 @@ typedef struct agg_face_ops {
     bool (*add_header)(agg_face *f, const char *key, const char *value, size_t len);
     /* The request message (the caller frees it with protobuf_c_message_free_unpacked), or NULL and *err. */
     ProtobufCMessage *(*request)(agg_face *f, const ProtobufCMessageDescriptor *desc, fo_error **err);
-    /* fn(ud) runs at most once, on the worker, if the client goes away or the deadline passes first. */
+    /*
+     * Called once, when the request passed every check and the fan-out starts (the HTTP face opens
+     * its event stream then): fn(ud) runs at most once, on the worker, if the client goes away or
+     * the deadline passes before finish.
+     */
     void (*on_cancel)(agg_face *f, void (*fn)(void *ud), void *ud);
     bool (*cancelled)(const agg_face *f);
     /* Streams one FeatureResult; done->fn(done, ok) runs later on the worker (ok: the client is there). */

@@ -517,22 +517,33 @@ static void wait_live(const agg_http *h, int64_t deadline_ns)
         nanosleep(&(struct timespec){.tv_nsec = 5 * FO_NS_PER_MS}, NULL);
 }
 
-void agg_http_drain(agg_http *h, int64_t deadline_ns)
+static void *drain_main(void *arg)
 {
-    atomic_store(&h->draining, true);
-    wait_live(h, deadline_ns);
+    agg_http *h = arg;
+    wait_live(h, h->drain_deadline_ns);
     if (atomic_load(&h->live) == 0)
-        return;
+        return NULL;
     for (int i = 0; i < h->n_workers; i++)
         fo_loop_post(h->workers[i].loop, drain_worker, &h->workers[i]);
     /* Cancelled feature calls end at once; this bound only guards against a wedged worker. */
     wait_live(h, fo_now_ns() + 5000 * FO_NS_PER_MS);
+    return NULL;
+}
+
+void agg_http_drain_start(agg_http *h, int64_t deadline_ns)
+{
+    atomic_store(&h->draining, true);
+    h->drain_deadline_ns = deadline_ns;
+    if (pthread_create(&h->drain_thread, NULL, drain_main, h) != 0)
+        abort();
 }
 
 void agg_http_destroy(agg_http *h)
 {
     if (h == NULL)
         return;
+    if (atomic_load(&h->draining))
+        pthread_join(h->drain_thread, NULL);
     fo_http_stop(h->listener);
     free(h->workers);
     free(h->features_json);

@@ -17,6 +17,7 @@
 #ifndef AGG_HTTP_H
 #define AGG_HTTP_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -38,6 +39,8 @@ struct agg_http {
     atomic_uint next_worker;
     atomic_long live; /* exchanges handed to a worker and not answered yet */
     atomic_bool draining;
+    int64_t drain_deadline_ns;
+    pthread_t drain_thread;
     char *features_json; /* GET /v1/features */
 };
 
@@ -45,12 +48,13 @@ struct agg_http {
 fo_error *agg_http_start(agg_service *svc, fo_server *server, agg_http **out);
 int agg_http_port(const agg_http *h);
 /*
- * New requests get UNAVAILABLE; those in flight have until deadline_ns (the
- * fo_time clock) to finish, then are answered UNAVAILABLE. Blocking, on the
- * main thread, while the workers still run.
+ * New requests get UNAVAILABLE at once; those in flight have until
+ * deadline_ns (the fo_time clock) to finish, then are answered UNAVAILABLE.
+ * On a thread of its own, so that the gRPC face drains meanwhile: the
+ * workers keep running while an HTTP request holds them.
  */
-void agg_http_drain(agg_http *h, int64_t deadline_ns);
-/* Closes every connection; after agg_http_drain. */
+void agg_http_drain_start(agg_http *h, int64_t deadline_ns);
+/* Waits for the drain, if one was started, and closes every connection. */
 void agg_http_destroy(agg_http *h);
 
 #endif

@@ -113,6 +113,8 @@ void agg_http_exchange_begin(void *arg)
 {
     agg_http_exchange *x = arg;
     live_add(x);
+    /* The worker runs until the request is answered, also through a drain. */
+    fo_loop_hold(x->loop);
     fo_timer_start(x->loop, &x->tick, fo_now_ns());
     agg_request_start_face(&x->face, x->http->svc, x->streaming);
 }
@@ -277,6 +279,7 @@ static void http_finish(agg_face *f, fo_status code, const char *message, const 
     agg_http_exchange *x = of_face(f);
     fo_timer_cancel(x->loop, &x->tick);
     live_remove(x);
+    fo_loop_release(x->loop);
     code = cancelled_status(x, code, &message);
     pthread_mutex_lock(&x->mu);
     for (size_t i = 0; i < ntrailers; i++) {

@@ -119,17 +119,6 @@ static fo_error *start_http(const agg_config *cfg, agg_service *svc, fo_host *ho
     return err;
 }
 
-/* HTTP requests in flight get the grace period first; what is left of it goes to the gRPC ones. */
-static int64_t drain_http(agg_http *http, int64_t grace_ms)
-{
-    if (http == NULL)
-        return grace_ms;
-    int64_t start = fo_now_ns();
-    agg_http_drain(http, start + grace_ms * FO_NS_PER_MS);
-    int64_t left_ms = grace_ms - (fo_now_ns() - start) / FO_NS_PER_MS;
-    return left_ms > 0 ? left_ms : 0;
-}
-
 static int serve(const options *o, agg_config *cfg, agg_auth *auth)
 {
     fo_rpc_init();
@@ -167,7 +156,10 @@ static int serve(const options *o, agg_config *cfg, agg_auth *auth)
         int sig = fo_signals_wait();
         fo_log(FO_LOG_INFO, json_pack("{s:s, s:i, s:I}", "event", "draining", "signal", sig, "grace_ms",
                                       (json_int_t)cfg->shutdown_grace_ms));
-        fo_host_drain(host, drain_http(http, cfg->shutdown_grace_ms));
+        /* Both faces' requests in flight share the one grace period. */
+        if (http != NULL)
+            agg_http_drain_start(http, fo_now_ns() + cfg->shutdown_grace_ms * FO_NS_PER_MS);
+        fo_host_drain(host, cfg->shutdown_grace_ms);
     }
     bool failed = err != NULL;
     if (err != NULL) {

@@ -69,7 +69,11 @@ def main():
 
         t = threading.Thread(target=mark)
         t.start()
-        out = proc.communicate()[0].decode()
+        try:
+            out = proc.communicate(timeout=warmup + duration + 30)[0].decode()
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            sys.exit("bench-http: h2load did not finish: " + proc.communicate()[0].decode())
         t.join()
         end_cpu = {n: cpu_s(p) for n, p in groups.items()}
         if proc.returncode != 0:
