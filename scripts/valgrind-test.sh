@@ -118,7 +118,7 @@ query unknown-feature 0 '.[0].errors[0].kind == "UNKNOWN_FEATURE"' --timeout 30s
 http_query() {
   local name=$1 check=$2
   shift 2
-  if curl -sS --max-time 30 "$@" | sed -n 's/^data: //p; /^[{}]/p; /^  /p' | jq -se "$check" >/dev/null 2>&1; then
+  if curl -sS --max-time 30 "$@" | sed -n 's/^data: //p; t; /^[{}]/p; /^  /p' | jq -se "$check" >/dev/null 2>&1; then
     echo "valgrind-test: http $name: ok"
   else
     echo "valgrind-test: http $name: FAILED ($check)" >&2
