@@ -15,7 +15,7 @@ RUN apt-get update \
       build-essential cmake pkg-config \
       libgrpc-dev grpc-proto \
       protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libprotobuf-dev \
-      libjansson-dev libssl-dev libcmocka-dev \
+      libjansson-dev libssl-dev libcmocka-dev libmicrohttpd-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -28,7 +28,7 @@ RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release \
 FROM debian:bookworm-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libgrpc29 libprotobuf-c1 libjansson4 libssl3 ca-certificates \
+      libgrpc29 libprotobuf-c1 libjansson4 libssl3 libmicrohttpd12 ca-certificates \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt /var/log/dpkg.log \
  && groupadd --gid 10001 fanout \
@@ -43,7 +43,8 @@ ENV FANOUT_CONFIG=/etc/fanout/aggregator.json \
     FANOUT_LISTEN=0.0.0.0:50051 \
     FANOUT_HEALTH_ADDR=127.0.0.1:50051
 USER 10001:10001
-EXPOSE 50051 9464
+# 50051: gRPC; 8080: the HTTP/JSON face (http_listen in the shipped configs); 9464: metrics (admin_listen).
+EXPOSE 50051 8080 9464
 STOPSIGNAL SIGTERM
 # The same check serves the mock services: they set FANOUT_HEALTH_ADDR to their
 # own port. FANOUT_HEALTH_ARGS may add e.g. --tls-ca for a TLS listener.

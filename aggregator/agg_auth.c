@@ -68,10 +68,8 @@ static fo_error *refused(agg_auth *a, fo_error *err, const char *method, const c
 }
 
 /* The token of "Bearer <token>" (the scheme is case-insensitive, RFC 7235). */
-static fo_error *bearer_token(fo_server_call *call, const char **token, size_t *len)
+static fo_error *bearer_token(const char *value, size_t n, const char **token, size_t *len)
 {
-    size_t n;
-    const char *value = fo_server_call_metadata(call, AUTHORIZATION_HEADER, &n);
     if (value == NULL)
         return FO_ERROR(FO_STATUS_UNAUTHENTICATED, "missing bearer token");
     size_t scheme = sizeof BEARER - 1;
@@ -103,17 +101,25 @@ static fo_error *verify(agg_auth *a, int worker, const char *token, size_t len, 
     return err;
 }
 
-fo_error *agg_auth_authenticate(agg_auth *a, fo_server_call *call, const char *method, agg_jwt_claims *claims)
+fo_error *agg_auth_authenticate_value(agg_auth *a, int worker, const char *authorization, size_t n, const char *method,
+                                      agg_jwt_claims *claims)
 {
     memset(claims, 0, sizeof *claims);
     if (a == NULL)
         return NULL;
     const char *token = NULL;
     size_t len = 0;
-    fo_error *err = bearer_token(call, &token, &len);
+    fo_error *err = bearer_token(authorization, n, &token, &len);
     if (err == NULL)
-        err = verify(a, fo_server_call_worker(call), token, len, claims);
+        err = verify(a, worker, token, len, claims);
     return err != NULL ? refused(a, err, method, claims->subject) : NULL;
+}
+
+fo_error *agg_auth_authenticate(agg_auth *a, fo_server_call *call, const char *method, agg_jwt_claims *claims)
+{
+    size_t n = 0;
+    const char *value = fo_server_call_metadata(call, AUTHORIZATION_HEADER, &n);
+    return agg_auth_authenticate_value(a, fo_server_call_worker(call), value, n, method, claims);
 }
 
 fo_error *agg_auth_authorize(agg_auth *a, const agg_jwt_claims *claims, const char *customer, const char *method)

@@ -48,6 +48,9 @@ void agg_auth_destroy(agg_auth *a);
 
 /* The call's token into *claims (released by the caller either way); a NULL a admits everyone. */
 fo_error *agg_auth_authenticate(agg_auth *a, fo_server_call *call, const char *method, agg_jwt_claims *claims);
+/* The same for an authorization header's value (NULL: none) from any face, on worker's thread. */
+fo_error *agg_auth_authenticate_value(agg_auth *a, int worker, const char *authorization, size_t n, const char *method,
+                                      agg_jwt_claims *claims);
 /* PERMISSION_DENIED unless claims may read customer; a NULL a admits everyone. */
 fo_error *agg_auth_authorize(agg_auth *a, const agg_jwt_claims *claims, const char *customer, const char *method);
 /* An fo_admit_fn for every method but the Aggregator's (ctx: the agg_auth, or NULL). */

@@ -67,6 +67,8 @@ static const char *const top_keys[] = {
     "hedge",
     "extra_attempts_budget",
     "retry_on",
+    "http_listen",
+    "cors_origins",
     NULL,
 };
 static const char *const server_tls_keys[] = {"cert", "key", "client_ca", NULL};
@@ -437,6 +439,8 @@ static fo_error *read_config(const reader *r, const json_t *root, agg_config *c)
         err = read_features(r, &top, root, c);
     if (err == NULL)
         err = agg_auth_config_read(&top, root, r->dir, &c->auth);
+    if (err == NULL)
+        err = agg_http_config_read(&top, root, r->getenv_fn, &c->http);
     return err;
 }
 
@@ -489,6 +493,7 @@ void agg_config_release(agg_config *c)
     }
     free(c->features);
     agg_auth_config_release(&c->auth);
+    agg_http_config_release(&c->http);
     memset(c, 0, sizeof *c);
 }
 

@@ -14,7 +14,8 @@
  * FANOUT_LISTEN, FANOUT_ADMIN_LISTEN, FANOUT_WORKERS, FANOUT_LOG_LEVEL, FANOUT_DEFAULT_POLICY,
  * FANOUT_MAX_FEATURES_PER_REQUEST, FANOUT_MAX_IN_FLIGHT,
  * FANOUT_MAX_MESSAGE_BYTES, FANOUT_SHUTDOWN_GRACE_MS, FANOUT_TLS_CERT,
- * FANOUT_TLS_KEY, FANOUT_TLS_CLIENT_CA and FANOUT_DEADLINE_RESERVE_MS. They
+ * FANOUT_TLS_KEY, FANOUT_TLS_CLIENT_CA, FANOUT_DEADLINE_RESERVE_MS and
+ * FANOUT_HTTP_LISTEN. They
  * are checked by the same rules as the keys they replace; an empty variable
  * counts as unset. Any FANOUT_TLS_* variable turns server TLS on.
  *
@@ -34,6 +35,7 @@
 #include "agg_auth_config.h"
 #include "agg_breaker.h"
 #include "agg_hedge_config.h"
+#include "agg_http_config.h"
 #include "fanout/v1/aggregator.pb-c.h"
 #include "fo_error.h"
 #include "fo_log.h"
@@ -100,6 +102,8 @@ typedef struct agg_config {
     int64_t max_memory_mb, max_connections, max_concurrent_streams, connection_idle_timeout_ms, handshake_timeout_ms;
     /* The admin HTTP listener (/metrics, /healthz, /readyz), "host:port"; NULL: none. */
     char *admin_listen;
+    /* The HTTP/JSON face: http_listen, cors_origins (agg_http_config.h). */
+    agg_http_config http;
 } agg_config;
 
 /*

@@ -14,6 +14,15 @@ static bool same_string(const char *a, const char *b)
     return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
+static bool same_strings(char *const *a, size_t na, char *const *b, size_t nb)
+{
+    for (size_t i = 0; na == nb && i < na; i++) {
+        if (strcmp(a[i], b[i]) != 0)
+            return false;
+    }
+    return na == nb;
+}
+
 /* The keys that only a restart applies, where the new config differs from the running one. */
 static json_t *restart_keys(const agg_config *running, const agg_config *next)
 {
@@ -29,13 +38,39 @@ static json_t *restart_keys(const agg_config *running, const agg_config *next)
         json_array_append_new(keys, json_string("max_message_bytes"));
     if (running->shutdown_grace_ms != next->shutdown_grace_ms)
         json_array_append_new(keys, json_string("shutdown_grace_ms"));
+    if (!same_string(running->admin_listen, next->admin_listen))
+        json_array_append_new(keys, json_string("admin_listen"));
+    if (!same_string(running->http.listen, next->http.listen))
+        json_array_append_new(keys, json_string("http_listen"));
+    if (!same_strings(running->http.cors_origins, running->http.n_cors_origins, next->http.cors_origins,
+                      next->http.n_cors_origins))
+        json_array_append_new(keys, json_string("cors_origins"));
+    /* The flood limits are the server's, set when it starts. */
+    const struct {
+        const char *key;
+        int64_t was, is;
+    } limits[] = {
+        {"max_memory_mb", running->max_memory_mb, next->max_memory_mb},
+        {"max_connections", running->max_connections, next->max_connections},
+        {"max_concurrent_streams", running->max_concurrent_streams, next->max_concurrent_streams},
+        {"connection_idle_timeout_ms", running->connection_idle_timeout_ms, next->connection_idle_timeout_ms},
+        {"handshake_timeout_ms", running->handshake_timeout_ms, next->handshake_timeout_ms},
+    };
+    for (size_t i = 0; i < sizeof limits / sizeof *limits; i++) {
+        if (limits[i].was != limits[i].is)
+            json_array_append_new(keys, json_string(limits[i].key));
+    }
     return keys;
 }
 
 static bool feature_same(const agg_generation *old, size_t i, const agg_generation *next, size_t j)
 {
     const agg_feature_config *a = &old->cfg->features[i], *b = &next->cfg->features[j];
-    return next->links[j] == old->links[i] && next->breakers[j] == old->breakers[i] && a->timeout_ms == b->timeout_ms;
+    const agg_hedge_cfg *ha = &a->hedge, *hb = &b->hedge;
+    bool same_hedge = ha->mode == hb->mode && ha->after_ms == hb->after_ms && ha->quantile == hb->quantile &&
+                      ha->min_ms == hb->min_ms && ha->max_ms == hb->max_ms && ha->max_attempts == hb->max_attempts;
+    return next->links[j] == old->links[i] && next->breakers[j] == old->breakers[i] && a->timeout_ms == b->timeout_ms &&
+           same_hedge;
 }
 
 /* The features next adds, removes and changes against old, as one log line. */

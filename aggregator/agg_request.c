@@ -8,6 +8,7 @@
 
 #include "agg_auth.h"
 #include "agg_deadline.h"
+#include "agg_face_grpc.h"
 #include "agg_fanout.h"
 #include "agg_generation.h"
 #include "agg_metrics.h"
@@ -46,8 +47,9 @@ typedef struct agg_request {
     /* The config generation current at arrival, held to the end, and the worker that holds it. */
     agg_generation *gen;
     int worker;
-    fo_server_call *call;
-    bool streaming; /* the method, fixed at arrival */
+    agg_face *face;     /* the protocol it came in on: &grpc, or the HTTP face's */
+    agg_face_grpc grpc; /* the gRPC face, when the request came that way */
+    bool streaming;     /* the method, fixed at arrival */
     request_state state;
     int64_t started_ns;
     Fanout__V1__AnalyticsRequest *msg;
@@ -96,6 +98,8 @@ static void request_free(agg_request *rq)
         fanout__v1__analytics_request__free_unpacked(rq->msg, NULL);
     atomic_fetch_sub(&rq->svc->in_flight, 1);
     agg_generation_leave(rq->gen, rq->worker);
+    if (rq->face->ops->release != NULL)
+        rq->face->ops->release(rq->face);
     free(rq);
 }
 
@@ -107,8 +111,8 @@ static void request_free(agg_request *rq)
  */
 static fo_status status_seen(const agg_request *rq, fo_status code)
 {
-    if (fo_server_call_cancelled(rq->call)) {
-        if (fo_server_call_deadline(rq->call) <= fo_now_ns())
+    if (rq->face->ops->cancelled(rq->face)) {
+        if (rq->face->ops->deadline(rq->face) <= fo_now_ns())
             return FO_STATUS_DEADLINE_EXCEEDED;
         return FO_STATUS_CANCELLED;
     }
@@ -135,11 +139,11 @@ static void log_request(const agg_request *rq, fo_status code, int succeeded, in
         retries += rq->calls[i].retries;
     }
     const char *policy = rq->plan.policy == FANOUT__V1__FAILURE_POLICY__FAIL_FAST ? "FAIL_FAST" : "ALLOW_PARTIAL";
-    /* With the trace, and the hedges and the retries of its feature calls (agg_fanout.h). */
-    const char *format = "{s:s, s:s, s:s, s:s, s:s?, s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:o, s:I, s:I}";
+    /* With the face, the trace, and the hedges and the retries of its feature calls (agg_fanout.h). */
+    const char *format = "{s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:o, s:I, s:I}";
     fo_log(FO_LOG_INFO,
-           json_pack(format, "event", "request", "request_id", rq->request_id, "trace_id", rq->trace.trace_id,
-                     "span_id", rq->trace.span_id, "parent_span_id",
+           json_pack(format, "event", "request", "face", rq->face->ops->name, "request_id", rq->request_id, "trace_id",
+                     rq->trace.trace_id, "span_id", rq->trace.span_id, "parent_span_id",
                      agg_trace_continued(&rq->trace) ? rq->trace.parent_id : NULL, "customer",
                      rq->msg ? rq->msg->customer_id : "", "method",
                      rq->streaming ? "StreamCustomerAnalytics" : "GetCustomerAnalytics", "policy",
@@ -165,7 +169,7 @@ static void answer(agg_request *rq, fo_status code, const char *message, const f
 {
     fo_status seen = status_seen(rq, code);
     rq->state = RQ_ANSWERED;
-    fo_server_call_finish(rq->call, code, message, reply, trailers, ntrailers);
+    rq->face->ops->finish(rq->face, code, message, reply, trailers, ntrailers);
     agg_metrics_request(rq->streaming, rq->plan.policy, seen, fo_now_ns() - rq->started_ns);
     log_request(rq, seen, counts.succeeded, counts.failed);
 }
@@ -192,6 +196,7 @@ static void outcome_of(const agg_request *rq, size_t i, agg_outcome *out)
     agg_feature_call_outcome(&rq->calls[i], (int32_t)i, runner_task_error(rq->run, i), out);
 }
 
+/* The reduced response: the unary reply, or a stream's summary (results left out) for a face that wants one. */
 static void answer_reduced(agg_request *rq)
 {
     size_t n = rq->plan.n_features;
@@ -200,6 +205,8 @@ static void answer_reduced(agg_request *rq)
         outcome_of(rq, i, &outcomes[i]);
     agg_response resp;
     agg_reduce(outcomes, n, rq->msg->customer_id, (fo_now_ns() - rq->started_ns) / FO_NS_PER_US, &resp);
+    if (rq->streaming)
+        resp.msg.n_results = 0; /* they went out one by one */
     uint8_t *data;
     fo_payload *p = fo_payload_alloc(agg_wire_pack_response(&resp, outcomes, NULL), &data);
     agg_wire_pack_response(&resp, outcomes, data);
@@ -226,7 +233,7 @@ static void answer_streamed(agg_request *rq)
 static void answer_outcome(agg_request *rq)
 {
     const fo_error *err = rq->outcome;
-    if (err == NULL && rq->streaming)
+    if (err == NULL && rq->streaming && !rq->face->ops->stream_summary)
         answer_streamed(rq);
     else if (err == NULL)
         answer_reduced(rq);
@@ -270,7 +277,7 @@ static void stream_send_next(agg_request *rq)
     rq->sending_payload = fo_payload_alloc(agg_wire_pack_result(&res, &o, NULL), &data);
     agg_wire_pack_result(&res, &o, data);
     rq->state = rq->state == RQ_RUNNING ? RQ_SENDING : RQ_FLUSHING;
-    fo_server_call_send(rq->call, rq->sending_payload, &rq->send_done);
+    rq->face->ops->send(rq->face, rq->sending_payload, &rq->send_done);
 }
 
 static void stream_sent(fo_tag *tag, bool ok)
@@ -373,21 +380,21 @@ static void random_request_id(char out[33])
 static void take_request_id(agg_request *rq)
 {
     size_t len;
-    const char *id = fo_server_call_metadata(rq->call, REQUEST_ID_HEADER, &len);
+    const char *id = rq->face->ops->metadata(rq->face, REQUEST_ID_HEADER, &len);
     if (id == NULL || len == 0 || len > REQUEST_ID_MAX) {
         random_request_id(rq->request_id);
     } else {
         memcpy(rq->request_id, id, len);
         rq->request_id[len] = '\0';
     }
-    fo_server_call_add_header(rq->call, REQUEST_ID_HEADER, rq->request_id, strlen(rq->request_id));
+    rq->face->ops->add_header(rq->face, REQUEST_ID_HEADER, rq->request_id, strlen(rq->request_id));
 }
 
 /* The caller's trace, or a new one (agg_trace.h). */
 static void take_trace(agg_request *rq)
 {
     size_t len = 0;
-    const char *traceparent = fo_server_call_metadata(rq->call, FO_TRACE_HEADER, &len);
+    const char *traceparent = rq->face->ops->metadata(rq->face, FO_TRACE_HEADER, &len);
     agg_trace_begin(&rq->trace, traceparent, len);
 }
 
@@ -407,11 +414,11 @@ static void build_metadata(agg_request *rq)
     size_t len;
     for (size_t i = 0; i < cfg->n_forward_metadata; i++) {
         const char *key = cfg->forward_metadata[i];
-        const char *value = fo_server_call_metadata(rq->call, key, &len);
+        const char *value = rq->face->ops->metadata(rq->face, key, &len);
         if (value != NULL && !never_forwarded(key))
             rq->md[n++] = (fo_md){key, value, len};
     }
-    const char *tracestate = fo_server_call_metadata(rq->call, FO_TRACE_STATE_HEADER, &len);
+    const char *tracestate = rq->face->ops->metadata(rq->face, FO_TRACE_STATE_HEADER, &len);
     if (tracestate != NULL && agg_trace_continued(&rq->trace))
         rq->md[n++] = (fo_md){FO_TRACE_STATE_HEADER, tracestate, len};
     const char *subject_header = cfg->auth.forward_subject_header;
@@ -449,9 +456,9 @@ static int64_t early_answer_at(const agg_request *rq)
 static void start_run(agg_request *rq)
 {
     size_t n = rq->plan.n_features;
-    int worker = fo_server_call_worker(rq->call);
-    rq->fanout.loop = fo_server_call_loop(rq->call);
-    rq->fanout.deadline_ns = fo_server_call_deadline(rq->call);
+    int worker = rq->worker;
+    rq->fanout.loop = rq->face->ops->loop(rq->face);
+    rq->fanout.deadline_ns = rq->face->ops->deadline(rq->face);
     rq->fanout.request = pack_usage_request(rq->msg);
     fo_arena_init(&rq->replies);
     rq->fanout.replies = &rq->replies;
@@ -481,7 +488,7 @@ static void start_run(agg_request *rq)
     };
     rq->run = runner_create(tasks, n, &opts);
     free(tasks);
-    fo_server_call_on_cancel(rq->call, on_client_cancel, rq);
+    rq->face->ops->on_cancel(rq->face, on_client_cancel, rq);
     rq->state = RQ_RUNNING;
     runner_start(rq->run); /* may decide, and even finalize, before it returns */
 }
@@ -490,7 +497,7 @@ static void start_run(agg_request *rq)
 static fo_error *admit(agg_request *rq)
 {
     long in_flight = atomic_fetch_add(&rq->svc->in_flight, 1) + 1;
-    if (fo_server_call_deadline(rq->call) <= fo_now_ns())
+    if (rq->face->ops->deadline(rq->face) <= fo_now_ns())
         return FO_ERROR(FO_STATUS_DEADLINE_EXCEEDED, "the deadline had passed when the call arrived");
     if (in_flight > rq->gen->cfg->max_in_flight)
         return FO_ERROR(FO_STATUS_RESOURCE_EXHAUSTED, "%ld calls in flight, the limit is %lld", in_flight - 1,
@@ -498,16 +505,32 @@ static fo_error *admit(agg_request *rq)
     return NULL;
 }
 
-static void request_start(fo_server_call *call, agg_service *svc, bool streaming)
+/* The authorization header's bearer token, checked by agg_auth. */
+static fo_error *authenticate(agg_request *rq, const char *method)
+{
+    size_t len = 0;
+    const char *value = rq->face->ops->metadata(rq->face, "authorization", &len);
+    return agg_auth_authenticate_value(rq->gen->auth, rq->worker, value, len, method, &rq->claims);
+}
+
+static agg_request *request_new(agg_service *svc, bool streaming)
 {
     agg_request *rq = fo_xcalloc(1, sizeof *rq);
     rq->state = RQ_ARRIVED;
     rq->svc = svc;
-    rq->call = call;
     rq->streaming = streaming;
+    return rq;
+}
+
+/* rq->face is set. */
+static void request_start(agg_request *rq)
+{
+    agg_service *svc = rq->svc;
+    agg_face *face = rq->face;
+    bool streaming = rq->streaming;
     rq->started_ns = fo_now_ns();
     rq->send_done.fn = stream_sent;
-    rq->worker = fo_server_call_worker(call);
+    rq->worker = face->ops->worker(face);
     rq->gen = agg_service_enter(svc, rq->worker);
     take_request_id(rq);
     take_trace(rq);
@@ -515,10 +538,10 @@ static void request_start(fo_server_call *call, agg_service *svc, bool streaming
     const char *method = streaming ? AGG_STREAM_PATH : AGG_GET_PATH;
     fo_error *err = admit(rq);
     if (err == NULL)
-        err = agg_auth_authenticate(rq->gen->auth, call, method, &rq->claims);
+        err = authenticate(rq, method);
     if (err == NULL)
-        rq->msg = (Fanout__V1__AnalyticsRequest *)fo_server_call_request(
-            call, &fanout__v1__analytics_request__descriptor, &err);
+        rq->msg =
+            (Fanout__V1__AnalyticsRequest *)face->ops->request(face, &fanout__v1__analytics_request__descriptor, &err);
     if (err == NULL)
         err = agg_validate_request(rq->msg, rq->gen->cfg, &rq->plan);
     if (err == NULL)
@@ -535,6 +558,22 @@ static void request_start(fo_server_call *call, agg_service *svc, bool streaming
     start_run(rq);
 }
 
-void agg_request_start_unary(fo_server_call *call, void *ctx) { request_start(call, ctx, false); }
+/* The gRPC face lives in the request. */
+static void request_start_grpc(fo_server_call *call, agg_service *svc, bool streaming)
+{
+    agg_request *rq = request_new(svc, streaming);
+    agg_face_grpc_init(&rq->grpc, call);
+    rq->face = &rq->grpc.base;
+    request_start(rq);
+}
 
-void agg_request_start_stream(fo_server_call *call, void *ctx) { request_start(call, ctx, true); }
+void agg_request_start_unary(fo_server_call *call, void *ctx) { request_start_grpc(call, ctx, false); }
+
+void agg_request_start_stream(fo_server_call *call, void *ctx) { request_start_grpc(call, ctx, true); }
+
+void agg_request_start_face(agg_face *face, agg_service *svc, bool streaming)
+{
+    agg_request *rq = request_new(svc, streaming);
+    rq->face = face;
+    request_start(rq);
+}

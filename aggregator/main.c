@@ -19,8 +19,9 @@
 
 #include "agg_auth.h"
 #include "agg_config.h"
-#include "agg_reload.h"
+#include "agg_http.h"
 #include "agg_metrics.h"
+#include "agg_reload.h"
 #include "agg_service.h"
 #include "fo_admin.h"
 #include "fo_health.h"
@@ -29,6 +30,7 @@
 #include "fo_process.h"
 #include "fo_reflection.h"
 #include "fo_rpc.h"
+#include "fo_time.h"
 
 /* What health checks and reflection answer for. */
 static const char *const served_services[] = {"fanout.v1.Aggregator", FO_HEALTH_SERVICE, FO_REFLECTION_V1ALPHA_SERVICE,
@@ -108,12 +110,27 @@ static int apply_log_level(const options *o, const agg_config *cfg)
 
 static void add_methods(fo_server *server, void *svc) { agg_service_register(svc, server); }
 
+/* The HTTP/JSON face, when http_listen asks for it; *address gets its real port. */
+static fo_error *start_http(const agg_config *cfg, agg_service *svc, fo_host *host, agg_http **http, char *address,
+                            size_t len)
+{
+    if (cfg->http.listen == NULL)
+        return NULL;
+    fo_error *err = agg_http_start(svc, fo_host_server(host), http);
+    if (err == NULL) {
+        const char *colon = strrchr(cfg->http.listen, ':');
+        snprintf(address, len, "%.*s:%d", (int)(colon - cfg->http.listen), cfg->http.listen, agg_http_port(*http));
+    }
+    return err;
+}
+
 static int serve(const options *o, agg_config *cfg, agg_auth *auth)
 {
     fo_rpc_init();
     agg_service svc = {0};
     fo_host *host = NULL;
     fo_admin *admin = NULL;
+    agg_http *http = NULL;
     fo_error *err = agg_service_init(&svc, cfg, auth);
     if (err == NULL && cfg->admin_listen != NULL)
         err = fo_admin_start(cfg->admin_listen, agg_metrics_create(&svc), &admin);
@@ -138,35 +155,44 @@ static int serve(const options *o, agg_config *cfg, agg_auth *auth)
         };
         char address[256];
         err = fo_host_start(&opts, address, sizeof address, &host);
+        char http_address[256] = "";
+        if (err == NULL)
+            err = start_http(cfg, &svc, host, &http, http_address, sizeof http_address);
         if (err == NULL) {
             agg_service_connect(&svc);
             fo_admin_set_ready(admin, true);
-            json_t *line = json_pack("{s:s, s:s, s:i}", "event", "listening", "address", address, "pid", (int)getpid());
+            json_t *line = json_pack("{s:s, s:s, s:i, s:s?}", "event", "listening", "address", address, "pid",
+                                     (int)getpid(), "http_address", http != NULL ? http_address : NULL);
             if (admin != NULL) /* tools find a port 0 asked for here */
                 json_object_set_new(line, "admin_port", json_integer(fo_admin_port(admin)));
             fo_log_event(line);
             fo_host_log_limits(host);
         }
     }
-    if (host != NULL) {
+    if (host != NULL && err == NULL) {
         int sig;
         while ((sig = fo_signals_wait()) == SIGHUP)
             agg_reload(&svc, o->config, o->log_level != NULL);
         fo_admin_set_ready(admin, false);
         fo_log(FO_LOG_INFO, json_pack("{s:s, s:i, s:I}", "event", "draining", "signal", sig, "grace_ms",
                                       (json_int_t)cfg->shutdown_grace_ms));
+        /* Both faces' requests in flight share the one grace period. */
+        if (http != NULL)
+            agg_http_drain_start(http, fo_now_ns() + cfg->shutdown_grace_ms * FO_NS_PER_MS);
         fo_host_drain(host, cfg->shutdown_grace_ms);
     }
+    bool failed = err != NULL;
     if (err != NULL) {
         fprintf(stderr, "aggregator: %s\n", err->message);
         fo_error_free(err);
     }
+    agg_http_destroy(http);
     fo_host_destroy(host);
     fo_admin_stop(admin);
     agg_metrics_destroy();
     agg_service_release(&svc);
     fo_rpc_shutdown();
-    if (host == NULL)
+    if (failed)
         return 1;
     fo_log(FO_LOG_INFO, json_pack("{s:s}", "event", "stopped"));
     return 0;

@@ -12,16 +12,11 @@
 
 void cli_output_json(const ProtobufCMessage *msg, bool pretty)
 {
-    json_t *j = fo_pbjson_from_message(msg);
-    size_t flags = (pretty ? JSON_INDENT(2) : JSON_COMPACT) | JSON_PRESERVE_ORDER;
-    char *text = fo_pbjson_dumps(j, flags);
-    if (text == NULL)
-        abort();
+    char *text = fo_pbjson_render(msg, pretty);
     puts(text);
     /* Streamed results should show the moment they arrive, also through a pipe. */
     fflush(stdout);
     free(text);
-    json_decref(j);
 }
 
 /* "ok", or the error kind and its status code: "DEADLINE (DEADLINE_EXCEEDED)". */

@@ -1,6 +1,6 @@
-# Embeds a file produced at build time into a C source file, so a binary
-# carries it without reading anything at run time (server reflection embeds
-# the FileDescriptorSet that protoc writes).
+# Embeds a file into a C source file at build time, so a binary carries it
+# without reading anything at run time (server reflection embeds the
+# FileDescriptorSet that protoc writes; the aggregator its live page).
 #
 # Included from a CMakeLists.txt, it defines
 #   fanout_embed(SYMBOL INPUT OUTPUT)

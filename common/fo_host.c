@@ -66,3 +66,5 @@ void fo_host_destroy(fo_host *h)
     fo_health_destroy(h->health);
     free(h);
 }
+
+fo_server *fo_host_server(fo_host *h) { return h->server; }

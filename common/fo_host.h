@@ -47,6 +47,8 @@ void fo_host_drain(fo_host *h, int64_t grace_ms);
  * calls in flight share the one grace period.
  */
 void fo_host_drain_all(fo_host *const *hosts, size_t n, int64_t grace_ms);
+/* The server, for a face that runs its requests on the server's workers (the HTTP one). */
+fo_server *fo_host_server(fo_host *h);
 void fo_host_destroy(fo_host *h);
 
 #endif

@@ -87,7 +87,7 @@ fo_error *fo_http_start(const fo_http_opts *opts, fo_http **out)
     bool tls = opts->tls_cert_pem != NULL && opts->tls_key_pem != NULL;
     if (tls)
         flags |= MHD_USE_TLS;
-    struct MHD_OptionItem o[12];
+    struct MHD_OptionItem o[13];
     size_t n = 0;
     /* The logger first: libmicrohttpd warns on stderr, with its own logger, when it is not. */
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)http_log, h};
@@ -95,6 +95,8 @@ fo_error *fo_http_start(const fo_http_opts *opts, fo_http **out)
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, opts->timeout_s ? opts->timeout_s : 30, NULL};
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
                                      (intptr_t)(opts->memory_per_conn ? opts->memory_per_conn : 32 * 1024), NULL};
+    /* Requests HTTP/1.1 forbids (no Host, a space before a header's colon) are refused with 400. */
+    o[n++] = (struct MHD_OptionItem){MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL};
     if (opts->max_connections > 0)
         o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, opts->max_connections, NULL};
     if (opts->threads > 1)

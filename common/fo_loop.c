@@ -61,7 +61,20 @@ struct fo_loop {
     pthread_mutex_t post_mu;
     fo_post *post_head, *post_tail;
     atomic_size_t npost;
+
+    /*
+     * Waking the loop for a post: the only public way to make a completion
+     * queue return from another thread is a completion, so a post starts a
+     * call on a lame channel, which fails at once onto the queue. One wake at
+     * a time (wake_call set), under post_mu; none once the queue shuts down.
+     */
+    grpc_channel *wake_channel; /* created on the first post */
+    grpc_call *wake_call;
+    fo_tag wake_done;
+    bool closing;
 };
+
+static void loop_woken(fo_tag *tag, bool ok);
 
 fo_loop *fo_loop_create(void)
 {
@@ -76,6 +89,7 @@ fo_loop *fo_loop_create(void)
     atomic_init(&loop->stop, false);
     pthread_mutex_init(&loop->post_mu, NULL);
     atomic_init(&loop->npost, 0);
+    loop->wake_done.fn = loop_woken;
     return loop;
 }
 
@@ -91,6 +105,35 @@ static void dispatch(grpc_event ev)
 
 /* --- posts from other threads --------------------------------------------- */
 
+/* On the loop's thread: the wake has done its job; the turn that follows runs the posts. */
+static void loop_woken(fo_tag *tag, bool ok)
+{
+    (void)ok;
+    fo_loop *loop = fo_container_of(tag, fo_loop, wake_done);
+    pthread_mutex_lock(&loop->post_mu);
+    grpc_call *call = loop->wake_call;
+    loop->wake_call = NULL;
+    pthread_mutex_unlock(&loop->post_mu);
+    grpc_call_unref(call);
+}
+
+/* Under post_mu: makes the loop's queue return soon, unless a wake is already on its way. */
+static void wake_locked(fo_loop *loop)
+{
+    if (loop->wake_call != NULL || loop->closing)
+        return;
+    if (loop->wake_channel == NULL)
+        loop->wake_channel = grpc_lame_client_channel_create("fo-loop-wake", GRPC_STATUS_UNAVAILABLE, "wake");
+    loop->wake_call = grpc_channel_create_call(loop->wake_channel, NULL, GRPC_PROPAGATE_DEFAULTS, loop->cq,
+                                               grpc_slice_from_static_string("/fo.Loop/Wake"), NULL,
+                                               gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+    grpc_op op = {.op = GRPC_OP_SEND_INITIAL_METADATA};
+    if (grpc_call_start_batch(loop->wake_call, &op, 1, &loop->wake_done, NULL) != GRPC_CALL_OK) {
+        grpc_call_unref(loop->wake_call);
+        loop->wake_call = NULL;
+    }
+}
+
 void fo_loop_post(fo_loop *loop, fo_loop_post_fn fn, void *arg)
 {
     fo_post *p = fo_xmalloc(sizeof *p);
@@ -102,6 +145,7 @@ void fo_loop_post(fo_loop *loop, fo_loop_post_fn fn, void *arg)
         loop->post_head = p;
     loop->post_tail = p;
     atomic_fetch_add(&loop->npost, 1);
+    wake_locked(loop);
     pthread_mutex_unlock(&loop->post_mu);
 }
 
@@ -130,6 +174,9 @@ void fo_loop_destroy(fo_loop *loop)
     /* Queued posts get their turn first, so the operations they start are
      * drained with the rest; then those that the drain itself posted. */
     run_posts(loop);
+    pthread_mutex_lock(&loop->post_mu);
+    loop->closing = true;
+    pthread_mutex_unlock(&loop->post_mu);
     grpc_completion_queue_shutdown(loop->cq);
     for (;;) {
         grpc_event ev = grpc_completion_queue_next(loop->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
@@ -139,6 +186,8 @@ void fo_loop_destroy(fo_loop *loop)
             dispatch(ev);
     }
     grpc_completion_queue_destroy(loop->cq);
+    if (loop->wake_channel != NULL)
+        grpc_channel_destroy(loop->wake_channel);
     run_posts(loop);
     pthread_mutex_destroy(&loop->post_mu);
     pthread_cond_destroy(&loop->timer_cv);

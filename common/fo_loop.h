@@ -67,9 +67,9 @@ void fo_loop_release(fo_loop *loop);
 
 /*
  * Thread-safe: fn(arg) runs once on the loop's own thread, at the start of its
- * next turn, in the order posted. The loop does not wake up for it: it runs
- * within the loop's poll bound (100 ms) at worst. Posts still queued when the
- * loop is destroyed run then, on the destroying thread.
+ * next turn, in the order posted. The loop wakes up for it (an HTTP request
+ * handed to a worker must not wait for the poll bound). Posts still queued
+ * when the loop is destroyed run then, on the destroying thread.
  */
 typedef void (*fo_loop_post_fn)(void *arg);
 void fo_loop_post(fo_loop *loop, fo_loop_post_fn fn, void *arg);

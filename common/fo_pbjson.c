@@ -810,3 +810,14 @@ char *fo_pbjson_dumps(const json_t *json, size_t flags)
         flags |= JSON_REAL_PRECISION(digits);
     return json_dumps(json, flags);
 }
+
+char *fo_pbjson_render(const ProtobufCMessage *msg, bool pretty)
+{
+    json_t *j = fo_pbjson_from_message(msg);
+    size_t flags = (pretty ? JSON_INDENT(2) : JSON_COMPACT) | JSON_PRESERVE_ORDER;
+    char *text = fo_pbjson_dumps(j, flags);
+    json_decref(j);
+    if (text == NULL)
+        abort();
+    return text;
+}

@@ -28,6 +28,7 @@
 
 #include <jansson.h>
 #include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "fo_error.h"
@@ -51,5 +52,12 @@ fo_error *fo_pbjson_to_message(const json_t *json, const ProtobufCMessageDescrip
  * text; NULL only when json_dumps fails.
  */
 char *fo_pbjson_dumps(const json_t *json, size_t flags);
+
+/*
+ * msg as the text fanout-cli prints and the HTTP face serves (without the
+ * final newline): indented by two spaces like grpcurl, or on one line; keys
+ * in field-number order. The caller frees it.
+ */
+char *fo_pbjson_render(const ProtobufCMessage *msg, bool pretty);
 
 #endif

@@ -22,13 +22,13 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
 scripts/bench.sh -c 1,4 --reps 2 --duration 1s --warmup 200ms --delay 20ms --workers-sweep --width-sweep \
-  --memory --auth --tail >"$out" || fail "scripts/bench.sh failed: $(cat "$out")"
+  --memory --auth --tail --http >"$out" || fail "scripts/bench.sh failed: $(cat "$out")"
 cat "$out"
 labels=("tail hedge=off c=4" "tail hedge=on c=4" "slow tours hedge=on c=4")
 for c in 1 4; do
   labels+=("direct c=$c" "aggregate c=$c" "aggregate metrics=on c=$c" "direct delay=20ms c=$c" "aggregate delay=20ms c=$c"
            "direct delay=20ms c=$((12 * c)) conns=12" "aggregate workers=1 c=$c" "aggregate workers=2 c=$c"
-           "aggregate auth=RS256 c=$c" "aggregate auth=ES256 c=$c" "aggregate hedge=on c=$c")
+           "aggregate auth=RS256 c=$c" "aggregate auth=ES256 c=$c" "aggregate hedge=on c=$c" "aggregate http c=$c")
   for n in 1 4 12 48 96; do labels+=("width=$n c=$c"); done
 done
 for label in "${labels[@]}"; do

@@ -14,7 +14,7 @@
 #   scripts/bench.sh [-c 1,32] [--duration 10s] [--warmup 2s] [--reps 3] [--workers N]
 #                    [--connections K] [--log-level LEVEL] [--delay 20ms] [--workers-sweep]
 #                    [--width-sweep] [--memory] [--mock-layout one-process|per-feature] [--no-build]
-#                    [--auth] [--tail]
+#                    [--auth] [--tail] [--http]
 #
 # --workers N      the aggregator's workers (default 1: here it shares the machine with the fleet
 #                  and the load generators; scripts/bench-scale.py measures workers on cores of
@@ -38,6 +38,9 @@
 #                  per attempt; the fast fleet's aggregate with that hedge (its CPU cost when no hedge
 #                  fires); and tours delayed 50 ms on every call, hedged after 5 ms: the extra calls
 #                  the budget allows
+# --http           also the aggregate through the HTTP/JSON face (GET .../analytics) of the same
+#                  aggregator, with h2load --h1 (scripts/bench-http.py): -c N is N connections
+#                  with one request in flight each, where the gRPC cases multiplex on one
 # --mock-layout    one-process (default): the fleet's services share one process and one
 #                  completion-queue thread, each on its own port, so that the backends cost what
 #                  fast backends on other hosts would; per-feature: one process per service, as
@@ -63,9 +66,10 @@ layout=one-process
 build=1
 auth=0
 tail=0
+http=0
 
 usage() {
-  sed -n '10,41p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '10,47p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -84,6 +88,7 @@ while (($#)); do
     --memory) memory=1; shift ;;
     --auth) auth=1; shift ;;
     --tail) tail=1; shift ;;
+    --http) http=1; shift ;;
     --mock-layout) layout=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     -h | --help) usage ;;
@@ -140,7 +145,7 @@ check_alive() {
 start_aggregator() {
   local name=$1 fleet=$2 width=$3 nworkers=$4
   local extra
-  extra=$(jq -n --arg workers "$nworkers" --argjson more "${5:-"{}"}" '{shutdown_grace_ms: 1000}
+  extra=$(jq -n --arg workers "$nworkers" --argjson more "${5:-"{}"}" '{shutdown_grace_ms: 1000, http_listen: "127.0.0.1:0"}
     + (if $workers == "" then {} else {workers: ($workers | tonumber)} end) + $more')
   fleet_agg_config 5000 "$extra" <"$work/$fleet.fleet" |
     jq --argjson width "$width" '.features |= (sort_by(.name) | .[:$width])' >"$work/$name.json"
@@ -149,6 +154,7 @@ start_aggregator() {
   procs_start "$name" "$bin/aggregator/aggregator" "${flags[@]}"
   echo "$last_pid" >"$work/$name.pid"
   jq -r .address <<<"$first" >"$work/$name.addr"
+  jq -r .http_address <<<"$first" >"$work/$name.http"
 }
 
 # agg_args NAME: fanout-bench arguments that target aggregator NAME and measure its CPU.
@@ -193,6 +199,13 @@ if [[ -n "$delay" ]]; then
       add_case "direct delay=$delay c=$((12 * c)) conns=12" \
         "--mode direct --target $listings -c $((12 * c)) --connections 12 --duration $duration --warmup $warmup --pid $mocks --metadata $header"
     fi
+  done
+fi
+if ((http)); then
+  for c in "${conc_list[@]}"; do
+    url="http://$(cat "$work/agg.http")/v1/customers/c-1/analytics"
+    add_case "aggregate http c=$c" \
+      "--http --url $url -c $c --duration $duration --warmup $warmup --pid aggregator=$(cat "$work/agg.pid") --pid $mocks"
   done
 fi
 if ((workers_sweep)); then
@@ -257,7 +270,11 @@ for rep in $(seq "$reps"); do
     echo "bench: [$rep/$reps] $label" >&2
     check_alive
     # shellcheck disable=SC2086 # args is a list of words by construction
-    "$bench_bin" --format json --label "$label" $args </dev/null >>"$work/results.jsonl"
+    if [[ "$args" == --http* ]]; then
+      python3 scripts/bench-http.py --label "$label" ${args#--http } </dev/null >>"$work/results.jsonl"
+    else
+      "$bench_bin" --format json --label "$label" $args </dev/null >>"$work/results.jsonl"
+    fi
   done <"$work/cases"
 done
 

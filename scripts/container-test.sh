@@ -17,7 +17,8 @@
 #
 #   scripts/container-test.sh [--rmi]     (the image is kept for the next run; --rmi removes it)
 #
-# Environment: FANOUT_IMAGE (default localhost/fanout:latest), FANOUT_PORT (default: a free port),
+# Environment: FANOUT_IMAGE (default localhost/fanout:latest), FANOUT_PORT and FANOUT_HTTP_PORT
+# (the published gRPC and HTTP ports; default: free ones),
 # FANOUT_CLI (a fanout-cli to use; default: built in build/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -96,7 +97,7 @@ elif ! grep -q 'fanout scripts/container-test.sh' "$conf"; then
   log "$conf exists; using $CONTAINERS_CONF for this run"
 fi
 
-compose() { FANOUT_IMAGE="$image" FANOUT_PORT="$port" FANOUT_METRICS_PORT="$metrics_port" docker-compose -p "$project" "${compose_files[@]}" "$@"; }
+compose() { FANOUT_IMAGE="$image" FANOUT_PORT="$port" FANOUT_METRICS_PORT="$metrics_port" FANOUT_HTTP_PORT="$http_port" docker-compose -p "$project" "${compose_files[@]}" "$@"; }
 
 teardown() {
   local rc=$?
@@ -170,6 +171,7 @@ fi
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port=${FANOUT_PORT:-$(free_port)}
 metrics_port=${FANOUT_METRICS_PORT:-$(free_port)}
+http_port=${FANOUT_HTTP_PORT:-$(free_port)}
 podman system service --time=0 "unix://$work/podman.sock" >"$work/service.log" 2>&1 &
 service_pid=$!
 export DOCKER_HOST="unix://$work/podman.sock"
@@ -235,6 +237,11 @@ curl -fsS "http://127.0.0.1:$metrics_port/readyz" >/dev/null || die "aggregator 
 curl -fsS "http://127.0.0.1:$metrics_port/metrics" | grep -q '^fanout_feature_calls_total{feature="tours",kind="OK"} [1-9]' ||
   die "aggregator /metrics does not count the tours calls"
 log "metrics OK: /readyz 200, fanout_feature_calls_total counts the calls"
+# The HTTP/JSON face through its published port: the same twelve features.
+http_reply=$(curl -sSf --max-time 10 "http://127.0.0.1:$http_port/v1/customers/$customer/analytics") ||
+  die "the HTTP/JSON face did not answer on port $http_port"
+jq -e '.succeeded == 12' <<<"$http_reply" >/dev/null || die "HTTP/JSON face: expected 12 features to succeed"
+log "HTTP/JSON query OK: 12 of 12 features answered"
 
 # --- 6. one feature down, then back ------------------------------------------------------
 log "stopping the $victim container"

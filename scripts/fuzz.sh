@@ -18,7 +18,7 @@ if ! [[ "$seconds" =~ ^[0-9]+$ ]] || ((seconds < 1)); then
   echo "usage: scripts/fuzz.sh [SECONDS]" >&2
   exit 2
 fi
-targets=(${FANOUT_FUZZ_TARGETS:-fuzz_config fuzz_mock_fault fuzz_validate fuzz_reply_reduce fuzz_jwt fuzz_traceparent})
+targets=(${FANOUT_FUZZ_TARGETS:-fuzz_config fuzz_mock_fault fuzz_validate fuzz_reply_reduce fuzz_jwt fuzz_traceparent fuzz_http_request})
 build=build-fuzz
 
 # clang prints the bare name back when it has no such library.

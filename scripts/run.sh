@@ -33,12 +33,14 @@ procs_init run
 
 procs_start fleet build/mock_services/mock_services --fleet mock_services/fleet.json
 fleet=$first
-fleet_agg_config 1000 <<<"$fleet" >"$work/aggregator.json"
+fleet_agg_config 1000 '{"http_listen": "127.0.0.1:0"}' <<<"$fleet" >"$work/aggregator.json"
 procs_start aggregator build/aggregator/aggregator --config "$work/aggregator.json"
 addr=$(jq -r .address <<<"$first")
+http_addr=$(jq -r .http_address <<<"$first")
 
 echo "mock fleet: $(jq -c '.features | map_values(.address)' <<<"$fleet")"
 echo "aggregator: $addr"
+echo "live page and HTTP/JSON: http://$http_addr/"
 echo
 echo "\$ fanout-cli query --addr $addr --customer $customer --format summary ${extra[*]}"
 build/cli/fanout-cli query --addr "$addr" --customer "$customer" --format summary "${extra[@]}"

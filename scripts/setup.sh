@@ -8,9 +8,9 @@ packages=(
   libgrpc-dev grpc-proto
   protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libprotobuf-dev
   libjansson-dev libssl-dev openssl libcmocka-dev libmicrohttpd-dev prometheus
-  jq procps iproute2 bsdextrautils
+  jq procps iproute2 bsdextrautils curl nghttp2-client util-linux
   clang clang-format libclang-rt-14-dev valgrind python3-yaml python3-jwt
-  nghttp2-client util-linux
+  chromium fonts-dejavu-core
 )
 
 missing=()

@@ -4,6 +4,7 @@
 # integration and scenario tests; integration tests start their own processes
 # on loopback), then the fuzz targets, a valgrind memcheck run, the main job
 # (scripts/run-smoke.sh), the contract from grpc-js (scripts/interop-test.sh),
+# the live page in headless chromium (scripts/web-test.sh),
 # the benchmark scripts on short runs
 # (scripts/bench-smoke.sh) and the deployment tests (network namespaces, the
 # container image and compose stack under podman).
@@ -30,13 +31,14 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 # Full runs only (no ctest arguments): the fuzz targets (their regression inputs, then
 # FANOUT_FUZZ_SECONDS of fuzzing each), the real processes under valgrind memcheck, the
-# README's main job, the contract from another gRPC stack, the benchmark scripts on short
+# README's main job, the contract from another gRPC stack, the live page in a browser, the benchmark scripts on short
 # runs, and the deployment tests.
 if (($# == 0)); then
   scripts/fuzz.sh "${FANOUT_FUZZ_SECONDS:-30}"
   scripts/valgrind-test.sh
   scripts/run-smoke.sh
   scripts/interop-test.sh "$build"
+  scripts/web-test.sh "$build"
   scripts/bench-smoke.sh
   # The memory flood in a 256 MiB cgroup (as root; a skip where none can be made), Release.
   scripts/bench-flood.sh --check --cgroup 256 --requests 50000 || (($? == 77))

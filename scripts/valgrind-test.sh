@@ -4,7 +4,8 @@
 # aggregator, all under valgrind, sends real queries through them with fanout-cli (normal, injected errors, a malformed
 # reply, hangs cut by the feature timeout and by the client's deadline (an early answer, and
 # DEADLINE_EXCEEDED under fail-fast), streaming, a rejected
-# request), stops everything with SIGTERM and checks that every valgrind run reports no errors and
+# request), then through the HTTP/JSON face with curl (a reply, a bad body, streams, a stream the
+# client leaves), stops everything with SIGTERM and checks that every valgrind run reports no errors and
 # no definite leaks. gRPC's global state and its threads may stay "still reachable" or "possibly
 # lost"; only definite leaks and errors count, and gRPC 1.51 has none, so nothing is suppressed.
 #
@@ -61,11 +62,14 @@ tours=$(wait_first_line "$work/tours.out" "${vg_pid[tours]}" | jq -r .address)
 # client's deadline gets a reserve that covers valgrind's round trip.
 fleet_agg_config 5000 '{"workers": 2, "shutdown_grace_ms": 2000, "deadline_reserve_ms": 300,
                         "admin_listen": "127.0.0.1:0"}' <<<"$fleet" |
+                       "http_listen": "127.0.0.1:0"}' <<<"$fleet" |
   jq --arg listings "$listings" --arg tours "$tours" '.features[] |= (.target =
        (if .name == "listings" then $listings elif .name == "tours" then $tours else .target end))' \
     >"$work/aggregator.json"
 start_vg aggregator "$build/aggregator/aggregator" --config "$work/aggregator.json" --log-level warn
-addr=$(wait_first_line "$work/aggregator.out" "${vg_pid[aggregator]}" | jq -r .address)
+agg_line=$(wait_first_line "$work/aggregator.out" "${vg_pid[aggregator]}")
+addr=$(jq -r .address <<<"$agg_line")
+http_addr=$(jq -r .http_address <<<"$agg_line")
 echo "valgrind-test: aggregator $addr, listings $listings and tours $tours under valgrind"
 
 failures=0
@@ -125,6 +129,25 @@ scrape() {
 scrape aggregator '^fanout_feature_calls_total\{feature="listings",kind="MALFORMED_RESPONSE"\} [1-9]'
 scrape tours '^fanout_mock_calls_total\{feature="tours",outcome="error"\} [1-9]'
 scrape fleet '^fanout_mock_calls_total\{feature="searches",outcome="ok"\} [1-9]'
+# The HTTP/JSON face: http_query NAME JQ_CHECK CURL_ARGS...: the body (SSE: the data lines) checked.
+http_query() {
+  local name=$1 check=$2
+  shift 2
+  if curl -sS --max-time 30 "$@" | sed -n 's/^data: //p; t; /^[{}]/p; /^  /p' | jq -se "$check" >/dev/null 2>&1; then
+    echo "valgrind-test: http $name: ok"
+  else
+    echo "valgrind-test: http $name: FAILED ($check)" >&2
+    failures=$((failures + 1))
+  fi
+}
+http_query get '.[0].succeeded == 12' "http://$http_addr/v1/customers/c-42/analytics"
+http_query post-unknown-field '.[0].code == 3' -X POST -d '{"customerId": "c", "x": 1}' "http://$http_addr/v1/analytics:query"
+http_query stream '(map(select(.feature)) | length == 12) and .[-1].succeeded == 12' \
+  "http://$http_addr/v1/customers/c-42/analytics:stream"
+http_query stream-fail-fast '.[-1].code == 13' -H 'x-mock-fault: tours=error:INTERNAL' \
+  "http://$http_addr/v1/customers/c-42/analytics:stream?policy=FAIL_FAST"
+curl -sS --max-time 1 -H 'x-mock-fault: tours=hang' "http://$http_addr/v1/customers/c-42/analytics:stream" \
+  >/dev/null 2>&1 || true
 
 # SIGTERM: the aggregator drains first, then the services it called.
 for name in aggregator listings tours fleet; do
