@@ -33,7 +33,7 @@
 #include "fo_time.h"
 
 #define MIB (1024LL * 1024)
-#define SAMPLE_NS 5000000LL
+#define SAMPLE_NS 10000000LL
 #define TRIM_NS 1000000000LL
 #define OVER_TRIM_NS 100000000LL
 /* Refusals from 90% of the budget until back under 80%. */
