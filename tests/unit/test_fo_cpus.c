@@ -17,113 +17,75 @@
 #include <unistd.h>
 
 #include "fo_cpus.h"
+#include "testtree.h"
 
-typedef struct tree {
-    char root[64];
-} tree;
-
-/* root/rel (its folders made), holding text. */
-static void put(const tree *t, const char *rel, const char *text)
-{
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", t->root, rel);
-    for (char *p = path + strlen(t->root) + 1; (p = strchr(p, '/')) != NULL; p++) {
-        *p = '\0';
-        mkdir(path, 0700);
-        *p = '/';
-    }
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-static int quota(const tree *t)
+static int quota(const testtree *t)
 {
     char proc[PATH_MAX];
-    snprintf(proc, sizeof proc, "%s/proc-cgroup", t->root);
+    testtree_path(t, "proc-cgroup", proc);
     return fo_cpus_quota(proc, t->root);
-}
-
-static int setup(void **state)
-{
-    tree *t = calloc(1, sizeof *t);
-    snprintf(t->root, sizeof t->root, "/tmp/fo_cpus_XXXXXX");
-    assert_non_null(mkdtemp(t->root));
-    *state = t;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    tree *t = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", t->root);
-    assert_int_equal(system(cmd), 0);
-    free(t);
-    return 0;
 }
 
 static void v2_quota_rounds_up(void **state)
 {
-    tree *t = *state;
-    put(t, "proc-cgroup", "0::/kubepods/pod1/c1\n");
-    put(t, "kubepods/pod1/c1/cpu.max", "150000 100000\n");
+    testtree *t = *state;
+    testtree_put(t, "proc-cgroup", "0::/kubepods/pod1/c1\n");
+    testtree_put(t, "kubepods/pod1/c1/cpu.max", "150000 100000\n");
     assert_int_equal(quota(t), 2);
 }
 
 static void v2_no_limit_is_zero(void **state)
 {
-    tree *t = *state;
-    put(t, "proc-cgroup", "0::/user.slice\n");
-    put(t, "user.slice/cpu.max", "max 100000\n");
+    testtree *t = *state;
+    testtree_put(t, "proc-cgroup", "0::/user.slice\n");
+    testtree_put(t, "user.slice/cpu.max", "max 100000\n");
     assert_int_equal(quota(t), 0);
 }
 
 /* A parent's quota bounds the child; the root's own file counts too (a container's cgroup namespace). */
 static void v2_tightest_along_the_path(void **state)
 {
-    tree *t = *state;
-    put(t, "proc-cgroup", "0::/a/b\n");
-    put(t, "a/b/cpu.max", "800000 100000\n");
-    put(t, "a/cpu.max", "300000 100000\n");
-    put(t, "cpu.max", "max 100000\n");
+    testtree *t = *state;
+    testtree_put(t, "proc-cgroup", "0::/a/b\n");
+    testtree_put(t, "a/b/cpu.max", "800000 100000\n");
+    testtree_put(t, "a/cpu.max", "300000 100000\n");
+    testtree_put(t, "cpu.max", "max 100000\n");
     assert_int_equal(quota(t), 3);
 }
 
 static void v1_quota_under_the_joint_mount(void **state)
 {
-    tree *t = *state;
-    put(t, "proc-cgroup", "12:memory:/docker/x\n4:cpu,cpuacct:/docker/x\n");
-    put(t, "cpu,cpuacct/docker/x/cpu.cfs_quota_us", "200000\n");
-    put(t, "cpu,cpuacct/docker/x/cpu.cfs_period_us", "100000\n");
+    testtree *t = *state;
+    testtree_put(t, "proc-cgroup", "12:memory:/docker/x\n4:cpu,cpuacct:/docker/x\n");
+    testtree_put(t, "cpu,cpuacct/docker/x/cpu.cfs_quota_us", "200000\n");
+    testtree_put(t, "cpu,cpuacct/docker/x/cpu.cfs_period_us", "100000\n");
     assert_int_equal(quota(t), 2);
 }
 
 /* Without a cgroup namespace the path is the host's, but the container's own cgroup is the mount's root. */
 static void v1_quota_at_the_mount_root(void **state)
 {
-    tree *t = *state;
-    put(t, "proc-cgroup", "4:cpuacct,cpu:/docker/0123abcd\n");
-    put(t, "cpu/cpu.cfs_quota_us", "50000\n");
-    put(t, "cpu/cpu.cfs_period_us", "100000\n");
+    testtree *t = *state;
+    testtree_put(t, "proc-cgroup", "4:cpuacct,cpu:/docker/0123abcd\n");
+    testtree_put(t, "cpu/cpu.cfs_quota_us", "50000\n");
+    testtree_put(t, "cpu/cpu.cfs_period_us", "100000\n");
     assert_int_equal(quota(t), 1);
 }
 
 static void v1_unlimited_is_zero(void **state)
 {
-    tree *t = *state;
-    put(t, "proc-cgroup", "4:cpu,cpuacct:/\n");
-    put(t, "cpu,cpuacct/cpu.cfs_quota_us", "-1\n");
-    put(t, "cpu,cpuacct/cpu.cfs_period_us", "100000\n");
+    testtree *t = *state;
+    testtree_put(t, "proc-cgroup", "4:cpu,cpuacct:/\n");
+    testtree_put(t, "cpu,cpuacct/cpu.cfs_quota_us", "-1\n");
+    testtree_put(t, "cpu,cpuacct/cpu.cfs_period_us", "100000\n");
     assert_int_equal(quota(t), 0);
 }
 
 static void missing_files_are_no_limit(void **state)
 {
-    tree *t = *state;
+    testtree *t = *state;
     assert_int_equal(quota(t), 0); /* no proc file at all */
-    put(t, "proc-cgroup", "0::/gone\n4:cpu:/gone\ngarbage\n");
+    testtree_put(t, "proc-cgroup", "0::/gone\n4:cpu:/gone\ngarbage\n");
     assert_int_equal(quota(t), 0);
 }
 
@@ -149,13 +111,13 @@ static void affinity_bounds_usable(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(v2_quota_rounds_up, setup, teardown),
-        cmocka_unit_test_setup_teardown(v2_no_limit_is_zero, setup, teardown),
-        cmocka_unit_test_setup_teardown(v2_tightest_along_the_path, setup, teardown),
-        cmocka_unit_test_setup_teardown(v1_quota_under_the_joint_mount, setup, teardown),
-        cmocka_unit_test_setup_teardown(v1_quota_at_the_mount_root, setup, teardown),
-        cmocka_unit_test_setup_teardown(v1_unlimited_is_zero, setup, teardown),
-        cmocka_unit_test_setup_teardown(missing_files_are_no_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(v2_quota_rounds_up, testtree_setup, testtree_teardown),
+        cmocka_unit_test_setup_teardown(v2_no_limit_is_zero, testtree_setup, testtree_teardown),
+        cmocka_unit_test_setup_teardown(v2_tightest_along_the_path, testtree_setup, testtree_teardown),
+        cmocka_unit_test_setup_teardown(v1_quota_under_the_joint_mount, testtree_setup, testtree_teardown),
+        cmocka_unit_test_setup_teardown(v1_quota_at_the_mount_root, testtree_setup, testtree_teardown),
+        cmocka_unit_test_setup_teardown(v1_unlimited_is_zero, testtree_setup, testtree_teardown),
+        cmocka_unit_test_setup_teardown(missing_files_are_no_limit, testtree_setup, testtree_teardown),
         cmocka_unit_test(affinity_bounds_usable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,89 +18,51 @@
 #include <unistd.h>
 
 #include "fo_limits.h"
+#include "testtree.h"
 
 #define MIB (1024LL * 1024)
 
-typedef struct tree {
-    char root[64];
-} tree;
-
-/* root/rel (its folders made), holding text. */
-static void put(const tree *t, const char *rel, const char *text)
-{
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", t->root, rel);
-    for (char *p = path + strlen(t->root) + 1; (p = strchr(p, '/')) != NULL; p++) {
-        *p = '\0';
-        mkdir(path, 0700);
-        *p = '/';
-    }
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-static int64_t memory(const tree *t)
+static int64_t memory(const testtree *t)
 {
     char proc[PATH_MAX];
-    snprintf(proc, sizeof proc, "%s/proc-cgroup", t->root);
+    testtree_path(t, "proc-cgroup", proc);
     return fo_limits_cgroup_memory(proc, t->root);
-}
-
-static int setup(void **state)
-{
-    tree *t = calloc(1, sizeof *t);
-    snprintf(t->root, sizeof t->root, "/tmp/fo_limits_XXXXXX");
-    assert_non_null(mkdtemp(t->root));
-    *state = t;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    tree *t = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", t->root);
-    assert_int_equal(system(cmd), 0);
-    free(t);
-    return 0;
 }
 
 static void v2_tightest_along_the_path(void **state)
 {
-    tree *t = *state;
-    put(t, "proc-cgroup", "0::/kubepods/pod1/c1\n");
-    put(t, "kubepods/pod1/c1/memory.max", "max\n");
-    put(t, "kubepods/pod1/memory.max", "268435456\n");
-    put(t, "kubepods/memory.max", "1073741824\n");
+    testtree *t = *state;
+    testtree_put(t, "proc-cgroup", "0::/kubepods/pod1/c1\n");
+    testtree_put(t, "kubepods/pod1/c1/memory.max", "max\n");
+    testtree_put(t, "kubepods/pod1/memory.max", "268435456\n");
+    testtree_put(t, "kubepods/memory.max", "1073741824\n");
     assert_int_equal(memory(t), 256 * MIB);
 }
 
 static void v2_max_is_no_limit(void **state)
 {
-    tree *t = *state;
-    put(t, "proc-cgroup", "0::/user.slice\n");
-    put(t, "user.slice/memory.max", "max\n");
+    testtree *t = *state;
+    testtree_put(t, "proc-cgroup", "0::/user.slice\n");
+    testtree_put(t, "user.slice/memory.max", "max\n");
     assert_int_equal(memory(t), 0);
 }
 
 static void v1_limit_and_its_no_limit_spelling(void **state)
 {
-    tree *t = *state;
-    put(t, "proc-cgroup", "4:cpu,cpuacct:/\n9:memory:/docker/x\n");
-    put(t, "memory/docker/x/memory.limit_in_bytes", "536870912\n");
-    put(t, "memory/memory.limit_in_bytes", "9223372036854771712\n");
+    testtree *t = *state;
+    testtree_put(t, "proc-cgroup", "4:cpu,cpuacct:/\n9:memory:/docker/x\n");
+    testtree_put(t, "memory/docker/x/memory.limit_in_bytes", "536870912\n");
+    testtree_put(t, "memory/memory.limit_in_bytes", "9223372036854771712\n");
     assert_int_equal(memory(t), 512 * MIB);
-    put(t, "memory/docker/x/memory.limit_in_bytes", "9223372036854771712\n");
+    testtree_put(t, "memory/docker/x/memory.limit_in_bytes", "9223372036854771712\n");
     assert_int_equal(memory(t), 0);
 }
 
 static void missing_files_are_no_limit(void **state)
 {
-    tree *t = *state;
+    testtree *t = *state;
     assert_int_equal(memory(t), 0);
-    put(t, "proc-cgroup", "0::/gone\n9:memory:/gone\ngarbage\n");
+    testtree_put(t, "proc-cgroup", "0::/gone\n9:memory:/gone\ngarbage\n");
     assert_int_equal(memory(t), 0);
 }
 
@@ -134,10 +96,10 @@ static void nofile_raised_to_hard(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(v2_tightest_along_the_path, setup, teardown),
-        cmocka_unit_test_setup_teardown(v2_max_is_no_limit, setup, teardown),
-        cmocka_unit_test_setup_teardown(v1_limit_and_its_no_limit_spelling, setup, teardown),
-        cmocka_unit_test_setup_teardown(missing_files_are_no_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(v2_tightest_along_the_path, testtree_setup, testtree_teardown),
+        cmocka_unit_test_setup_teardown(v2_max_is_no_limit, testtree_setup, testtree_teardown),
+        cmocka_unit_test_setup_teardown(v1_limit_and_its_no_limit_spelling, testtree_setup, testtree_teardown),
+        cmocka_unit_test_setup_teardown(missing_files_are_no_limit, testtree_setup, testtree_teardown),
         cmocka_unit_test(default_connections_keep_descriptors),
         cmocka_unit_test(default_memory_is_positive),
         cmocka_unit_test(nofile_raised_to_hard),
