@@ -379,6 +379,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     agg_http *h = cls;
     if (*req_cls == NULL)
         return headers_in(h, conn, req_cls);
+    if (*req_cls == &headers_seen && h->verify_clients && !fo_http_client_verified(conn)) {
+        /* Mutual TLS as on the gRPC face: no certificate from tls.client_ca, no answer. */
+        *req_cls = &no_exchange;
+        return respond_error(h, conn, MHD_HTTP_UNAUTHORIZED, FO_STATUS_UNAUTHENTICATED,
+                             "a client certificate signed by the server's tls.client_ca is required", NULL);
+    }
     if (*req_cls == &headers_seen && strcmp(url, QUERY_PATH) == 0 && is_method(method, MHD_HTTP_METHOD_POST))
         return post_body(h, start_post(h, conn, req_cls), upload, upload_size);
     if (*req_cls == &headers_seen && *upload_size > 0) {
@@ -433,18 +439,18 @@ static char *features_json(const agg_config *cfg)
     return text;
 }
 
-/* The gRPC listener's certificate and key, read for libmicrohttpd (which takes PEM text). */
-static fo_error *read_tls(const agg_config *cfg, char **cert, char **key)
+/* The gRPC listener's certificate, key and client CA (mutual TLS), read for libmicrohttpd (which
+ * takes PEM text). */
+static fo_error *read_tls(const agg_config *cfg, char *pem[3])
 {
-    *cert = *key = NULL;
+    pem[0] = pem[1] = pem[2] = NULL;
     if (!cfg->tls.enabled)
         return NULL;
-    if (cfg->tls.client_ca != NULL)
-        return FO_ERROR(FO_STATUS_INVALID_ARGUMENT,
-                        "http_listen: the HTTP face cannot require client certificates (tls.client_ca is set)");
-    fo_error *err = fo_read_file(cfg->tls.cert, cert);
+    fo_error *err = fo_read_file(cfg->tls.cert, &pem[0]);
     if (err == NULL)
-        err = fo_read_file(cfg->tls.key, key);
+        err = fo_read_file(cfg->tls.key, &pem[1]);
+    if (err == NULL && cfg->tls.client_ca != NULL)
+        err = fo_read_file(cfg->tls.client_ca, &pem[2]);
     return err;
 }
 
@@ -460,11 +466,11 @@ static unsigned max_connections(void)
 fo_error *agg_http_start(agg_service *svc, fo_server *server, agg_http **out)
 {
     const agg_config *cfg = svc->started;
-    char *cert, *key;
-    fo_error *err = read_tls(cfg, &cert, &key);
+    char *pem[3];
+    fo_error *err = read_tls(cfg, pem);
     if (err != NULL) {
-        free(cert);
-        free(key);
+        for (int i = 0; i < 3; i++)
+            free(pem[i]);
         return err;
     }
     agg_http *h = fo_xcalloc(1, sizeof *h);
@@ -483,12 +489,14 @@ fo_error *agg_http_start(agg_service *svc, fo_server *server, agg_http **out)
         .threads = h->n_workers < 4 ? (unsigned)h->n_workers : 4,
         .max_connections = max_connections(),
         .timeout_s = IDLE_TIMEOUT_S,
-        .tls_cert_pem = cert,
-        .tls_key_pem = key,
+        .tls_cert_pem = pem[0],
+        .tls_key_pem = pem[1],
+        .tls_client_ca_pem = pem[2],
     };
+    h->verify_clients = pem[2] != NULL;
     err = fo_http_start(&opts, &h->listener);
-    free(cert);
-    free(key);
+    for (int i = 0; i < 3; i++)
+        free(pem[i]);
     if (err != NULL) {
         agg_http_destroy(h);
         return err;

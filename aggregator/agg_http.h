@@ -19,6 +19,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "agg_http_exchange.h"
@@ -42,6 +43,7 @@ struct agg_http {
     int64_t drain_deadline_ns;
     pthread_t drain_thread;
     char *features_json; /* GET /v1/features */
+    bool verify_clients; /* mutual TLS: tls.client_ca is set */
 };
 
 /* Listens on svc->cfg->http_listen with the gRPC listener's TLS; the workers are server's. */

@@ -3,6 +3,7 @@
  */
 #include "fo_http.h"
 
+#include <gnutls/gnutls.h>
 #include <netdb.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -106,6 +107,8 @@ fo_error *fo_http_start(const fo_http_opts *opts, fo_http **out)
     if (tls) {
         o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)opts->tls_cert_pem};
         o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)opts->tls_key_pem};
+        if (opts->tls_client_ca_pem != NULL)
+            o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, (void *)opts->tls_client_ca_pem};
     }
     o[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 
@@ -134,6 +137,19 @@ void fo_http_stop(fo_http *h)
     MHD_stop_daemon(h->daemon);
     free(h->name);
     free(h);
+}
+
+bool fo_http_client_verified(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (info == NULL || info->tls_session == NULL)
+        return false;
+    gnutls_session_t session = (gnutls_session_t)info->tls_session;
+    unsigned n = 0;
+    if (gnutls_certificate_get_peers(session, &n) == NULL || n == 0)
+        return false;
+    unsigned status = 0;
+    return gnutls_certificate_verify_peers2(session, &status) == GNUTLS_E_SUCCESS && status == 0;
 }
 
 enum MHD_Result fo_http_respond(struct MHD_Connection *conn, unsigned status, const char *content_type,

@@ -13,6 +13,7 @@
 
 #include <microhttpd.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -36,6 +37,9 @@ typedef struct fo_http_opts {
     /* PEM text; both set: HTTPS. */
     const char *tls_cert_pem;
     const char *tls_key_pem;
+    /* PEM text of the CAs client certificates must chain to; set: the handshake asks for one, and
+     * fo_http_client_verified tells whether it was given and verifies. */
+    const char *tls_client_ca_pem;
 } fo_http_opts;
 
 /* Binds and starts serving; a bad address or a failed bind is an error naming it. */
@@ -44,6 +48,10 @@ fo_error *fo_http_start(const fo_http_opts *opts, fo_http **out);
 int fo_http_port(const fo_http *h);
 /* Stops accepting, closes every connection (completed runs for each), frees h. */
 void fo_http_stop(fo_http *h);
+
+/* For the handler of a listener with tls_client_ca_pem: whether the client sent a certificate that
+ * verifies against it (chain, validity, usage). */
+bool fo_http_client_verified(struct MHD_Connection *conn);
 
 /* Queues a response with a copy of body; for the handler. */
 enum MHD_Result fo_http_respond(struct MHD_Connection *conn, unsigned status, const char *content_type,

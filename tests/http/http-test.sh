@@ -44,6 +44,8 @@ start_agg plain '{"http_listen": "127.0.0.1:0", "cors_origins": ["https://app.ex
 FANOUT_HTTP_LISTEN=127.0.0.1:0 start_agg limited '{"max_in_flight": 1}'
 scripts/gen-certs.sh "$work/certs" >/dev/null
 start_agg tls "{\"http_listen\": \"localhost:0\", \"tls\": {\"cert\": \"$work/certs/server.pem\", \"key\": \"$work/certs/server.key\"}}"
+start_agg mtls "{\"http_listen\": \"localhost:0\", \"tls\": {\"cert\": \"$work/certs/server.pem\", \"key\": \"$work/certs/server.key\",
+  \"client_ca\": \"$work/certs/ca.pem\"}}"
 scripts/gen-jwt-keys.sh "$work/keys" >/dev/null
 start_agg auth "{\"http_listen\": \"127.0.0.1:0\", \"auth\": {\"issuer\": \"https://issuer.example\", \"audience\": \"fanout\",
   \"algorithms\": [\"RS256\"], \"keys\": [\"$work/keys/a.pub.pem\"]}}"
@@ -191,6 +193,17 @@ r=$(curl -sS -i --cacert "$work/certs/ca.pem" "https://$tls_http/v1/customers/c-
 check "TLS: 200 over HTTPS with the gRPC listener's certificate" "$(status_of "$r")" 200
 if curl -sS -o /dev/null "https://$tls_http/v1/features" 2>/dev/null; then tls_unverified=accepted; else tls_unverified=refused; fi
 check "TLS: an untrusted certificate is refused by curl" "$tls_unverified" refused
+# Mutual TLS: only a client certificate signed by client_ca gets an answer.
+mtls_url="https://$mtls_http/v1/customers/c-42/analytics?features=tours"
+r=$(curl -sS -i --cacert "$work/certs/ca.pem" --cert "$work/certs/client.pem" --key "$work/certs/client.key" "$mtls_url")
+check "mTLS: 200 with a client certificate from client_ca" "$(status_of "$r")" 200
+check "mTLS: the reply" "$(body_of "$r" | jq -r '.results[0].feature')" tours
+r=$(curl -sS -i --cacert "$work/certs/ca.pem" "$mtls_url" 2>&1 || true)
+check "mTLS: 401 without a client certificate" "$(status_of "$r")" 401
+check "mTLS: UNAUTHENTICATED without one" "$(body_of "$r" | jq -r .code)" 16
+r=$(curl -sS -i --cacert "$work/certs/ca.pem" --cert "$work/certs/other-client.pem" --key "$work/certs/other-client.key" \
+  "$mtls_url" 2>&1 || true)
+check "mTLS: 401 with a certificate from another CA" "$(status_of "$r")" 401
 
 # --- node's fetch -------------------------------------------------------------------------------
 FANOUT_HTTP=$base FANOUT_HTTP_GRPC=$plain_grpc FANOUT_CLI=$cli timeout 120 node --test tests/http/http.test.js ||
