@@ -150,6 +150,28 @@ static fo_error *read_string(const reader *r, const json_t *obj, const fo_json_a
     return err;
 }
 
+/* An HTTP listener's "host:port" (port 0 to 65535); the host is checked when the listener binds. */
+static fo_error *read_http_address(const reader *r, const json_t *obj, const fo_json_at *parent, const char *key,
+                                   const char *env, char **out)
+{
+    setting s;
+    setting_get(r, obj, parent, key, env, false, &s);
+    const char *text = NULL;
+    fo_error *err = fo_json_string(&s.at, s.value, &text);
+    if (err == NULL && text != NULL) {
+        const char *colon = strrchr(text, ':');
+        int64_t port;
+        if (colon == NULL || fo_parse_int(colon + 1, 0, 65535, &port) != FO_PARSE_OK)
+            err = fo_json_invalid(&s.at, s.value, "must be host:port with a port from 0 to 65535");
+        else {
+            free(*out);
+            *out = fo_xstrdup(text);
+        }
+    }
+    json_decref(s.value);
+    return err;
+}
+
 static fo_error *read_choice(const reader *r, const json_t *obj, const fo_json_at *parent, const char *key,
                              const char *env, const char *const *choices, size_t *out)
 {
@@ -346,7 +368,9 @@ static fo_error *read_scalars(const reader *r, const fo_json_at *top, const json
     size_t policy = 0, level = (size_t)c->log_level;
     fo_error *err = read_string(r, root, top, "listen", "FANOUT_LISTEN", false, &c->listen);
     if (err == NULL)
-        err = read_string(r, root, top, "admin_listen", "FANOUT_ADMIN_LISTEN", false, &c->admin_listen);
+        err = read_http_address(r, root, top, "admin_listen", "FANOUT_ADMIN_LISTEN", &c->admin_listen);
+    if (err == NULL)
+        err = read_http_address(r, root, top, "http_listen", "FANOUT_HTTP_LISTEN", &c->http.listen);
     if (err == NULL)
         err = read_int(r, root, top, "workers", "FANOUT_WORKERS", 0, MAX_WORKERS, &workers);
     if (err == NULL)
@@ -440,7 +464,7 @@ static fo_error *read_config(const reader *r, const json_t *root, agg_config *c)
     if (err == NULL)
         err = agg_auth_config_read(&top, root, r->dir, &c->auth);
     if (err == NULL)
-        err = agg_http_config_read(&top, root, r->getenv_fn, &c->http);
+        err = agg_http_config_read(&top, root, &c->http);
     return err;
 }
 

@@ -1,44 +1,10 @@
-/* agg_http_config: http_listen (FANOUT_HTTP_LISTEN) and cors_origins. */
+/* agg_http_config: cors_origins (http_listen is read with the other listen addresses, in agg_config.c). */
 #include "agg_http_config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "fo_alloc.h"
-#include "fo_parse.h"
-
-#define HTTP_LISTEN_ENV "FANOUT_HTTP_LISTEN"
-
-/* "host:port" with a port of 0 to 65535; the host is checked when the listener binds. */
-static fo_error *check_listen(const fo_json_at *at, const json_t *v, const char *text)
-{
-    const char *colon = strrchr(text, ':');
-    int64_t port;
-    if (colon == NULL || fo_parse_int(colon + 1, 0, 65535, &port) != FO_PARSE_OK)
-        return fo_json_invalid(at, v, "must be host:port with a port from 0 to 65535");
-    return NULL;
-}
-
-static fo_error *read_listen(const fo_json_at *top, const json_t *root, const char *(*getenv_fn)(const char *),
-                             agg_http_config *out)
-{
-    const char *env = getenv_fn(HTTP_LISTEN_ENV);
-    bool from_env = env != NULL && env[0] != '\0';
-    json_t *env_json = from_env ? json_string(env) : NULL;
-    fo_json_at at = from_env ? fo_json_top(HTTP_LISTEN_ENV, NULL) : fo_json_key(top, "http_listen");
-    const json_t *v = from_env ? env_json : json_object_get(root, "http_listen");
-    const char *text = NULL;
-    fo_error *err = NULL;
-    if (v != NULL) {
-        err = fo_json_string(&at, v, &text);
-        if (err == NULL)
-            err = check_listen(&at, v, text);
-        if (err == NULL)
-            out->listen = fo_xstrdup(text);
-    }
-    json_decref(env_json);
-    return err;
-}
 
 static fo_error *read_cors(const fo_json_at *top, const json_t *root, agg_http_config *out)
 {
@@ -62,13 +28,9 @@ static fo_error *read_cors(const fo_json_at *top, const json_t *root, agg_http_c
     return NULL;
 }
 
-fo_error *agg_http_config_read(const fo_json_at *top, const json_t *root, const char *(*getenv_fn)(const char *),
-                               agg_http_config *out)
+fo_error *agg_http_config_read(const fo_json_at *top, const json_t *root, agg_http_config *out)
 {
-    fo_error *err = read_listen(top, root, getenv_fn, out);
-    if (err == NULL)
-        err = read_cors(top, root, out);
-    return err;
+    return read_cors(top, root, out);
 }
 
 void agg_http_config_release(agg_http_config *c)

@@ -26,8 +26,8 @@ typedef struct agg_http_config {
     size_t n_cors_origins;
 } agg_http_config;
 
-fo_error *agg_http_config_read(const fo_json_at *top, const json_t *root, const char *(*getenv_fn)(const char *),
-                               agg_http_config *out);
+/* cors_origins; listen is agg_config's to read, with the other listen addresses. */
+fo_error *agg_http_config_read(const fo_json_at *top, const json_t *root, agg_http_config *out);
 void agg_http_config_release(agg_http_config *c);
 /* The origin to echo in Access-Control-Allow-Origin ("*" or origin itself), or NULL when it is not allowed. */
 const char *agg_http_config_cors(const agg_http_config *c, const char *origin);

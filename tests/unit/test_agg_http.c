@@ -181,9 +181,17 @@ static void config_keys_and_environment(void **state)
     assert_non_null(err);
     assert_non_null(strstr(err->message, "cors_origins"));
     fo_error_free(err);
+    /* A bad variable is named after the file, as every config error is. */
     err = load("{" FEATURES "}", "localhost:http", &c);
     assert_non_null(err);
     assert_non_null(strstr(err->message, "FANOUT_HTTP_LISTEN"));
+    assert_int_equal(strncmp(err->message, "/tmp/agg_http_", 14), 0);
+    assert_null(c.features);
+    fo_error_free(err);
+    /* The admin listener's address follows the same rule. */
+    err = load("{\"admin_listen\": \"9464\", " FEATURES "}", NULL, &c);
+    assert_non_null(err);
+    assert_non_null(strstr(err->message, "admin_listen: must be host:port"));
     fo_error_free(err);
 }
 
