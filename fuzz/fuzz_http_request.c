@@ -65,7 +65,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if ((data[0] & 1) == 0) {
         err = agg_http_request_from_body((const char *)data + 1, size - 1, &msg);
     } else {
-        char *text = fo_xstrndup((const char *)data + 1, size - 1);
+        /* Copied, not strndup'ed: the fuzzer's bytes end without a NUL. */
+        char *text = fo_xmalloc(size);
+        memcpy(text, data + 1, size - 1);
+        text[size - 1] = '\0';
         err = parse_query(text, &msg);
         free(text);
     }
