@@ -61,8 +61,7 @@ tours=$(wait_first_line "$work/tours.out" "${vg_pid[tours]}" | jq -r .address)
 # for valgrind's slowness; the tours hang below is cut by its 5 s. The early answer ahead of a
 # client's deadline gets a reserve that covers valgrind's round trip.
 fleet_agg_config 5000 '{"workers": 2, "shutdown_grace_ms": 2000, "deadline_reserve_ms": 300,
-                        "admin_listen": "127.0.0.1:0"}' <<<"$fleet" |
-                       "http_listen": "127.0.0.1:0"}' <<<"$fleet" |
+                        "admin_listen": "127.0.0.1:0", "http_listen": "127.0.0.1:0"}' <<<"$fleet" |
   jq --arg listings "$listings" --arg tours "$tours" '.features[] |= (.target =
        (if .name == "listings" then $listings elif .name == "tours" then $tours else .target end))' \
     >"$work/aggregator.json"
