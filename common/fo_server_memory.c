@@ -15,8 +15,9 @@
  * glibc keeps freed memory in its heaps, so after a flood the resident size
  * would stay near its peak (and keep the budget's refusals on): the thread
  * hands free pages back with malloc_trim when the resident size is twice its
- * level at start, has grown since the last trim and stopped growing a second
- * ago; and every OVER_TRIM_NS while over the budget.
+ * level at start, has grown since the last trim (or RETRIM_NS have passed since
+ * it) and stopped growing a second ago; and every OVER_TRIM_NS while over the
+ * budget.
  */
 #include "fo_server_internal.h"
 
@@ -36,6 +37,7 @@
 #define SAMPLE_NS 10000000LL
 #define TRIM_NS 1000000000LL
 #define OVER_TRIM_NS 100000000LL
+#define RETRIM_NS 5000000000LL
 /* Refusals from 90% of the budget until back under 80%. */
 #define HIGH_PERCENT 90
 #define LOW_PERCENT 80
@@ -98,7 +100,9 @@ static void *monitor_main(void *arg)
         if (rss > last_rss)
             grew_at = now;
         last_rss = rss;
-        bool swollen = rss > start * TRIM_FACTOR && rss > trimmed_to + TRIM_STEP;
+        /* Grown since the last trim, or trimmed while the memory was still in use (a flood's
+         * last calls): try again every RETRIM_NS while swollen. */
+        bool swollen = rss > start * TRIM_FACTOR && (rss > trimmed_to + TRIM_STEP || now - last_trim >= RETRIM_NS);
         bool settled = now - grew_at >= TRIM_NS && now - last_trim >= TRIM_NS;
         bool over = atomic_load(&memory.over);
         if ((over && now - last_trim >= OVER_TRIM_NS) || (swollen && settled)) {
