@@ -15,6 +15,8 @@
 
 /* gRFC A6: how many calls of the same RPC came before this one. */
 #define PREVIOUS_ATTEMPTS_HEADER "grpc-previous-rpc-attempts"
+/* gRPC 1.51's status message for a stream its server's GOAWAY refused (chttp2's goaway_error). */
+#define GOAWAY_REFUSED_MESSAGE "GOAWAY received"
 
 typedef enum attempt_reason {
     ATTEMPT_FIRST,
@@ -98,12 +100,11 @@ static fo_md *attempt_metadata(const agg_feature_call *fc, int number, fo_call_s
 static void attempt_done(fo_client_call *cc, void *ud);
 
 /*
- * The one place an attempt starts, first or extra (reason). False when the
+ * Sends attempt `number`'s call, the first time or again. False when the
  * call could not start; its failure is then noted.
  */
-static bool start_attempt(agg_feature_call *fc, attempt_reason reason)
+static bool send_attempt(agg_feature_call *fc, int number)
 {
-    int number = fc->attempts;
     agg_attempt *a = &fc->tries[number];
     a->fc = fc;
     a->started_ns = fo_now_ns();
@@ -118,11 +119,6 @@ static bool start_attempt(agg_feature_call *fc, attempt_reason reason)
     fo_md trace_md = agg_trace_child(fc->fanout->trace, fc->traceparent);
     spec.call_md = &trace_md;
     spec.ncall_md = 1;
-    fc->attempts++;
-    fc->hedges += reason == ATTEMPT_HEDGE;
-    fc->retries += reason == ATTEMPT_RETRY;
-    if (reason != ATTEMPT_FIRST)
-        agg_metrics_extra_attempt(fc->target->cfg, reason == ATTEMPT_HEDGE ? AGG_METRICS_HEDGE : AGG_METRICS_RETRY);
     fo_error *err = NULL;
     a->cc = fo_client_call_start(&spec, attempt_done, a, &err);
     free(md);
@@ -133,6 +129,18 @@ static bool start_attempt(agg_feature_call *fc, attempt_reason reason)
     }
     fc->in_flight++;
     return true;
+}
+
+/* The one place an attempt starts, first or extra (reason); false as for send_attempt. */
+static bool start_attempt(agg_feature_call *fc, attempt_reason reason)
+{
+    int number = fc->attempts;
+    fc->attempts++;
+    fc->hedges += reason == ATTEMPT_HEDGE;
+    fc->retries += reason == ATTEMPT_RETRY;
+    if (reason != ATTEMPT_FIRST)
+        agg_metrics_extra_attempt(fc->target->cfg, reason == ATTEMPT_HEDGE ? AGG_METRICS_HEDGE : AGG_METRICS_RETRY);
+    return send_attempt(fc, number);
 }
 
 /* Another attempt may start: one is left, the deadline leaves room for it, and the budget allows it. */
@@ -239,12 +247,36 @@ static Fanout__Feature__V1__UsageReport *take_report(agg_feature_call *fc, fo_cl
     return usage;
 }
 
+/*
+ * A call the feature server's GOAWAY refused never reached it (gRPC fails
+ * the streams it had not sent, or sent past the GOAWAY's last stream, with
+ * this status and message), so it goes again at once, as the same attempt:
+ * gRPC's transparent retry, done here because the feature channels run
+ * without gRPC's retry filter (fo_channel_create says why). Not an extra
+ * attempt: the budget does not pay for it and `attempts` does not count it.
+ */
+static bool resend_refused(agg_feature_call *fc, agg_attempt *a, fo_client_call *cc, fo_status status)
+{
+    if (status != FO_STATUS_UNAVAILABLE || fc->state != AGG_RESULT_CALLING || a->resends >= AGG_MAX_RESENDS ||
+        strcmp(fo_client_call_message(cc), GOAWAY_REFUSED_MESSAGE) != 0)
+        return false;
+    fo_client_call_free(cc);
+    a->cc = NULL;
+    a->resends++;
+    fc->in_flight--;
+    send_attempt(fc, (int)(a - fc->tries));
+    advance(fc);
+    return true;
+}
+
 static void attempt_done(fo_client_call *cc, void *ud)
 {
     agg_attempt *a = ud;
     agg_feature_call *fc = a->fc;
     int number = (int)(a - fc->tries);
     fo_status status = fo_client_call_status(cc);
+    if (resend_refused(fc, a, cc, status))
+        return;
     sample_latency(fc, a, status);
     if (fc->usage == NULL) {
         /* Nothing has won yet (CALLING, or SETTLING after the run cancelled the result). */

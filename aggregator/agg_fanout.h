@@ -26,8 +26,10 @@
  * (agg_budget.h) and room before the deadline. A failure while another
  * attempt is in flight waits for that one: the result fails only when its
  * last attempt does. Every attempt after the first carries
- * grpc-previous-rpc-attempts (gRFC A6). The task reports to the runner once
- * no attempt is in flight, so no call outlives its request.
+ * grpc-previous-rpc-attempts (gRFC A6). An attempt that a feature server's
+ * GOAWAY refused goes again as the same attempt (gRPC's transparent retry).
+ * The task reports to the runner once no attempt is in flight, so no call
+ * outlives its request.
  */
 #ifndef AGG_FANOUT_H
 #define AGG_FANOUT_H
@@ -61,11 +63,15 @@ typedef enum agg_result_state {
 
 typedef struct agg_feature_call agg_feature_call;
 
+/* How often one attempt is sent again after a GOAWAY refused it (gRPC's transparent retry). */
+#define AGG_MAX_RESENDS 3
+
 /* One call of a result. */
 typedef struct agg_attempt {
     agg_feature_call *fc;
     fo_client_call *cc; /* NULL once it ended */
     int64_t started_ns;
+    int resends; /* times a GOAWAY refused it and it went again */
 } agg_attempt;
 
 struct agg_feature_call {

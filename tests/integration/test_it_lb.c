@@ -8,7 +8,8 @@
  * The replicas' own counts come from the stats line each mock prints when
  * stopped with SIGTERM ({"event":"stats",...,"ok":N,...}). Replicas that end
  * their connections every half second (--max-connection-age, so that clients
- * re-resolve and find new replicas) lose no call to the reconnections.
+ * re-resolve and find new replicas) lose no call to the reconnections, one
+ * call at a time or many.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "testload.h"
 #include "testproc.h"
 #include "tool_rpc.h"
 
@@ -32,6 +34,10 @@
 /* With --max-connection-age: calls over several connection lifetimes. */
 #define N_CALLS_AGED 60
 #define AGE "500ms"
+/* Under load: LOAD_CONCURRENCY calls in flight as connections end every AGE_UNDER_LOAD. */
+#define N_CALLS_LOADED 6000
+#define LOAD_CONCURRENCY 16
+#define AGE_UNDER_LOAD "50ms"
 #define CALL_DEADLINE_MS 10000
 /* Between calls, so that every replica's connection is up early in the run. */
 #define PACE_MS 20
@@ -101,47 +107,68 @@ static tool_proc *start_replica(const char *age)
     return tool_proc_start(argv, 15000);
 }
 
+/* Three replicas and an aggregator whose one feature is all of them. */
+typedef struct lb_stack {
+    tool_proc *replicas[N_REPLICAS];
+    tool_proc *agg;
+} lb_stack;
+
+/* Starts the replicas (age as in start_replica) and an aggregator with lb. */
+static void stack_start(lb_stack *st, const char *lb, const char *age)
+{
+    for (size_t i = 0; i < N_REPLICAS; i++) {
+        st->replicas[i] = start_replica(age);
+        assert_non_null(st->replicas[i]);
+    }
+    char target[256];
+    address_list(st->replicas, target, sizeof target);
+    char *path = write_config(target, lb);
+    st->agg = testproc_aggregator(path);
+    unlink(path);
+    free(path);
+    assert_non_null(st->agg);
+}
+
+/* Stops everything and fills counts[] with each replica's answered calls; returns their sum. */
+static long long stack_stop(lb_stack *st, long long counts[N_REPLICAS])
+{
+    /* The aggregator first, so that no call is in flight when the replicas count. */
+    assert_int_equal(tool_proc_stop(st->agg, SIGTERM, 10000), 0);
+    tool_proc_free(st->agg);
+    long long total = 0;
+    for (size_t i = 0; i < N_REPLICAS; i++) {
+        counts[i] = stopped_ok_count(st->replicas[i]);
+        total += counts[i];
+        tool_proc_free(st->replicas[i]);
+    }
+    return total;
+}
+
 /*
- * Starts the replicas (age as in start_replica) and an aggregator with lb,
- * makes n_calls calls that must all succeed, stops everything and fills
- * counts[] with each replica's answered calls.
+ * Makes n_calls calls, one at a time, that must all succeed, on a stack
+ * with lb and age; fills counts[] with each replica's answered calls.
  */
 static void run_calls(const char *lb, const char *age, int n_calls, long long counts[N_REPLICAS])
 {
-    tool_proc *replicas[N_REPLICAS];
-    for (size_t i = 0; i < N_REPLICAS; i++) {
-        replicas[i] = start_replica(age);
-        assert_non_null(replicas[i]);
-    }
-    char target[256];
-    address_list(replicas, target, sizeof target);
-    char *path = write_config(target, lb);
-    tool_proc *agg = testproc_aggregator(path);
-    unlink(path);
-    free(path);
-    assert_non_null(agg);
-
+    lb_stack st;
+    stack_start(&st, lb, age);
     const char *const features[] = {FEATURE, NULL};
     for (int n = 0; n < n_calls; n++) {
         tool_rpc_result r;
-        tool_rpc_analytics(tool_proc_field(agg, "address"), "cust-lb", features,
+        tool_rpc_analytics(tool_proc_field(st.agg, "address"), "cust-lb", features,
                            FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL, CALL_DEADLINE_MS, NULL, &r);
         assert_int_equal(r.status, FO_STATUS_OK);
         Fanout__V1__AnalyticsResponse *resp = tool_rpc_analytics_reply(&r);
         assert_non_null(resp);
         assert_int_equal(resp->n_results, 1);
+        if (resp->results[0]->outcome_case == FANOUT__V1__FEATURE_RESULT__OUTCOME_ERROR)
+            printf("call %d: feature error %d: %s\n", n, resp->results[0]->error->code,
+                   resp->results[0]->error->message);
         assert_int_equal(resp->results[0]->outcome_case, FANOUT__V1__FEATURE_RESULT__OUTCOME_USAGE);
         tool_rpc_result_release(&r);
         sleep_ms(PACE_MS);
     }
-
-    /* The aggregator first, so that no call is in flight when the replicas count. */
-    assert_int_equal(tool_proc_stop(agg, SIGTERM, 10000), 0);
-    tool_proc_free(agg);
-    for (size_t i = 0; i < N_REPLICAS; i++) {
-        counts[i] = stopped_ok_count(replicas[i]);
-        tool_proc_free(replicas[i]);
-    }
+    stack_stop(&st, counts);
     printf("lb %s%s%s: replica calls %lld %lld %lld\n", lb, age ? ", max connection age " : "", age ? age : "",
            counts[0], counts[1], counts[2]);
 }
@@ -189,6 +216,55 @@ static void test_max_connection_age_loses_no_call(void **state)
     assert_int_equal(total, N_CALLS_AGED);
 }
 
+/*
+ * The same under load, with connections ended ten times as often: calls
+ * started just as a replica ends a connection are refused by its GOAWAY
+ * before the server sees them, and gRPC's transparent retry sends them again
+ * on another connection. Without it (retries off on the feature channels)
+ * some of these calls failed UNAVAILABLE. Each replica answers each call once:
+ * the replicas' counts add up to the calls exactly.
+ */
+/* testload's on_reply: prints the first few feature errors, to say what failed. */
+static void print_feature_errors(fo_status status, const Fanout__V1__AnalyticsResponse *resp, void *ud)
+{
+    int *printed = ud;
+    if (status != FO_STATUS_OK || resp == NULL)
+        return;
+    for (size_t i = 0; i < resp->n_results && *printed < 5; i++) {
+        const Fanout__V1__FeatureResult *r = resp->results[i];
+        if (r->outcome_case == FANOUT__V1__FEATURE_RESULT__OUTCOME_ERROR) {
+            printf("feature error %d: %s\n", r->error->code, r->error->message);
+            (*printed)++;
+        }
+    }
+}
+
+static void test_max_connection_age_under_load_loses_no_call(void **state)
+{
+    (void)state;
+    lb_stack st;
+    stack_start(&st, "round_robin", AGE_UNDER_LOAD);
+    int printed = 0;
+    testload o = {.target = tool_proc_field(st.agg, "address"),
+                  .requests = N_CALLS_LOADED,
+                  .concurrency = LOAD_CONCURRENCY,
+                  .deadline_ms = CALL_DEADLINE_MS,
+                  .on_reply = print_feature_errors,
+                  .ud = &printed};
+    testload_tally t = {0};
+    testload_run(&o, &t);
+    long long counts[N_REPLICAS];
+    long long total = stack_stop(&st, counts);
+    printf("lb round_robin under load, max connection age %s: replica calls %lld %lld %lld, partial %llu\n",
+           AGE_UNDER_LOAD, counts[0], counts[1], counts[2], (unsigned long long)t.partial);
+    assert_int_equal(t.replies, N_CALLS_LOADED);
+    assert_int_equal(t.by_status[FO_STATUS_OK], N_CALLS_LOADED);
+    assert_int_equal(t.partial, 0);
+    assert_int_equal(t.succeeded, N_CALLS_LOADED);
+    assert_int_equal(t.attempts, N_CALLS_LOADED);
+    assert_int_equal(total, N_CALLS_LOADED);
+}
+
 int main(void)
 {
     fo_rpc_init();
@@ -196,6 +272,7 @@ int main(void)
         cmocka_unit_test(test_round_robin_spreads_over_every_replica),
         cmocka_unit_test(test_pick_first_uses_one_replica),
         cmocka_unit_test(test_max_connection_age_loses_no_call),
+        cmocka_unit_test(test_max_connection_age_under_load_loses_no_call),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     tool_proc_stop_all();
