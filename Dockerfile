@@ -15,7 +15,7 @@ RUN apt-get update \
       build-essential cmake pkg-config \
       libgrpc-dev grpc-proto \
       protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libprotobuf-dev \
-      libjansson-dev libssl-dev libcmocka-dev libmicrohttpd-dev \
+      libjansson-dev libssl-dev libcmocka-dev libmicrohttpd-dev libjemalloc-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -28,7 +28,7 @@ RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release \
 FROM debian:bookworm-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libgrpc29 libprotobuf-c1 libjansson4 libssl3 libmicrohttpd12 ca-certificates \
+      libgrpc29 libprotobuf-c1 libjansson4 libssl3 libmicrohttpd12 libjemalloc2 ca-certificates \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt /var/log/dpkg.log \
  && groupadd --gid 10001 fanout \

@@ -42,13 +42,33 @@ static void absl_deadlock_detection_off(void)
                      "reason", "not a Debian abseil build: every mutex feeds the deadlock graph"));
 }
 
+/*
+ * The resource quota every client channel of the process shares: gRPC
+ * shrinks the channels' buffers under its pressure. Unlimited until a
+ * server's memory budget sizes it (fo_rpc_channels_budget).
+ */
+static grpc_resource_quota *channels_quota;
+
 void fo_rpc_init(void)
 {
     absl_deadlock_detection_off();
     grpc_init();
+    channels_quota = grpc_resource_quota_create("fo_channels");
 }
 
-void fo_rpc_shutdown(void) { grpc_shutdown_blocking(); }
+void fo_rpc_shutdown(void)
+{
+    if (channels_quota != NULL)
+        grpc_resource_quota_unref(channels_quota);
+    channels_quota = NULL;
+    grpc_shutdown_blocking();
+}
+
+void fo_rpc_channels_budget(int64_t bytes)
+{
+    if (channels_quota != NULL && bytes > 0)
+        grpc_resource_quota_resize(channels_quota, (size_t)bytes);
+}
 
 /* --- payloads ------------------------------------------------------------- */
 
@@ -241,8 +261,12 @@ fo_error *fo_channel_create(const char *target, const fo_channel_opts *opts, fo_
      * GOAWAY refused, agg_fanout does itself. No channelz: nothing here
      * serves it, and it keeps per-call counters, paid on every call.
      */
-    grpc_arg args[6];
+    grpc_arg args[7];
     size_t nargs = 0;
+    if (channels_quota != NULL)
+        args[nargs++] = (grpc_arg){.type = GRPC_ARG_POINTER,
+                                   .key = GRPC_ARG_RESOURCE_QUOTA,
+                                   .value.pointer = {.p = channels_quota, .vtable = grpc_resource_quota_arg_vtable()}};
     args[nargs++] = (grpc_arg){.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ENABLE_RETRIES, .value.integer = 0};
     args[nargs++] = (grpc_arg){.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ENABLE_CHANNELZ, .value.integer = 0};
     char service_config[160];

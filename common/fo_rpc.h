@@ -26,6 +26,8 @@
 /* Process-wide set-up and tear-down of the gRPC library. */
 void fo_rpc_init(void);
 void fo_rpc_shutdown(void);
+/* Sizes the gRPC resource quota every client channel shares (a server's memory budget sets it). */
+void fo_rpc_channels_budget(int64_t bytes);
 
 /* A metadata pair; value need not be NUL-terminated. */
 typedef struct fo_md {

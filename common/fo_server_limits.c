@@ -1,6 +1,7 @@
 /*
  * fo_server_limits: a server's protections against floods, from its options
- * to what enforces them: gRPC's channel arguments (the resource quota,
+ * to what enforces them: gRPC's channel arguments (the resource quota, the
+ * same budget for the process's client channels' own quota,
  * MAX_CONCURRENT_STREAMS, the idle and handshake timeouts), the process's
  * connection cap (fo_server_accept.c) and memory budget
  * (fo_server_memory.c).
@@ -49,6 +50,7 @@ void fo_server_limits_apply(fo_server *s, const fo_server_limits *opts)
     limits_resolve(&s->limits);
     s->quota = grpc_resource_quota_create("fo_server");
     grpc_resource_quota_resize(s->quota, (size_t)s->limits.max_memory_mb * MIB);
+    fo_rpc_channels_budget(s->limits.max_memory_mb * MIB);
     fo_server_accept_configure(s->limits.max_connections);
     fo_server_memory_configure(s->limits.max_memory_mb);
 }

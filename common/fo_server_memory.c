@@ -12,17 +12,24 @@
  * asks fo_server_memory_over: one atomic load). Calls already admitted
  * finish; their memory comes back as they do.
  *
- * glibc keeps freed memory in its heaps, so after a flood the resident size
- * would stay near its peak (and keep the budget's refusals on): the thread
- * hands free pages back with malloc_trim when the resident size is twice its
- * level at start, has grown since the last trim (or RETRIM_NS have passed since
- * it) and stopped growing a second ago; and every OVER_TRIM_NS while over the
- * budget.
+ * An allocator keeps freed memory for reuse, so after a flood the resident
+ * size would stay near its peak (and keep the budget's refusals on): the
+ * thread hands free pages back (release_memory: jemalloc, which the programs
+ * link, purges its arenas; glibc's malloc_trim where it is the allocator)
+ * when the resident size is twice its level at start, has grown since the
+ * last release (or RETRIM_NS have passed since it) and stopped growing a
+ * second ago; and every OVER_TRIM_NS while over the budget. jemalloc matters:
+ * glibc gives back only whole free pages, and after a flood a few MB still in
+ * use are spread over tens of MB of its heaps.
  */
 #include "fo_server_internal.h"
 
 #include <fcntl.h>
+#ifdef FANOUT_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#else
 #include <malloc.h>
+#endif
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -44,8 +51,6 @@
 /* Trimming is worth it above this many times the start's level, when this much came since the last. */
 #define TRIM_FACTOR 2
 #define TRIM_STEP (8 * MIB)
-#define MMAP_THRESHOLD (1 << 20)
-#define TRIM_THRESHOLD (8 << 20)
 
 static struct {
     pthread_once_t once;
@@ -86,6 +91,33 @@ static void set_over(bool over, int64_t rss, int64_t budget)
                      "rss_mb", (json_int_t)(rss / MIB), "max_memory_mb", (json_int_t)(budget / MIB)));
 }
 
+#ifdef FANOUT_JEMALLOC
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+
+/* Every arena's unused pages back to the system now, not after jemalloc's decay (which needs allocations to run). */
+static void release_memory(void) { mallctl("arena." STRINGIFY(MALLCTL_ARENAS_ALL) ".purge", NULL, NULL, NULL, 0); }
+
+static void allocator_setup(void) {}
+#else
+#define MMAP_THRESHOLD (1 << 20)
+#define TRIM_THRESHOLD (8 << 20)
+
+static void release_memory(void) { malloc_trim(0); }
+
+/*
+ * Fixed thresholds: glibc otherwise raises both after freeing one large
+ * block, and then keeps up to twice its size free at the top of each
+ * thread's heap, which malloc_trim does not touch (it trims the main
+ * heap's top and the free pages inside the heaps, not other heaps' tops).
+ */
+static void allocator_setup(void)
+{
+    mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+    mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD);
+}
+#endif
+
 static void *monitor_main(void *arg)
 {
     (void)arg;
@@ -106,7 +138,7 @@ static void *monitor_main(void *arg)
         bool settled = now - grew_at >= TRIM_NS && now - last_trim >= TRIM_NS;
         bool over = atomic_load(&memory.over);
         if ((over && now - last_trim >= OVER_TRIM_NS) || (swollen && settled)) {
-            malloc_trim(0);
+            release_memory();
             last_trim = now;
             last_rss = trimmed_to = resident();
         }
@@ -116,14 +148,7 @@ static void *monitor_main(void *arg)
 
 static void monitor_start(void)
 {
-    /*
-     * Fixed thresholds: glibc otherwise raises both after freeing one large
-     * block, and then keeps up to twice its size free at the top of each
-     * thread's heap, which malloc_trim does not touch (it trims the main
-     * heap's top and the free pages inside the heaps, not other heaps' tops).
-     */
-    mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
-    mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD);
+    allocator_setup();
     memory.page = sysconf(_SC_PAGESIZE);
     memory.statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
     if (memory.statm < 0)

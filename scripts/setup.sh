@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libgrpc-dev grpc-proto
   protobuf-c-compiler libprotobuf-c-dev protobuf-compiler libprotobuf-dev
-  libjansson-dev libssl-dev openssl libcmocka-dev libmicrohttpd-dev prometheus
+  libjansson-dev libssl-dev openssl libcmocka-dev libmicrohttpd-dev libjemalloc-dev prometheus
   jq procps iproute2 bsdextrautils curl nghttp2-client util-linux
   clang clang-format libclang-rt-14-dev valgrind python3-yaml python3-jwt
   chromium fonts-dejavu-core

@@ -26,7 +26,7 @@ build=build-valgrind
 jobs=$(nproc)
 ((jobs > 2)) && jobs=2
 source scripts/lib/build.sh
-build_configure "$build" -DCMAKE_BUILD_TYPE=Debug -DFANOUT_SANITIZE=OFF
+build_configure "$build" -DCMAKE_BUILD_TYPE=Debug -DFANOUT_SANITIZE=OFF -DFANOUT_JEMALLOC=OFF
 build_targets "$build" "$jobs" aggregator mock_services fanout-cli
 
 source scripts/lib/fleet.sh
