@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "agg_generation.h"
 #include "agg_http_request.h"
 #include "agg_http_status.h"
 #include "agg_page.h"
@@ -85,9 +86,28 @@ static enum MHD_Result respond_error(agg_http *h, struct MHD_Connection *conn, u
     return queue(conn, status, r);
 }
 
+/* {"features": [...]} of g's config, newline-terminated, into *(char **)ctx (malloc'd). */
+static void features_json(const agg_generation *g, void *ctx)
+{
+    json_t *names = json_array();
+    for (size_t i = 0; i < g->cfg->n_features; i++)
+        json_array_append_new(names, json_string(g->cfg->features[i].name));
+    json_t *j = json_pack("{s:o}", "features", names);
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    size_t len = strlen(text);
+    text = fo_xrealloc(text, len + 2);
+    memcpy(text + len, "\n", 2);
+    *(char **)ctx = text;
+}
+
+/* The features of the newest config, reloads included (a rare call: the lock is no hot path). */
 static enum MHD_Result respond_features(agg_http *h, struct MHD_Connection *conn)
 {
-    struct MHD_Response *r = text_response(JSON_TYPE, h->features_json, strlen(h->features_json));
+    char *json = NULL;
+    agg_service_with_latest(h->svc, features_json, &json);
+    struct MHD_Response *r = text_response(JSON_TYPE, json, strlen(json));
+    free(json);
     add_cors(r, allowed_origin(h, conn));
     return queue(conn, MHD_HTTP_OK, r);
 }
@@ -425,20 +445,6 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls, en
 
 /* --- the listener ---------------------------------------------------------------- */
 
-static char *features_json(const agg_config *cfg)
-{
-    json_t *names = json_array();
-    for (size_t i = 0; i < cfg->n_features; i++)
-        json_array_append_new(names, json_string(cfg->features[i].name));
-    json_t *j = json_pack("{s:o}", "features", names);
-    char *text = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    size_t len = strlen(text);
-    text = fo_xrealloc(text, len + 2);
-    memcpy(text + len, "\n", 2);
-    return text;
-}
-
 /* The gRPC listener's certificate, key and client CA (mutual TLS), read for libmicrohttpd (which
  * takes PEM text). */
 static fo_error *read_tls(const agg_config *cfg, char *pem[3])
@@ -479,7 +485,6 @@ fo_error *agg_http_start(agg_service *svc, fo_server *server, agg_http **out)
     h->workers = fo_xcalloc((size_t)h->n_workers, sizeof *h->workers);
     for (int i = 0; i < h->n_workers; i++)
         h->workers[i].loop = fo_server_worker_loop(server, i);
-    h->features_json = features_json(cfg);
     fo_http_opts opts = {
         .name = "http",
         .listen = cfg->http.listen,
@@ -554,6 +559,5 @@ void agg_http_destroy(agg_http *h)
         pthread_join(h->drain_thread, NULL);
     fo_http_stop(h->listener);
     free(h->workers);
-    free(h->features_json);
     free(h);
 }

@@ -42,7 +42,6 @@ struct agg_http {
     atomic_bool draining;
     int64_t drain_deadline_ns;
     pthread_t drain_thread;
-    char *features_json; /* GET /v1/features */
     bool verify_clients; /* mutual TLS: tls.client_ca is set */
 };
 

@@ -7,6 +7,7 @@
 
 #include "agg_generation.h"
 #include "fo_alloc.h"
+#include "fo_log.h"
 #include "fo_metrics_process.h"
 #include "fo_time.h"
 
@@ -17,6 +18,8 @@
 #define N_KINDS 7
 #define N_REASONS 6
 #define N_ATTEMPTS 2
+/* Rows kept for features that config reloads add: their series exist from the start, unnamed. */
+#define SPARE_FEATURES 32
 
 static const char *const methods[N_METHODS] = {"GetCustomerAnalytics", "StreamCustomerAnalytics"};
 /* Indexed by Fanout__V1__FailurePolicy. */
@@ -41,8 +44,9 @@ static const char *const label_feature[] = {"feature", NULL};
 static const char *const label_feature_reason[] = {"feature", "reason", NULL};
 static const char *const label_feature_state[] = {"feature", "state", NULL};
 
-/* A feature's series; parallel to the config's features. */
+/* A feature's series: the started config's features first, then the spare rows. */
 typedef struct feature_series {
+    _Atomic(const char *) name; /* NULL: a spare row not claimed yet */
     fo_metric_series calls[N_KINDS];
     fo_metric_series latency;
     fo_metric_series extra[N_ATTEMPTS];
@@ -57,8 +61,10 @@ typedef struct agg_metrics {
     const fo_metric_family *request_latency;
     fo_metric_series request_latency_of[N_METHODS];
     fo_metric_series refused[N_REASONS];
-    const fo_metric_family *feature_latency;
-    feature_series *per_feature;
+    fo_metric_family *feature_calls, *feature_latency, *feature_extra;
+    feature_series *per_feature; /* n_features + SPARE_FEATURES rows */
+    atomic_size_t n_rows;        /* rows named so far; grows as reloads claim spare ones */
+    char *claimed_names[SPARE_FEATURES];
     fo_metric_series unknown_features;
 } agg_metrics;
 
@@ -107,17 +113,24 @@ static void declare_features(agg_metrics *am)
     fo_metric_family *extra =
         fo_metrics_counter(am->reg, "fanout_feature_extra_attempts_total",
                            "Attempts beyond the first of a feature call: hedges and retries.", label_feature_reason);
+    am->feature_calls = calls;
     am->feature_latency = latency;
-    am->per_feature = fo_xcalloc(am->n_features, sizeof *am->per_feature);
-    for (size_t i = 0; i < am->n_features; i++) {
-        const char *name = am->features[i].name;
+    am->feature_extra = extra;
+    am->per_feature = fo_xcalloc(am->n_features + SPARE_FEATURES, sizeof *am->per_feature);
+    for (size_t i = 0; i < am->n_features + SPARE_FEATURES; i++) {
+        /* A spare row's series are reserved (NULL labels) until agg_metrics_features names them. */
+        const char *name = i < am->n_features ? am->features[i].name : NULL;
         feature_series *fs = &am->per_feature[i];
+        atomic_init(&fs->name, name);
         for (int k = 0; k < N_KINDS; k++)
-            fs->calls[k] = fo_metrics_series(calls, (const char *const[]){name, kinds[k]});
-        fs->latency = fo_metrics_series(latency, (const char *const[]){name});
+            fs->calls[k] = name ? fo_metrics_series(calls, (const char *const[]){name, kinds[k]})
+                                : fo_metrics_series_reserve(calls);
+        fs->latency = name ? fo_metrics_series(latency, (const char *const[]){name}) : fo_metrics_series_reserve(latency);
         for (int a = 0; a < N_ATTEMPTS; a++)
-            fs->extra[a] = fo_metrics_series(extra, (const char *const[]){name, attempts[a]});
+            fs->extra[a] = name ? fo_metrics_series(extra, (const char *const[]){name, attempts[a]})
+                                : fo_metrics_series_reserve(extra);
     }
+    atomic_init(&am->n_rows, am->n_features);
 }
 
 static void gauge(fo_metrics_out *out, const char *name, const char *help, double value)
@@ -186,6 +199,8 @@ void agg_metrics_destroy(void)
         return;
     the_metrics = NULL;
     fo_metrics_destroy(am->reg);
+    for (size_t i = 0; i < SPARE_FEATURES; i++)
+        free(am->claimed_names[i]);
     free(am->per_feature);
     free(am);
 }
@@ -228,17 +243,59 @@ void agg_metrics_refused(fo_status code)
         fo_metrics_add(am->reg, am->refused[reason_of(code)], 1);
 }
 
+/* The row named name among the first n, or NULL. */
+static feature_series *row_named(agg_metrics *am, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *row = atomic_load_explicit(&am->per_feature[i].name, memory_order_relaxed);
+        if (strcmp(row, name) == 0)
+            return &am->per_feature[i];
+    }
+    return NULL;
+}
+
 /* f's row: by position in the config the metrics were made for, else by name (a config read again); or NULL. */
-static const feature_series *series_of(const agg_metrics *am, const agg_feature_config *f)
+static const feature_series *series_of(agg_metrics *am, const agg_feature_config *f)
 {
     uintptr_t at = (uintptr_t)f, base = (uintptr_t)am->features;
     if (at >= base && at < base + am->n_features * sizeof *f)
         return &am->per_feature[(at - base) / sizeof *f];
-    for (size_t i = 0; i < am->n_features; i++) {
-        if (strcmp(am->features[i].name, f->name) == 0)
-            return &am->per_feature[i];
+    /* Acquire: the rows counted here were named before n_rows grew over them. */
+    return row_named(am, atomic_load_explicit(&am->n_rows, memory_order_acquire), f->name);
+}
+
+/* Claims the next spare row for name and names its series; false when none is left. */
+static bool claim_row(agg_metrics *am, const char *name)
+{
+    size_t n = atomic_load_explicit(&am->n_rows, memory_order_relaxed);
+    if (n >= am->n_features + SPARE_FEATURES)
+        return false;
+    feature_series *fs = &am->per_feature[n];
+    char *own = fo_xstrdup(name);
+    am->claimed_names[n - am->n_features] = own;
+    for (int k = 0; k < N_KINDS; k++)
+        fo_metrics_series_name(am->feature_calls, fs->calls[k], (const char *const[]){own, kinds[k]});
+    fo_metrics_series_name(am->feature_latency, fs->latency, (const char *const[]){own});
+    for (int a = 0; a < N_ATTEMPTS; a++)
+        fo_metrics_series_name(am->feature_extra, fs->extra[a], (const char *const[]){own, attempts[a]});
+    atomic_store_explicit(&fs->name, own, memory_order_relaxed);
+    atomic_store_explicit(&am->n_rows, n + 1, memory_order_release);
+    return true;
+}
+
+void agg_metrics_features(const agg_config *cfg)
+{
+    agg_metrics *am = the_metrics;
+    if (am == NULL)
+        return;
+    for (size_t i = 0; i < cfg->n_features; i++) {
+        const char *name = cfg->features[i].name;
+        if (row_named(am, atomic_load_explicit(&am->n_rows, memory_order_relaxed), name) != NULL ||
+            claim_row(am, name))
+            continue;
+        fo_log(FO_LOG_WARN, json_pack("{s:s, s:s, s:i}", "event", "metrics_feature_not_counted", "feature", name,
+                                      "spare_rows", SPARE_FEATURES));
     }
-    return NULL;
 }
 
 void agg_metrics_feature(const agg_feature_config *f, Fanout__V1__ErrorKind kind, int64_t latency_us)

@@ -14,7 +14,8 @@
  * process_* metrics.
  *
  * Labels are fixed at start-up: methods, policies, status codes, the
- * configured features and their kinds; never a customer or request id.
+ * configured features and their kinds, plus rows kept for features a reload
+ * adds (agg_metrics_features); never a customer or request id.
  * With metrics off (no admin_listen) every hook returns at its first test.
  */
 #ifndef AGG_METRICS_H
@@ -33,6 +34,14 @@
 fo_metrics *agg_metrics_create(agg_service *svc);
 /* Turns them off again and frees the registry, once no worker runs. */
 void agg_metrics_destroy(void);
+/*
+ * Gives each feature of cfg (a config read again) its series, before any
+ * request uses it: features the metrics already know keep theirs, new ones
+ * claim one of the rows kept spare at start (32; past them, a warning and
+ * no series until restart). A removed feature's series stay, as counters
+ * should. The reload's thread; one at a time.
+ */
+void agg_metrics_features(const agg_config *cfg);
 
 /* A call answered with code, after elapsed_ns; policy FAILURE_POLICY_UNSPECIFIED when refused before validation. */
 void agg_metrics_request(bool streaming, Fanout__V1__FailurePolicy policy, fo_status code, int64_t elapsed_ns);

@@ -6,6 +6,7 @@
 
 #include "agg_auth.h"
 #include "agg_generation.h"
+#include "agg_metrics.h"
 #include "fo_alloc.h"
 #include "fo_log.h"
 
@@ -132,6 +133,7 @@ void agg_reload(agg_service *svc, const char *path, bool keep_log_level)
     log_reloaded(old, next, path);
     if (!keep_log_level)
         fo_log_set_level(next->cfg->log_level);
+    agg_metrics_features(next->cfg);
     agg_generation_connect(next);
     agg_service_publish(svc, next);
 }

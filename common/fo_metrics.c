@@ -20,7 +20,8 @@ typedef enum family_type {
 } family_type;
 
 typedef struct series {
-    char **label_values;
+    /* NULL until a reserved series is named (fo_metrics_series_name): not rendered till then. */
+    _Atomic(char **) label_values;
     size_t first_slot; /* counter: its value; histogram: n_bounds + 1 buckets, then the sum */
 } series;
 
@@ -76,17 +77,31 @@ fo_metrics *fo_metrics_create(void)
     return m;
 }
 
+static char **copy_labels(const fo_metric_family *f, const char *const *label_values)
+{
+    char **copy = fo_xcalloc(f->n_labels + 1, sizeof *copy); /* never NULL, even without labels */
+    for (size_t l = 0; l < f->n_labels; l++)
+        copy[l] = fo_xstrdup(label_values[l]);
+    return copy;
+}
+
+static void free_labels(const fo_metric_family *f, char **labels)
+{
+    if (labels == NULL)
+        return;
+    for (size_t l = 0; l < f->n_labels; l++)
+        free(labels[l]);
+    free(labels);
+}
+
 void fo_metrics_destroy(fo_metrics *m)
 {
     if (m == NULL)
         return;
     for (size_t i = 0; i < m->n_families; i++) {
         fo_metric_family *f = m->families[i];
-        for (size_t s = 0; s < f->n_series; s++) {
-            for (size_t l = 0; l < f->n_labels; l++)
-                free(f->series[s].label_values[l]);
-            free(f->series[s].label_values);
-        }
+        for (size_t s = 0; s < f->n_series; s++)
+            free_labels(f, atomic_load(&f->series[s].label_values));
         free(f->series);
         free(f->bounds);
         free(f);
@@ -130,16 +145,37 @@ fo_metric_family *fo_metrics_histogram(fo_metrics *m, const char *name, const ch
     return f;
 }
 
-fo_metric_series fo_metrics_series(fo_metric_family *f, const char *const *label_values)
+static fo_metric_series series_add(fo_metric_family *f, char **labels)
 {
     f->series = fo_xrealloc(f->series, (f->n_series + 1) * sizeof *f->series);
     series *s = &f->series[f->n_series++];
-    s->label_values = fo_xcalloc(f->n_labels, sizeof *s->label_values);
-    for (size_t l = 0; l < f->n_labels; l++)
-        s->label_values[l] = fo_xstrdup(label_values[l]);
+    atomic_init(&s->label_values, labels);
     s->first_slot = f->m->n_slots;
     f->m->n_slots += f->type == FAMILY_HISTOGRAM ? f->n_bounds + 2 : 1;
     return s->first_slot;
+}
+
+fo_metric_series fo_metrics_series(fo_metric_family *f, const char *const *label_values)
+{
+    return series_add(f, copy_labels(f, label_values));
+}
+
+fo_metric_series fo_metrics_series_reserve(fo_metric_family *f) { return series_add(f, NULL); }
+
+bool fo_metrics_series_name(fo_metric_family *f, fo_metric_series s, const char *const *label_values)
+{
+    for (size_t i = 0; i < f->n_series; i++) {
+        if (f->series[i].first_slot != s)
+            continue;
+        char **copy = copy_labels(f, label_values), **unnamed = NULL;
+        /* Release: a scrape that sees the pointer sees the strings. */
+        if (atomic_compare_exchange_strong_explicit(&f->series[i].label_values, &unnamed, copy, memory_order_release,
+                                                    memory_order_relaxed))
+            return true;
+        free_labels(f, copy);
+        return false;
+    }
+    return false;
 }
 
 void fo_metrics_add_collector(fo_metrics *m, fo_metrics_collector *fn, void *ctx)
@@ -302,9 +338,9 @@ static uint64_t sum_slot(const fo_metrics *m, size_t slot)
     return total;
 }
 
-static void render_histogram_series(fo_metrics_out *o, const fo_metrics *m, const fo_metric_family *f, const series *s)
+static void render_histogram_series(fo_metrics_out *o, const fo_metrics *m, const fo_metric_family *f,
+                                    const series *s, const char *const *values)
 {
-    const char *const *values = (const char *const *)s->label_values;
     uint64_t cumulative = 0;
     char le[40];
     for (size_t b = 0; b <= f->n_bounds; b++) {
@@ -325,11 +361,14 @@ static void render_family(fo_metrics_out *o, const fo_metrics *m, const fo_metri
     fo_metrics_out_family(o, f->name, f->help, f->type == FAMILY_HISTOGRAM ? "histogram" : "counter");
     for (size_t i = 0; i < f->n_series; i++) {
         const series *s = &f->series[i];
+        const char *const *values =
+            (const char *const *)atomic_load_explicit((_Atomic(char **) *)&s->label_values, memory_order_acquire);
+        if (values == NULL)
+            continue; /* reserved, not named yet */
         if (f->type == FAMILY_HISTOGRAM)
-            render_histogram_series(o, m, f, s);
+            render_histogram_series(o, m, f, s, values);
         else
-            fo_metrics_out_sample(o, f->name, f->label_names, (const char *const *)s->label_values,
-                                  (double)sum_slot(m, s->first_slot));
+            fo_metrics_out_sample(o, f->name, f->label_names, values, (double)sum_slot(m, s->first_slot));
     }
 }
 

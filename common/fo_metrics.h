@@ -22,6 +22,7 @@
 #ifndef FO_METRICS_H
 #define FO_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,6 +49,14 @@ fo_metric_family *fo_metrics_histogram(fo_metrics *m, const char *name, const ch
                                        double scale);
 /* A series of f, one value per label name (copied). Before fo_metrics_seal only. */
 fo_metric_series fo_metrics_series(fo_metric_family *f, const char *const *label_values);
+/*
+ * A series of f whose label values are not known yet (a feature a config
+ * reload will add): it counts like any other but is not rendered until
+ * fo_metrics_series_name names it. Before fo_metrics_seal only.
+ */
+fo_metric_series fo_metrics_series_reserve(fo_metric_family *f);
+/* Names a reserved series of f once, any time, from any thread; false if it already had a name. */
+bool fo_metrics_series_name(fo_metric_family *f, fo_metric_series s, const char *const *label_values);
 
 typedef void fo_metrics_collector(fo_metrics_out *out, void *ctx);
 /* Runs fn at every scrape, after the families; ctx must outlive m. Before fo_metrics_seal only. */

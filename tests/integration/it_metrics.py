@@ -6,7 +6,7 @@ A one-process mock fleet and an aggregator (both with admin listeners on picked 
 from fanout-cli: success on both methods, every failure kind (x-mock-fault), FAIL_FAST, an unknown
 feature, a validation refusal, the max_in_flight refusal, a breaker opening; on a second
 aggregator with auth, the UNAUTHENTICATED and PERMISSION_DENIED refusals; and a --fleet of child
-processes, each with its own admin listener. After each step every
+processes, each with its own admin listener; a feature added by a reload (SIGHUP). After each step every
 counter of both /metrics is compared with the step's expected increments, exactly: the series named
 move by what they should and no other series moves. Then `promtool check metrics` on live scrapes
 of both, /healthz and /readyz, /readyz 503 while the aggregator drains, and FANOUT_ADMIN_LISTEN.
@@ -271,6 +271,44 @@ def run_auth(build):
             stack.close()
 
 
+def run_reload(build):
+    """A feature a SIGHUP adds gets its series at once, counted and scraped like the others."""
+    with tempfile.TemporaryDirectory() as tmp:
+        stack = Stack(build, tmp)
+        try:
+            stack.start_mocks()
+            feature = lambda n: {"name": n, "target": stack.mocks["features"][n]["address"], "timeout_ms": 1000}
+            agg = stack.start_aggregator({"features": [feature("listings")], "http_listen": "127.0.0.1:0"})
+            http_port = int(stack._first_line(agg["proc"])["http_address"].rsplit(":", 1)[1])
+
+            def listed():
+                return json.loads(http_get(http_port, "/v1/features")[2])["features"]
+            check(key("fanout_feature_calls_total", feature="leads", kind="OK") not in scrape(agg["admin"]),
+                  "reload: no series for leads before it is configured")
+            check(listed() == ["listings"], "reload: GET /v1/features lists the one feature configured")
+            path = os.path.join(tmp, "aggregator.json")
+            with open(path) as f:
+                cfg = json.load(f)
+            cfg["features"].append(feature("leads"))
+            with open(path, "w") as f:
+                json.dump(cfg, f)
+            agg["proc"].send_signal(signal.SIGHUP)
+            end = time.time() + 10
+            while '"config_reloaded"' not in open(agg["proc"].out_path).read() and time.time() < end:
+                time.sleep(0.05)
+            check('"config_reloaded"' in open(agg["proc"].out_path).read(), "reload: the aggregator logged it")
+            check(listed() == ["listings", "leads"], "reload: GET /v1/features lists the feature added")
+            step(stack, "a feature added by reload", lambda: stack.cli("--features", "leads,listings", check=0),
+                 merge(req(), feat("leads", "OK"), feat("listings", "OK")),
+                 merge(mock("leads", "ok"), mock("listings", "ok")))
+            s = scrape(agg["admin"])
+            check(s.get(key("fanout_feature_call_duration_seconds_count", feature="leads")) == 1.0,
+                  "reload: leads' latency histogram has its call")
+            promtool_check(agg["admin"], "aggregator after a reload")
+        finally:
+            stack.close()
+
+
 def run_fleet_of_processes(build):
     """--fleet without --one-process: each child its own admin listener, its port in the fleet line."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -311,6 +349,7 @@ def main():
             stack.close()
     run_env(build)
     run_auth(build)
+    run_reload(build)
     run_fleet_of_processes(build)
     print("%d failure(s)" % failures)
     return 1 if failures else 0

@@ -2,7 +2,8 @@
  * Unit tests of fo_metrics and fo_admin: the text exposition (HELP/TYPE,
  * label escaping, cumulative histogram buckets with +Inf, _sum and _count,
  * the unit scale), increments from many threads summed across shards (and
- * the shared last shard), collectors, the process metrics, and the admin
+ * the shared last shard), series reserved and named later, collectors, the
+ * process metrics, and the admin
  * listener's endpoints.
  */
 #include <setjmp.h>
@@ -75,6 +76,36 @@ static void test_histogram_buckets_are_cumulative(void **state)
                               "lat_seconds_bucket{feature=\"tours\",le=\"+Inf\"} 5\n"
                               "lat_seconds_sum{feature=\"tours\"} 0.207011\n"
                               "lat_seconds_count{feature=\"tours\"} 5\n");
+    free(text);
+    fo_metrics_destroy(m);
+}
+
+/* A reserved series counts from the start but shows only once named; naming it twice fails. */
+static void test_reserved_series_named_later(void **state)
+{
+    (void)state;
+    fo_metrics *m = fo_metrics_create();
+    fo_metric_family *c = fo_metrics_counter(m, "y_total", "Y.", label_f);
+    fo_metric_series known = fo_metrics_series(c, (const char *const[]){"tours"});
+    fo_metric_series spare = fo_metrics_series_reserve(c);
+    fo_metric_family *bare = fo_metrics_counter(m, "z_total", "Z.", NULL);
+    fo_metric_series z = fo_metrics_series(bare, NULL);
+    fo_metrics_seal(m, 1);
+    fo_metrics_add(m, known, 1);
+    fo_metrics_add(m, spare, 4);
+    fo_metrics_add(m, z, 2);
+    char *text = render(m);
+    assert_string_equal(text, "# HELP y_total Y.\n# TYPE y_total counter\ny_total{feature=\"tours\"} 1\n"
+                              "# HELP z_total Z.\n# TYPE z_total counter\nz_total 2\n");
+    free(text);
+    assert_true(fo_metrics_series_name(c, spare, (const char *const[]){"leads"}));
+    assert_false(fo_metrics_series_name(c, spare, (const char *const[]){"other"}));
+    assert_false(fo_metrics_series_name(c, known, (const char *const[]){"other"}));
+    fo_metrics_add(m, spare, 1);
+    text = render(m);
+    assert_string_equal(text, "# HELP y_total Y.\n# TYPE y_total counter\ny_total{feature=\"tours\"} 1\n"
+                              "y_total{feature=\"leads\"} 5\n"
+                              "# HELP z_total Z.\n# TYPE z_total counter\nz_total 2\n");
     free(text);
     fo_metrics_destroy(m);
 }
@@ -221,6 +252,7 @@ int main(void)
         cmocka_unit_test(test_counter_and_escaping),      cmocka_unit_test(test_histogram_buckets_are_cumulative),
         cmocka_unit_test(test_threads_sum_across_shards), cmocka_unit_test(test_collectors_and_fresh_registries),
         cmocka_unit_test(test_admin_endpoints),           cmocka_unit_test(test_admin_bad_address),
+        cmocka_unit_test(test_reserved_series_named_later),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
