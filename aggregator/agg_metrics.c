@@ -125,7 +125,8 @@ static void declare_features(agg_metrics *am)
         for (int k = 0; k < N_KINDS; k++)
             fs->calls[k] = name ? fo_metrics_series(calls, (const char *const[]){name, kinds[k]})
                                 : fo_metrics_series_reserve(calls);
-        fs->latency = name ? fo_metrics_series(latency, (const char *const[]){name}) : fo_metrics_series_reserve(latency);
+        fs->latency =
+            name ? fo_metrics_series(latency, (const char *const[]){name}) : fo_metrics_series_reserve(latency);
         for (int a = 0; a < N_ATTEMPTS; a++)
             fs->extra[a] = name ? fo_metrics_series(extra, (const char *const[]){name, attempts[a]})
                                 : fo_metrics_series_reserve(extra);
@@ -290,8 +291,7 @@ void agg_metrics_features(const agg_config *cfg)
         return;
     for (size_t i = 0; i < cfg->n_features; i++) {
         const char *name = cfg->features[i].name;
-        if (row_named(am, atomic_load_explicit(&am->n_rows, memory_order_relaxed), name) != NULL ||
-            claim_row(am, name))
+        if (row_named(am, atomic_load_explicit(&am->n_rows, memory_order_relaxed), name) != NULL || claim_row(am, name))
             continue;
         fo_log(FO_LOG_WARN, json_pack("{s:s, s:s, s:i}", "event", "metrics_feature_not_counted", "feature", name,
                                       "spare_rows", SPARE_FEATURES));

@@ -338,8 +338,8 @@ static uint64_t sum_slot(const fo_metrics *m, size_t slot)
     return total;
 }
 
-static void render_histogram_series(fo_metrics_out *o, const fo_metrics *m, const fo_metric_family *f,
-                                    const series *s, const char *const *values)
+static void render_histogram_series(fo_metrics_out *o, const fo_metrics *m, const fo_metric_family *f, const series *s,
+                                    const char *const *values)
 {
     uint64_t cumulative = 0;
     char le[40];

@@ -249,9 +249,12 @@ static void test_admin_bad_address(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_counter_and_escaping),      cmocka_unit_test(test_histogram_buckets_are_cumulative),
-        cmocka_unit_test(test_threads_sum_across_shards), cmocka_unit_test(test_collectors_and_fresh_registries),
-        cmocka_unit_test(test_admin_endpoints),           cmocka_unit_test(test_admin_bad_address),
+        cmocka_unit_test(test_counter_and_escaping),
+        cmocka_unit_test(test_histogram_buckets_are_cumulative),
+        cmocka_unit_test(test_threads_sum_across_shards),
+        cmocka_unit_test(test_collectors_and_fresh_registries),
+        cmocka_unit_test(test_admin_endpoints),
+        cmocka_unit_test(test_admin_bad_address),
         cmocka_unit_test(test_reserved_series_named_later),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
