@@ -234,7 +234,9 @@ jq -e '.succeeded == 12 and (.failed // 0) == 0 and (.results | length) == 12' <
 log "query OK: 12 of 12 features answered"
 # The aggregator's admin port (metrics), published on the host: ready, and counting that query.
 curl -fsS "http://127.0.0.1:$metrics_port/readyz" >/dev/null || die "aggregator /readyz is not 200"
-curl -fsS "http://127.0.0.1:$metrics_port/metrics" | grep -q '^fanout_feature_calls_total{feature="tours",kind="OK"} [1-9]' ||
+# The whole body first: grep -q stops at its match, and curl, cut off, would fail the pipeline.
+metrics=$(curl -fsS "http://127.0.0.1:$metrics_port/metrics") || die "aggregator /metrics is not 200"
+grep -q '^fanout_feature_calls_total{feature="tours",kind="OK"} [1-9]' <<<"$metrics" ||
   die "aggregator /metrics does not count the tours calls"
 log "metrics OK: /readyz 200, fanout_feature_calls_total counts the calls"
 # The HTTP/JSON face through its published port: the same twelve features.

@@ -116,9 +116,11 @@ query unknown-feature 0 '.[0].errors[0].kind == "UNKNOWN_FEATURE"' --timeout 30s
 
 # The admin listeners under valgrind too: a scrape of each counts what the queries did.
 scrape() {
-  local name=$1 pattern=$2 port
+  local name=$1 pattern=$2 port body
   port=$(head -n 1 "$work/$name.out" | jq -r .admin_port)
-  if curl -fsS --max-time 30 "http://127.0.0.1:$port/metrics" | grep -qE "$pattern"; then
+  # The whole body first: grep -q stops at its match, and curl, cut off, would fail the pipeline.
+  body=$(curl -fsS --max-time 30 "http://127.0.0.1:$port/metrics" || true)
+  if grep -qE "$pattern" <<<"$body"; then
     echo "valgrind-test: scrape $name: ok"
   else
     echo "valgrind-test: scrape $name: FAILED (no line matching $pattern)" >&2
