@@ -11,6 +11,7 @@
 
 #include "agg_breaker.h"
 #include "agg_config.h"
+#include "testconfig.h"
 
 #define F_OK_ FANOUT__V1__ERROR_KIND__ERROR_KIND_UNSPECIFIED
 
@@ -252,23 +253,11 @@ static void verdicts_by_kind(void **state)
 
 /* --- config ------------------------------------------------------------------- */
 
-static fo_error *load(const char *text, agg_config *c)
-{
-    char path[] = "/tmp/agg_breaker_XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    close(fd);
-    fo_error *err = agg_config_load(path, NULL, c);
-    unlink(path);
-    return err;
-}
-
 static void config_defaults_and_overrides(void **state)
 {
     (void)state;
     agg_config c;
-    assert_null(load("{\"features\": [{\"name\": \"a\", \"target\": \"x:1\"}]}", &c));
+    assert_null(testconfig_load("{\"features\": [{\"name\": \"a\", \"target\": \"x:1\"}]}", NULL, &c));
     assert_int_equal(c.deadline_reserve_ms, 5);
     assert_true(c.features[0].breaker.enabled);
     assert_int_equal(c.features[0].breaker.min_calls, 20);
@@ -278,13 +267,13 @@ static void config_defaults_and_overrides(void **state)
     assert_int_equal(c.features[0].breaker.half_open_calls, 3);
     agg_config_release(&c);
 
-    assert_null(
-        load("{\"deadline_reserve_ms\": 0, \"breaker\": {\"failure_ratio\": 0.25, \"min_calls\": 7,"
-             " \"window_ms\": \"2s\", \"consecutive_failures\": 0, \"open_ms\": 100, \"max_open_ms\": 800,"
-             " \"half_open_calls\": 1, \"count_app_errors\": true},"
-             " \"features\": [{\"name\": \"a\", \"target\": \"x:1\", \"breaker\": {\"open_ms\": 200}},"
-             " {\"name\": \"b\", \"target\": \"x:2\", \"breaker\": false}, {\"name\": \"c\", \"target\": \"x:3\"}]}",
-             &c));
+    assert_null(testconfig_load(
+        "{\"deadline_reserve_ms\": 0, \"breaker\": {\"failure_ratio\": 0.25, \"min_calls\": 7,"
+        " \"window_ms\": \"2s\", \"consecutive_failures\": 0, \"open_ms\": 100, \"max_open_ms\": 800,"
+        " \"half_open_calls\": 1, \"count_app_errors\": true},"
+        " \"features\": [{\"name\": \"a\", \"target\": \"x:1\", \"breaker\": {\"open_ms\": 200}},"
+        " {\"name\": \"b\", \"target\": \"x:2\", \"breaker\": false}, {\"name\": \"c\", \"target\": \"x:3\"}]}",
+        NULL, &c));
     assert_int_equal(c.deadline_reserve_ms, 0);
     const agg_breaker_cfg *a = &c.features[0].breaker;
     assert_true(a->enabled);
@@ -300,9 +289,9 @@ static void config_defaults_and_overrides(void **state)
     agg_config_release(&c);
 
     /* Off at the top, on again for one feature. */
-    assert_null(load("{\"breaker\": false, \"features\": [{\"name\": \"a\", \"target\": \"x:1\"},"
-                     " {\"name\": \"b\", \"target\": \"x:1\", \"breaker\": {\"min_calls\": 3}}]}",
-                     &c));
+    assert_null(testconfig_load("{\"breaker\": false, \"features\": [{\"name\": \"a\", \"target\": \"x:1\"},"
+                                " {\"name\": \"b\", \"target\": \"x:1\", \"breaker\": {\"min_calls\": 3}}]}",
+                                NULL, &c));
     assert_false(c.features[0].breaker.enabled);
     assert_true(c.features[1].breaker.enabled);
     assert_int_equal(c.features[1].breaker.min_calls, 3);
@@ -312,7 +301,7 @@ static void config_defaults_and_overrides(void **state)
 static void expect_bad(const char *text, const char *suffix)
 {
     agg_config c;
-    fo_error *err = load(text, &c);
+    fo_error *err = testconfig_load(text, NULL, &c);
     assert_non_null(err);
     const char *m = strstr(err->message, ": ");
     assert_non_null(m);

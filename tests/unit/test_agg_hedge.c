@@ -18,6 +18,7 @@
 #include "agg_config.h"
 #include "agg_hedge.h"
 #include "agg_retry.h"
+#include "testconfig.h"
 
 /* --- the histogram and the delay ------------------------------------------------ */
 
@@ -218,18 +219,6 @@ static void test_retry_backoff(void **state)
 
 /* --- the config ----------------------------------------------------------------------- */
 
-static fo_error *load(const char *text, agg_config *c)
-{
-    char path[] = "/tmp/test_agg_hedge_XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    close(fd);
-    fo_error *err = agg_config_load(path, NULL, c);
-    unlink(path);
-    return err;
-}
-
 #define FEATURES "\"features\": [{\"name\": \"a\", \"target\": \"x:1\"}, {\"name\": \"b\", \"target\": \"x:2\", "
 
 static void test_config_defaults_and_override(void **state)
@@ -237,7 +226,7 @@ static void test_config_defaults_and_override(void **state)
     (void)state;
     agg_config c;
     /* No top-level hedge: no hedging, one attempt; the budget and retry_on at their defaults. */
-    assert_null(load("{" FEATURES "\"timeout_ms\": 5}]}", &c));
+    assert_null(testconfig_load("{" FEATURES "\"timeout_ms\": 5}]}", NULL, &c));
     assert_int_equal(c.features[0].hedge.mode, AGG_HEDGE_OFF);
     assert_int_equal(c.features[0].hedge.max_attempts, 1);
     assert_true(c.extra_attempts_budget.percent == 5 && c.extra_attempts_budget.per_second == 10);
@@ -245,11 +234,12 @@ static void test_config_defaults_and_override(void **state)
     assert_int_equal(c.retry_on, (agg_code_set)1 << FO_STATUS_UNAVAILABLE);
     agg_config_release(&c);
 
-    assert_null(load("{\"hedge\": {\"quantile\": 0.9, \"min_ms\": 3, \"max_ms\": 400, \"max_attempts\": 3},"
-                     "\"extra_attempts_budget\": {\"percent\": 2.5, \"per_second\": 1},"
-                     "\"retry_on\": [\"UNAVAILABLE\", \"RESOURCE_EXHAUSTED\"]," FEATURES
-                     "\"hedge\": {\"after_ms\": 20}}, {\"name\": \"c\", \"target\": \"x:3\", \"hedge\": false}]}",
-                     &c));
+    assert_null(
+        testconfig_load("{\"hedge\": {\"quantile\": 0.9, \"min_ms\": 3, \"max_ms\": 400, \"max_attempts\": 3},"
+                        "\"extra_attempts_budget\": {\"percent\": 2.5, \"per_second\": 1},"
+                        "\"retry_on\": [\"UNAVAILABLE\", \"RESOURCE_EXHAUSTED\"]," FEATURES
+                        "\"hedge\": {\"after_ms\": 20}}, {\"name\": \"c\", \"target\": \"x:3\", \"hedge\": false}]}",
+                        NULL, &c));
     /* a: the top-level default. */
     assert_int_equal(c.features[0].hedge.mode, AGG_HEDGE_ADAPTIVE);
     assert_true(c.features[0].hedge.quantile == 0.9);
@@ -268,7 +258,7 @@ static void test_config_defaults_and_override(void **state)
     agg_config_release(&c);
 
     /* true: the built-in defaults. */
-    assert_null(load("{\"hedge\": true, \"retry_on\": []," FEATURES "\"hedge\": true}]}", &c));
+    assert_null(testconfig_load("{\"hedge\": true, \"retry_on\": []," FEATURES "\"hedge\": true}]}", NULL, &c));
     assert_int_equal(c.features[0].hedge.mode, AGG_HEDGE_ADAPTIVE);
     assert_true(c.features[0].hedge.quantile == 0.95);
     assert_int_equal(c.features[0].hedge.min_ms, 2);
@@ -281,7 +271,7 @@ static void test_config_defaults_and_override(void **state)
 static void expect_bad(const char *text, const char *fragment)
 {
     agg_config c;
-    fo_error *err = load(text, &c);
+    fo_error *err = testconfig_load(text, NULL, &c);
     if (err == NULL)
         fail_msg("expected an error containing \"%s\" for %s", fragment, text);
     if (strstr(err->message, fragment) == NULL)

@@ -13,6 +13,7 @@
 #include "agg_http_config.h"
 #include "agg_http_request.h"
 #include "agg_http_status.h"
+#include "testconfig.h"
 
 static void statuses_follow_google_api_design(void **state)
 {
@@ -138,15 +139,8 @@ static const char *fake_getenv(const char *name)
 
 static fo_error *load(const char *text, const char *env, agg_config *c)
 {
-    char path[] = "/tmp/agg_http_XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    close(fd);
     fake_env_value = env;
-    fo_error *err = agg_config_load(path, fake_getenv, c);
-    unlink(path);
-    return err;
+    return testconfig_load(text, fake_getenv, c);
 }
 
 #define FEATURES "\"features\": [{\"name\": \"a\", \"target\": \"x:1\"}]"
@@ -185,7 +179,7 @@ static void config_keys_and_environment(void **state)
     err = load("{" FEATURES "}", "localhost:http", &c);
     assert_non_null(err);
     assert_non_null(strstr(err->message, "FANOUT_HTTP_LISTEN"));
-    assert_int_equal(strncmp(err->message, "/tmp/agg_http_", 14), 0);
+    assert_int_equal(strncmp(err->message, TESTCONFIG_PREFIX, strlen(TESTCONFIG_PREFIX)), 0);
     assert_null(c.features);
     fo_error_free(err);
     /* The admin listener's address follows the same rule. */
