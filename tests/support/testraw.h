@@ -1,6 +1,6 @@
 /*
- * testraw: hostile clients below gRPC, on plain sockets, for integration
- * tests: many TCP connections opened at once and dropped, and an HTTP/2
+ * testraw: clients below gRPC, on plain sockets: a bare HTTP/1.0 exchange,
+ * and hostile ones for integration tests: many TCP connections opened at once and dropped, and an HTTP/2
  * client that starts streaming calls and then never grants the server any
  * flow-control window, so nothing the server sends can be delivered.
  */
@@ -10,6 +10,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/*
+ * One HTTP/1.0 exchange with 127.0.0.1:port: method and path, no body; the
+ * whole answer, NUL-terminated and cut at cap - 1 bytes, in out. False when
+ * the connection or the request failed.
+ */
+bool testraw_http10(int port, const char *method, const char *path, char *out, size_t cap);
 
 /* Raises this process's soft RLIMIT_NOFILE to at least n if the hard limit allows; returns the soft limit now. */
 long testraw_raise_nofile(long n);

@@ -12,6 +12,8 @@ target_include_directories(test_fo_limits PRIVATE ${CMAKE_SOURCE_DIR}/tests/supp
 # The accept4 and close in front of gRPC's listener: the connection cap and EMFILE (issue #25).
 fanout_unit_test(test_fo_server_accept SOURCES test_fo_server_accept.c LIBS fanout_rpc)
 fanout_unit_test(test_fo_loop SOURCES test_fo_loop.c LIBS fanout_rpc)
-fanout_unit_test(test_fo_http SOURCES test_fo_http.c LIBS fanout_http)
+fanout_unit_test(test_fo_http SOURCES test_fo_http.c ${CMAKE_SOURCE_DIR}/tests/support/testraw.c LIBS fanout_http)
+target_include_directories(test_fo_http PRIVATE ${CMAKE_SOURCE_DIR}/tests/support)
 fanout_unit_test(test_fo_trace SOURCES test_fo_trace.c LIBS fanout_util)
-fanout_unit_test(test_fo_metrics SOURCES test_fo_metrics.c LIBS fanout_admin)
+fanout_unit_test(test_fo_metrics SOURCES test_fo_metrics.c ${CMAKE_SOURCE_DIR}/tests/support/testraw.c LIBS fanout_admin)
+target_include_directories(test_fo_metrics PRIVATE ${CMAKE_SOURCE_DIR}/tests/support)

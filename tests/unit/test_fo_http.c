@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "fo_http.h"
+#include "testraw.h"
 
 static atomic_int completed;
 
@@ -35,24 +36,6 @@ static void count_completed(void *cls, struct MHD_Connection *conn, void **req, 
     atomic_fetch_add(&completed, 1);
 }
 
-/* One HTTP/1.0 exchange with 127.0.0.1:port; the whole answer in out. */
-static void get(int port, const char *path, char *out, size_t cap)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    char req[256];
-    int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: x\r\n\r\n", path);
-    assert_int_equal(write(fd, req, (size_t)n), n);
-    size_t got = 0;
-    ssize_t r;
-    while (got + 1 < cap && (r = read(fd, out + got, cap - 1 - got)) > 0)
-        got += (size_t)r;
-    out[got] = '\0';
-    close(fd);
-}
-
 static void test_serves_on_picked_port(void **state)
 {
     (void)state;
@@ -62,7 +45,7 @@ static void test_serves_on_picked_port(void **state)
     int port = fo_http_port(h);
     assert_true(port > 0);
     char answer[1024];
-    get(port, "/some/path", answer, sizeof answer);
+    assert_true(testraw_http10(port, "GET", "/some/path", answer, sizeof answer));
     assert_true(strncmp(answer, "HTTP/1.1 200", 12) == 0 || strncmp(answer, "HTTP/1.0 200", 12) == 0);
     assert_non_null(strstr(answer, "Content-Type: text/plain"));
     assert_non_null(strstr(answer, "\r\n\r\nGET /some/path"));

@@ -23,6 +23,7 @@
 #include "fo_admin.h"
 #include "fo_metrics.h"
 #include "fo_metrics_process.h"
+#include "testraw.h"
 
 static const char *const label_a_b[] = {"a", "b", NULL};
 static const char *const label_f[] = {"feature", NULL};
@@ -171,24 +172,6 @@ static void test_collectors_and_fresh_registries(void **state)
     }
 }
 
-/* One HTTP/1.0 exchange with 127.0.0.1:port; the whole answer in out. */
-static void http(int port, const char *method, const char *path, char *out, size_t cap)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
-    char req[256];
-    int n = snprintf(req, sizeof req, "%s %s HTTP/1.0\r\nHost: x\r\n\r\n", method, path);
-    assert_int_equal(write(fd, req, (size_t)n), n);
-    size_t got = 0;
-    ssize_t r;
-    while (got + 1 < cap && (r = read(fd, out + got, cap - 1 - got)) > 0)
-        got += (size_t)r;
-    out[got] = '\0';
-    close(fd);
-}
-
 static void assert_status(const char *answer, const char *status)
 {
     assert_non_null(strstr(answer, status));
@@ -208,25 +191,25 @@ static void test_admin_endpoints(void **state)
     int port = fo_admin_port(a);
     assert_true(port > 0);
     char answer[4096];
-    http(port, "GET", "/metrics", answer, sizeof answer);
+    assert_true(testraw_http10(port, "GET", "/metrics", answer, sizeof answer));
     assert_status(answer, " 200 ");
     assert_non_null(strstr(answer, "Content-Type: text/plain; version=0.0.4; charset=utf-8"));
     assert_non_null(strstr(answer, "\r\n\r\n# HELP hits_total Hits.\n# TYPE hits_total counter\nhits_total 42\n"));
-    http(port, "GET", "/healthz", answer, sizeof answer);
+    assert_true(testraw_http10(port, "GET", "/healthz", answer, sizeof answer));
     assert_status(answer, " 200 ");
-    http(port, "GET", "/readyz", answer, sizeof answer);
+    assert_true(testraw_http10(port, "GET", "/readyz", answer, sizeof answer));
     assert_status(answer, " 503 ");
     fo_admin_set_ready(a, true);
-    http(port, "GET", "/readyz", answer, sizeof answer);
+    assert_true(testraw_http10(port, "GET", "/readyz", answer, sizeof answer));
     assert_status(answer, " 200 ");
     fo_admin_set_ready(a, false);
-    http(port, "GET", "/readyz", answer, sizeof answer);
+    assert_true(testraw_http10(port, "GET", "/readyz", answer, sizeof answer));
     assert_status(answer, " 503 ");
-    http(port, "GET", "/other", answer, sizeof answer);
+    assert_true(testraw_http10(port, "GET", "/other", answer, sizeof answer));
     assert_status(answer, " 404 ");
-    http(port, "DELETE", "/metrics", answer, sizeof answer);
+    assert_true(testraw_http10(port, "DELETE", "/metrics", answer, sizeof answer));
     assert_status(answer, " 405 ");
-    http(port, "HEAD", "/metrics", answer, sizeof answer);
+    assert_true(testraw_http10(port, "HEAD", "/metrics", answer, sizeof answer));
     assert_status(answer, " 200 ");
     assert_null(strstr(answer, "hits_total 42"));
     fo_admin_stop(a);
