@@ -53,7 +53,8 @@ void fo_rpc_init(void)
 {
     absl_deadlock_detection_off();
     grpc_init();
-    channels_quota = grpc_resource_quota_create("fo_channels");
+    if (channels_quota == NULL)
+        channels_quota = grpc_resource_quota_create("fo_channels");
 }
 
 void fo_rpc_shutdown(void)

@@ -277,7 +277,9 @@ def run_reload(build):
         stack = Stack(build, tmp)
         try:
             stack.start_mocks()
-            feature = lambda n: {"name": n, "target": stack.mocks["features"][n]["address"], "timeout_ms": 1000}
+
+            def feature(n):
+                return {"name": n, "target": stack.mocks["features"][n]["address"], "timeout_ms": 1000}
             agg = stack.start_aggregator({"features": [feature("listings")], "http_listen": "127.0.0.1:0"})
             http_port = int(stack._first_line(agg["proc"])["http_address"].rsplit(":", 1)[1])
 
