@@ -58,21 +58,20 @@ agg_budget_counts agg_budget_window(agg_budget *b, int64_t now_ms)
 
 void agg_budget_first(agg_budget *b, int64_t now_ms) { add(b, now_ms, 1, 0); }
 
-/* The extra attempts counted so far in the bucket of now. */
-static uint64_t current_extras(agg_budget *b, int64_t now_ms)
-{
-    uint64_t period = (uint64_t)(now_ms / b->bucket_ms);
-    uint64_t w = atomic_load_explicit(&b->buckets[period % AGG_BUDGET_BUCKETS], memory_order_relaxed);
-    return W_PERIOD(w) == W_PERIOD(make_word(period, 0, 0)) ? W_EXTRAS(w) : 0;
-}
-
+/*
+ * The share of the window's first attempts plus the floor's rate over the
+ * window, as Finagle's retry budget adds its minimum retries per second to its
+ * share of requests. The floor is what lets a quiet service hedge at all, and
+ * on a busy one it is headroom: a hedge at a feature's p95 asks for about the
+ * 5% share itself, and a budget with none left would refuse hedges at random,
+ * leaving the slowest calls of the tail without one.
+ */
 bool agg_budget_try_extra(agg_budget *b, int64_t now_ms)
 {
     agg_budget_counts c = agg_budget_window(b, now_ms);
-    double share = (double)c.firsts * b->cfg.percent / 100.0;
-    /* The floor is a rate, not a reserve: a burst never gets more than per_second's share of a bucket. */
-    double floor = b->cfg.per_second * (double)b->bucket_ms / 1000.0;
-    if ((double)(c.extras + 1) > share && (double)(current_extras(b, now_ms) + 1) > floor)
+    double window_s = (double)(b->bucket_ms * AGG_BUDGET_BUCKETS) / 1000.0;
+    double allowed = (double)c.firsts * b->cfg.percent / 100.0 + b->cfg.per_second * window_s;
+    if ((double)(c.extras + 1) > allowed)
         return false;
     add(b, now_ms, 0, 1);
     return true;

@@ -2,10 +2,9 @@
  * agg_budget: one feature's budget for extra attempts (hedges and retries),
  * shared by every worker, like Finagle's retry budget or gRPC's retry
  * throttling: over a sliding window (window_ms, in AGG_BUDGET_BUCKETS
- * buckets) the extra attempts may reach `percent` of the first attempts;
- * past that, per_second a second still pass (the floor that lets a quiet
- * service hedge at all), counted per bucket so that it is a steady rate and
- * never a burst. Whatever the hedge delay says, a
+ * buckets) the extra attempts may reach `percent` of the first attempts
+ * plus per_second for each second of the window (the floor that lets a quiet
+ * service hedge at all). Whatever the hedge delay says, a
  * feature that is slow for every call gets no more than that: hedging never
  * doubles the load on a struggling service.
  *

@@ -44,7 +44,7 @@ typedef struct agg_hedge_cfg {
 
 typedef struct agg_budget_cfg {
     double percent;    /* extra attempts per 100 first attempts, over the window */
-    double per_second; /* the floor: this many a second pass beyond the share */
+    double per_second; /* the floor: this many a second of the window, added to the share */
     int64_t window_ms; /* the sliding window */
 } agg_budget_cfg;
 

@@ -156,20 +156,20 @@ static void test_budget_floor(void **state)
     agg_budget b;
     agg_budget_cfg c = budget_cfg(5, 2);
     agg_budget_init(&b, &c);
-    /* A quiet feature: 10 calls, 5% is half a call; the floor lets 2 a second through, as a rate, not a burst. */
+    /* A quiet feature: 10 calls, 5% is half a call; the floor adds 2 a second of the 10 s window. */
     for (int i = 0; i < 10; i++)
         agg_budget_first(&b, 100);
-    assert_int_equal(extras_allowed(&b, 100, 50), 2);
-    assert_int_equal(extras_allowed(&b, 900, 50), 0);
-    assert_int_equal(extras_allowed(&b, 1100, 50), 2);
-    assert_int_equal(extras_allowed(&b, 2100, 50), 2);
-    /* A busy one: 5% of 1,000 (50) governs, and the floor adds at most its rate in the second. */
+    assert_int_equal(extras_allowed(&b, 100, 50), 20);
+    assert_int_equal(extras_allowed(&b, 9900, 50), 0);
+    /* The window has moved past them: the floor again, the share of no calls nothing. */
+    assert_int_equal(extras_allowed(&b, 10100, 50), 20);
+    /* A busy one: the floor adds to the share (50 of 1,000), it does not replace it. */
     agg_budget busy;
     agg_budget_init(&busy, &c);
     for (int i = 0; i < 1000; i++)
         agg_budget_first(&busy, 100);
-    assert_int_equal(extras_allowed(&busy, 100, 100), 50);
-    assert_int_equal(extras_allowed(&busy, 1100, 100), 2);
+    assert_int_equal(extras_allowed(&busy, 100, 100), 70);
+    assert_int_equal(extras_allowed(&busy, 1100, 100), 0);
 }
 
 static void test_budget_zero(void **state)
