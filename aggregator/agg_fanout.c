@@ -201,7 +201,12 @@ static void next_due(fo_timer *t)
         advance(fc);
         return;
     }
-    if (extra_allowed(fc, fo_now_ns()) && start_attempt(fc, ATTEMPT_HEDGE))
+    /*
+     * A hedge the budget refuses asks again after another delay: when the
+     * budget runs short, its extras go to the calls that have waited longest,
+     * the ones that make the tail, rather than to whichever asked first.
+     */
+    if (!extra_allowed(fc, fo_now_ns()) || start_attempt(fc, ATTEMPT_HEDGE))
         arm_hedge(fc);
     advance(fc);
 }

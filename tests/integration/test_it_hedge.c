@@ -12,6 +12,8 @@
  *  - a feature slow on every call gets no more extra attempts than the
  *    budget allows (5% of the first attempts, no floor), counted both in
  *    the replies and at the mock;
+ *  - a hedge the budget refuses asks again after another delay, and goes
+ *    out once the budget's window has room;
  *  - a feature down for good (connection refused) is retried within the
  *    budget only, and still reported UNAVAILABLE.
  */
@@ -192,6 +194,48 @@ static void test_budget_bounds_a_slow_feature(void **state)
     assert_int_equal(rel_stop(f), 0);
 }
 
+/* tours alone, its first attempt delayed REFUSED_DELAY_MS: how long the call took and which attempt answered. */
+#define REFUSED_FAULT "tours=delay:4000ms@attempt=0"
+#define REFUSED_DELAY_MS 4000
+
+static int64_t slow_first_attempt(const rel_fixture *f, int *answered_by)
+{
+    const char *tours_only[] = {"tours", NULL};
+    tool_rpc_result r;
+    tool_rpc_analytics(rel_address(f), REL_CUSTOMER, tours_only, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL,
+                       REL_CALL_DEADLINE_MS, REFUSED_FAULT, &r);
+    assert_int_equal(r.status, FO_STATUS_OK);
+    const Fanout__V1__FeatureResult *tours = rel_result_of(tool_rpc_analytics_reply(&r), "tours");
+    assert_int_equal(tours->outcome_case, FANOUT__V1__FEATURE_RESULT__OUTCOME_USAGE);
+    *answered_by = (int)tours->answered_by_attempt;
+    int64_t elapsed = r.elapsed_ms;
+    tool_rpc_result_release(&r);
+    return elapsed;
+}
+
+static void test_refused_hedge_asks_again(void **state)
+{
+    (void)state;
+    /*
+     * A budget of one extra attempt a second (1 s window, no share): the
+     * first call's hedge takes it; the second call's hedge, refused, asks
+     * again every 200 ms and goes out once the window has let the first one
+     * go, about a second later, long before the first attempt's 4 s.
+     */
+    rel_fixture *f = rel_start_fleet(NULL, 5000,
+                                     "{\"hedge\": {\"after_ms\": 200}, \"extra_attempts_budget\": {\"percent\": 0, "
+                                     "\"per_second\": 1, \"window_ms\": 1000}}");
+    assert_non_null(f);
+    int answered_by = 0;
+    assert_true(slow_first_attempt(f, &answered_by) < REFUSED_DELAY_MS);
+    assert_int_equal(answered_by, 2);
+    int64_t elapsed = slow_first_attempt(f, &answered_by);
+    print_message("refused hedge: answered by attempt %d after %lld ms\n", answered_by, (long long)elapsed);
+    assert_int_equal(answered_by, 2);
+    assert_in_range(elapsed, 900, REFUSED_DELAY_MS - 1000);
+    assert_int_equal(rel_stop(f), 0);
+}
+
 /* A loopback port nothing listens on (bound, then closed). */
 static int dead_port(void)
 {
@@ -251,6 +295,7 @@ int main(void)
         cmocka_unit_test(test_hedge_beats_a_slow_first_attempt),
         cmocka_unit_test(test_retries),
         cmocka_unit_test(test_budget_bounds_a_slow_feature),
+        cmocka_unit_test(test_refused_hedge_asks_again),
         cmocka_unit_test(test_feature_down_for_good),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
