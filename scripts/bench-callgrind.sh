@@ -64,7 +64,7 @@ echo "$first" >"$work/fleet.json"
 # No forwarded metadata: the aggregate measured is the plain one.
 extra=$(jq -n --arg workers "$workers" --argjson hedge "$hedge" --argjson metrics "$metrics" '{forward_metadata: [], shutdown_grace_ms: 1000}
   + (if $workers == "" then {} else {workers: ($workers | tonumber)} end)
-  + (if $hedge == 1 then {hedge: {quantile: 0.95, min_ms: 2, max_ms: 500, max_attempts: 2}} else {} end)
+  + (if $hedge == 1 then {hedge: {quantile: 0.93, min_ms: 10, max_ms: 500, max_attempts: 3}} else {} end)
   + (if $metrics == 1 then {admin_listen: "127.0.0.1:0"} else {} end)')
 fleet_agg_config 30000 "$extra" <"$work/fleet.json" >"$work/aggregator.json"
 

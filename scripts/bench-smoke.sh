@@ -4,7 +4,7 @@
 # prints a row for every case with no failed call, the memory lines and the tail case's;
 # scripts/bench-callgrind.sh prints instructions per aggregate;
 # scripts/bench-scale.py, on shared CPUs, measures every case with no failed
-# call; none leaves a process running.
+# call; scripts/tail-model.py prints a line per hedge; none leaves a process running.
 #
 #   scripts/bench-smoke.sh
 set -euo pipefail
@@ -69,4 +69,9 @@ jq -se 'length == 3 and all(.aggregates_per_s > 0 and .failed == 0 and .cpu_us_p
   fail "bench-scale's cases are not all there with aggregates and no failure: $(cat "$out.scale")"
 rm -f "$out.scale"
 [[ -z "$(leftovers)" ]] || fail "scripts/bench-scale.py left processes running: $(leftovers)"
+python3 scripts/tail-model.py --aggregates 2000 --hedges 0.95:2:2,0.93:10:3 >"$out" 2>&1 ||
+  fail "scripts/tail-model.py failed: $(cat "$out")"
+cat "$out"
+[[ $(grep -Ec "^ideal hedge .* p99 [0-9.]+ ms \(x[0-9.]+\), .* extra calls [0-9.]+% of first calls$" "$out") -eq 2 ]] ||
+  fail "scripts/tail-model.py printed no line for each hedge"
 echo "bench-smoke: ok"
