@@ -26,7 +26,7 @@ typedef enum attempt_reason {
 
 static void next_due(fo_timer *t);
 
-void agg_feature_call_init(agg_feature_call *fc, const agg_fanout *fanout, const char *name, const agg_target *target)
+void agg_feature_call_init(agg_feature_call *fc, agg_fanout *fanout, const char *name, const agg_target *target)
 {
     memset(fc, 0, sizeof *fc);
     fc->fanout = fanout;
@@ -45,10 +45,14 @@ static agg_breaker_verdict breaker_verdict(const agg_feature_call *fc, Fanout__V
     return agg_breaker_verdict_of(&fc->target->cfg->breaker, kind);
 }
 
-/* The one place a result becomes final: the winner's answer or the last failure goes to the runner. */
+/*
+ * The one place a result becomes final: the winner's answer or the last
+ * failure goes to the runner. Attempts still in flight (a winner's cancelled
+ * losers) drain afterwards.
+ */
 static void report(agg_feature_call *fc)
 {
-    fc->state = AGG_RESULT_REPORTED;
+    fc->state = fc->in_flight > 0 ? AGG_RESULT_DRAINING : AGG_RESULT_REPORTED;
     if (fc->usage == NULL)
         fc->latency_us = fc->started_ns ? (fo_now_ns() - fc->started_ns) / FO_NS_PER_US : 0;
     fo_error *err = fc->usage == NULL ? FO_ERROR(fc->code, "%s", fc->message) : NULL;
@@ -128,6 +132,7 @@ static bool send_attempt(agg_feature_call *fc, int number)
         return false;
     }
     fc->in_flight++;
+    fc->fanout->calls++;
     return true;
 }
 
@@ -172,11 +177,22 @@ static void cancel_attempts(agg_feature_call *fc)
     }
 }
 
-/* After every event: report once nothing is in flight and nothing more will start. */
+/*
+ * After every event: report once nothing is in flight and nothing more will
+ * start; after a reported winner's last loser, tell the request when it was
+ * the last call of all. fc may be gone on return.
+ */
 static void advance(agg_feature_call *fc)
 {
     if (fc->in_flight > 0 || fc->state == AGG_RESULT_BACKOFF)
         return;
+    if (fc->state == AGG_RESULT_DRAINING) {
+        fc->state = AGG_RESULT_REPORTED;
+        agg_fanout *f = fc->fanout;
+        if (f->calls == 0 && f->drained != NULL)
+            f->drained(f);
+        return;
+    }
     if (fc->state == AGG_RESULT_CALLING && fc->retryable) {
         int64_t backoff_ns = agg_retry_backoff_us(fc->retries, agg_retry_random()) * FO_NS_PER_US;
         int64_t due = fo_now_ns() + backoff_ns;
@@ -211,10 +227,13 @@ static void next_due(fo_timer *t)
     advance(fc);
 }
 
-/* The first good answer: it is the result's, and every other attempt is cancelled at once. */
+/*
+ * The first good answer: it is the result's, every other attempt is
+ * cancelled, and the result is reported at once. The winner's own call is
+ * still counted in flight, so the request stays until attempt_done is over.
+ */
 static void win(agg_feature_call *fc, int number, fo_payload *reply, Fanout__Feature__V1__UsageReport *usage)
 {
-    fc->state = AGG_RESULT_SETTLING;
     fc->reply = reply;
     fc->usage = usage;
     fc->code = FO_STATUS_OK;
@@ -224,6 +243,7 @@ static void win(agg_feature_call *fc, int number, fo_payload *reply, Fanout__Fea
     fc->answered_by = number + 1;
     fc->latency_us = (fo_now_ns() - fc->started_ns) / FO_NS_PER_US;
     cancel_attempts(fc);
+    report(fc);
 }
 
 /*
@@ -233,7 +253,7 @@ static void win(agg_feature_call *fc, int number, fo_payload *reply, Fanout__Fea
  */
 static void sample_latency(const agg_feature_call *fc, const agg_attempt *a, fo_status status)
 {
-    bool lost = fc->state == AGG_RESULT_SETTLING && fc->usage != NULL;
+    bool lost = fc->state == AGG_RESULT_DRAINING;
     if (status == FO_STATUS_UNAVAILABLE || (status == FO_STATUS_CANCELLED && !lost))
         return;
     agg_latency_record(fc->target->latency, (fo_now_ns() - a->started_ns) / FO_NS_PER_US);
@@ -269,6 +289,7 @@ static bool resend_refused(agg_feature_call *fc, agg_attempt *a, fo_client_call 
     a->cc = NULL;
     a->resends++;
     fc->in_flight--;
+    fc->fanout->calls--;
     send_attempt(fc, (int)(a - fc->tries));
     advance(fc);
     return true;
@@ -309,6 +330,7 @@ static void attempt_done(fo_client_call *cc, void *ud)
     fo_client_call_free(cc);
     a->cc = NULL;
     fc->in_flight--;
+    fc->fanout->calls--;
     advance(fc);
 }
 
@@ -394,7 +416,7 @@ void agg_feature_call_outcome(const agg_feature_call *fc, int32_t index, const f
 
 void agg_feature_call_release(agg_feature_call *fc)
 {
-    /* The parsed reply, if any, goes with the arena; every attempt ended before the report. */
+    /* The parsed reply, if any, goes with the arena; every attempt ended before the request let go. */
     for (int i = 0; i < fc->attempts; i++)
         fo_client_call_free(fc->tries[i].cc);
     fo_payload_free(fc->reply);

@@ -13,10 +13,10 @@
  *
  * A result's life, in its one state field:
  *
- *   IDLE ─start─▶ CALLING ──a good answer──▶ SETTLING ──nothing in flight──▶ REPORTED
- *                  │  ▲ ╲                       ▲  (the other attempts are
- *   hedge timer:   │  │  ╲──last attempt failed,│   cancelled at once)
- *   another call   │  │     no retry left ──────┘
+ *   IDLE ─start─▶ CALLING ──a good answer: reported──▶ DRAINING ──nothing in flight──▶ REPORTED
+ *                  │  ▲ │ ╲   (the other attempts are cancelled)             ▲
+ *   hedge timer:   │  │ │  ╲──last attempt failed, no retry left: reported ──┤
+ *   another call   │  │ └──the run cancels──▶ SETTLING ──nothing in flight: reported
  *   (budget)       ▼  │ backoff over: a retry
  *                 BACKOFF (the last attempt failed with a retryable code)
  *
@@ -28,8 +28,12 @@
  * last attempt does. Every attempt after the first carries
  * grpc-previous-rpc-attempts (gRFC A6). An attempt that a feature server's
  * GOAWAY refused goes again as the same attempt (gRPC's transparent retry).
- * The task reports to the runner once no attempt is in flight, so no call
- * outlives its request.
+ *
+ * A winning answer is reported at once: the aggregate does not wait for the
+ * cancelled losers, whose completions may queue behind a busy loop's other
+ * work. They drain under the request, which counts every call in flight
+ * (agg_fanout.calls) and is freed only once none is left, so no call
+ * outlives its request. A failure is reported once no attempt is in flight.
  */
 #ifndef AGG_FANOUT_H
 #define AGG_FANOUT_H
@@ -51,13 +55,17 @@ typedef struct agg_fanout {
     const agg_trace *trace; /* each call's traceparent is a child of it */
     const fo_payload *request;
     fo_arena *replies; /* where replies are unpacked; they live as long as it does */
+    size_t calls;      /* feature calls in flight, reported results' losers included */
+    /* Once calls reaches 0 after every result has been reported; may free the fanout. */
+    void (*drained)(struct agg_fanout *f);
 } agg_fanout;
 
 typedef enum agg_result_state {
     AGG_RESULT_IDLE,     /* not started */
     AGG_RESULT_CALLING,  /* attempts in flight, none answered well; the timer, when armed, starts a hedge */
     AGG_RESULT_BACKOFF,  /* nothing in flight; the timer starts a retry */
-    AGG_RESULT_SETTLING, /* decided (an answer won, or the run cancelled it); the other attempts drain */
+    AGG_RESULT_SETTLING, /* the run cancelled it; its attempts drain before it reports */
+    AGG_RESULT_DRAINING, /* an answer won and was reported; the cancelled losers drain */
     AGG_RESULT_REPORTED, /* reported to the runner; nothing in flight */
 } agg_result_state;
 
@@ -75,7 +83,7 @@ typedef struct agg_attempt {
 } agg_attempt;
 
 struct agg_feature_call {
-    const agg_fanout *fanout;
+    agg_fanout *fanout;
     const char *name;         /* borrowed */
     const agg_target *target; /* NULL: not configured */
     runner *run;
@@ -104,7 +112,7 @@ struct agg_feature_call {
     Fanout__V1__ErrorKind kind;
 };
 
-void agg_feature_call_init(agg_feature_call *fc, const agg_fanout *fanout, const char *name, const agg_target *target);
+void agg_feature_call_init(agg_feature_call *fc, agg_fanout *fanout, const char *name, const agg_target *target);
 runner_task agg_feature_call_task(agg_feature_call *fc);
 /* The outcome for the reduction; err is the runner's word for a call that never reported. */
 void agg_feature_call_outcome(const agg_feature_call *fc, int32_t index, const fo_error *err, agg_outcome *out);

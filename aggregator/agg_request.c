@@ -31,7 +31,8 @@
  * Where a request is: the one field that says so. A result's send is in
  * flight in SENDING and FLUSHING only (streaming), the status goes out on the
  * way from DECIDED to ANSWERED, and request_finalize frees the request once
- * it is ANSWERED and the run is idle.
+ * it is ANSWERED, the run is idle and no feature call is left (a reported
+ * winner's losers drain after the run, agg_fanout.h).
  */
 typedef enum request_state {
     RQ_ARRIVED,  /* admission, parsing, validation: no run yet */
@@ -247,13 +248,14 @@ static void answer_outcome(agg_request *rq)
  * The request's one way out (nginx's ngx_http_finalize_request is the
  * model): every event after which it may be over ends here. A DECIDED
  * request is answered; an ANSWERED one is freed once its run is idle (or it
- * never had one), else on_idle comes back here. rq may be gone on return.
+ * never had one) and its feature calls have drained, else on_idle or the
+ * fanout's drained comes back here. rq may be gone on return.
  */
 static void request_finalize(agg_request *rq)
 {
     if (rq->state == RQ_DECIDED)
         answer_outcome(rq);
-    if (rq->state == RQ_ANSWERED && (rq->run == NULL || runner_idle(rq->run)))
+    if (rq->state == RQ_ANSWERED && (rq->run == NULL || runner_idle(rq->run)) && rq->fanout.calls == 0)
         request_free(rq);
 }
 
@@ -352,6 +354,8 @@ static void on_idle(runner *r, void *ud)
     (void)r;
     request_finalize(ud);
 }
+
+static void on_calls_drained(agg_fanout *f) { request_finalize(fo_container_of(f, agg_request, fanout)); }
 
 static void on_client_cancel(void *ud)
 {
@@ -462,6 +466,7 @@ static void start_run(agg_request *rq)
     rq->fanout.request = pack_usage_request(rq->msg);
     fo_arena_init(&rq->replies);
     rq->fanout.replies = &rq->replies;
+    rq->fanout.drained = on_calls_drained;
     build_metadata(rq);
 
     rq->calls = fo_xcalloc(n, sizeof *rq->calls);
