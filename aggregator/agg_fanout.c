@@ -15,6 +15,13 @@
 
 /* gRFC A6: how many calls of the same RPC came before this one. */
 #define PREVIOUS_ATTEMPTS_HEADER "grpc-previous-rpc-attempts"
+/*
+ * A hedge timer that fires later than this found its worker's loop held up:
+ * its thread was descheduled on a busy machine, or a turn ran long. Answers
+ * that came meanwhile are queued behind the timer, unread, and a hedge now
+ * would add load just when the machine has none to spare.
+ */
+#define HEDGE_LATE_NS (2 * FO_NS_PER_MS)
 /* gRPC 1.51's status message for a stream its server's GOAWAY refused (chttp2's goaway_error). */
 #define GOAWAY_REFUSED_MESSAGE "GOAWAY received"
 
@@ -168,6 +175,13 @@ static void arm_hedge(agg_feature_call *fc)
         fo_timer_start(fc->fanout->loop, &fc->next, due);
 }
 
+/* A hedge whose timer fired late waits as long again: first the loop takes what queued up meanwhile. */
+static void defer_hedge(agg_feature_call *fc, int64_t due_ns)
+{
+    if (due_ns < fc->deadline_ns)
+        fo_timer_start(fc->fanout->loop, &fc->next, due_ns);
+}
+
 static void cancel_attempts(agg_feature_call *fc)
 {
     fo_timer_cancel(fc->fanout->loop, &fc->next);
@@ -222,7 +236,10 @@ static void next_due(fo_timer *t)
      * budget runs short, its extras go to the calls that have waited longest,
      * the ones that make the tail, rather than to whichever asked first.
      */
-    if (!extra_allowed(fc, fo_now_ns()) || start_attempt(fc, ATTEMPT_HEDGE))
+    int64_t now = fo_now_ns(), late = now - t->due_ns;
+    if (late > HEDGE_LATE_NS)
+        defer_hedge(fc, now + late);
+    else if (!extra_allowed(fc, now) || start_attempt(fc, ATTEMPT_HEDGE))
         arm_hedge(fc);
     advance(fc);
 }

@@ -14,6 +14,9 @@
  *    the replies and at the mock;
  *  - a hedge the budget refuses asks again after another delay, and goes
  *    out once the budget's window has room;
+ *  - a hedge whose timer fires late, because the aggregator was held up
+ *    (stopped here with SIGSTOP), waits as long again, and the first
+ *    attempt's answer, coming meanwhile, wins without it;
  *  - a feature down for good (connection refused) is retried within the
  *    budget only, and still reported UNAVAILABLE.
  */
@@ -23,11 +26,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fo_rpc.h"
@@ -236,6 +241,58 @@ static void test_refused_hedge_asks_again(void **state)
     assert_int_equal(rel_stop(f), 0);
 }
 
+/* Holds the aggregator up: stopped from HOLD_FROM_MS after the call starts, for HOLD_FOR_MS. */
+#define HOLD_FROM_MS 50
+#define HOLD_FOR_MS 800
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+static void *hold_up(void *arg)
+{
+    pid_t pid = *(const pid_t *)arg;
+    sleep_ms(HOLD_FROM_MS);
+    kill(pid, SIGSTOP);
+    sleep_ms(HOLD_FOR_MS);
+    kill(pid, SIGCONT);
+    return NULL;
+}
+
+static void test_late_hedge_waits_for_the_loop(void **state)
+{
+    (void)state;
+    /*
+     * tours answers after 1,000 ms, hedged after 200 ms; the aggregator is
+     * stopped from 50 to 850 ms. Its hedge timer fires 650 ms late and waits
+     * as long again (to about 1,500 ms), so the first attempt's answer at
+     * 1,000 ms wins alone. Firing at once, the hedge would have gone out.
+     */
+    rel_fixture *f = rel_start_fleet(NULL, 5000, "{\"hedge\": {\"after_ms\": 200}}");
+    assert_non_null(f);
+    rel_assert_serves(f);
+    pthread_t holder;
+    assert_int_equal(pthread_create(&holder, NULL, hold_up, &f->agg->pid), 0);
+    const char *tours_only[] = {"tours", NULL};
+    tool_rpc_result r;
+    tool_rpc_analytics(rel_address(f), REL_CUSTOMER, tours_only, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL,
+                       REL_CALL_DEADLINE_MS, "tours=delay:1000ms", &r);
+    pthread_join(holder, NULL);
+    assert_int_equal(r.status, FO_STATUS_OK);
+    const Fanout__V1__FeatureResult *tours = rel_result_of(tool_rpc_analytics_reply(&r), "tours");
+    print_message("held-up hedge: %d attempts, answered by %d after %lld ms\n", (int)tours->attempts,
+                  (int)tours->answered_by_attempt, (long long)r.elapsed_ms);
+    assert_int_equal(tours->outcome_case, FANOUT__V1__FEATURE_RESULT__OUTCOME_USAGE);
+    assert_int_equal(tours->attempts, 1);
+    assert_int_equal(tours->answered_by_attempt, 1);
+    tool_rpc_result_release(&r);
+    assert_true(rel_stop_fleet(f));
+    assert_int_equal(by_attempt(f->fleet, "tours", "calls_by_attempt", 1), 0);
+    assert_int_equal(rel_stop(f), 0);
+}
+
 /* A loopback port nothing listens on (bound, then closed). */
 static int dead_port(void)
 {
@@ -296,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_retries),
         cmocka_unit_test(test_budget_bounds_a_slow_feature),
         cmocka_unit_test(test_refused_hedge_asks_again),
+        cmocka_unit_test(test_late_hedge_waits_for_the_loop),
         cmocka_unit_test(test_feature_down_for_good),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
