@@ -131,6 +131,37 @@ def layout(max_agg, shared):
     return agg, fleet, load
 
 
+def siblings(cpu):
+    """The CPUs sharing cpu's core (SMT), cpu included; just cpu when the kernel does not say."""
+    try:
+        with open(f"/sys/devices/system/cpu/cpu{cpu}/topology/thread_siblings_list") as f:
+            text = f.read().strip()
+    except OSError:
+        return {cpu}
+    cpus = set()
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        cpus.update(range(int(lo), int(hi or lo) + 1))
+    return cpus
+
+
+def describe_machine(lay):
+    """The processor and whether the aggregator's CPUs share cores with the fleet or the load:
+    SMT siblings slow each other, which reads as a cost of more workers."""
+    model = "unknown processor"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    agg, others = set(lay[0]), set(lay[1]) | set(lay[2])
+    shared = sorted(c for c in agg if (siblings(c) - {c}) & others)
+    per_core = max(len(siblings(c)) for c in agg)
+    note = (f"aggregator CPUs {cpu_list(shared)} share a core with the fleet or the load" if shared
+            else "no aggregator CPU shares a core with the fleet or the load")
+    return f"{model}, {per_core} thread(s) per core; {note}"
+
+
 def cpu_seconds(pids):
     total = 0
     for pid in pids:
@@ -226,6 +257,7 @@ def main():
             print(f"bench-scale: {len(os.sched_getaffinity(0))} CPUs; aggregator on {cpu_list(lay[0])}, "
                   f"fleet on {cpu_list(lay[1])}, load on {cpu_list(lay[2])}; c={a.concurrency} over "
                   f"{a.connections} connections", flush=True)
+            print(f"bench-scale: {describe_machine(lay)}", flush=True)
             for rep in range(a.reps):
                 for label, bindir, w, n, engine in cases:
                     r = measure(procs, a, bins0, bindir, targets, w, n, engine, lay, tmp)
