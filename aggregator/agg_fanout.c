@@ -150,6 +150,9 @@ static bool start_attempt(agg_feature_call *fc, attempt_reason reason)
     fc->attempts++;
     fc->hedges += reason == ATTEMPT_HEDGE;
     fc->retries += reason == ATTEMPT_RETRY;
+    fc->tries[number].hedge = reason == ATTEMPT_HEDGE;
+    if (reason == ATTEMPT_HEDGE)
+        agg_hedge_sent(fc->target->wins);
     if (reason != ATTEMPT_FIRST)
         agg_metrics_extra_attempt(fc->target->cfg, reason == ATTEMPT_HEDGE ? AGG_METRICS_HEDGE : AGG_METRICS_RETRY);
     return send_attempt(fc, number);
@@ -163,6 +166,15 @@ static bool extra_allowed(agg_feature_call *fc, int64_t at_ns)
     if (at_ns + FO_NS_PER_MS >= fc->deadline_ns)
         return false;
     return agg_budget_try_extra(fc->target->budget, fo_now_ns() / FO_NS_PER_MS);
+}
+
+/* Whether the feature's hedges win often enough for this one to go (agg_hedge.h); counted when held back. */
+static bool hedge_goes(agg_feature_call *fc)
+{
+    if (agg_hedge_pays(&fc->target->cfg->hedge, fc->target->wins))
+        return true;
+    agg_metrics_hedge_held(fc->target->cfg);
+    return false;
 }
 
 /* The hedge timer for the next attempt, when there may be one before the deadline. */
@@ -232,14 +244,16 @@ static void next_due(fo_timer *t)
         return;
     }
     /*
-     * A hedge the budget refuses asks again after another delay: when the
-     * budget runs short, its extras go to the calls that have waited longest,
-     * the ones that make the tail, rather than to whichever asked first.
+     * A hedge held back because the feature's hedges do not win (agg_hedge.h)
+     * is not asked for again. One the budget refuses asks again after
+     * another delay: when the budget runs short, its extras go to the calls
+     * that have waited longest, the ones that make the tail, rather than to
+     * whichever asked first.
      */
     int64_t now = fo_now_ns(), late = now - t->due_ns;
     if (late > HEDGE_LATE_NS)
         defer_hedge(fc, now + late);
-    else if (!extra_allowed(fc, now) || start_attempt(fc, ATTEMPT_HEDGE))
+    else if (hedge_goes(fc) && (!extra_allowed(fc, now) || start_attempt(fc, ATTEMPT_HEDGE)))
         arm_hedge(fc);
     advance(fc);
 }
@@ -259,6 +273,8 @@ static void win(agg_feature_call *fc, int number, fo_payload *reply, Fanout__Fea
     fc->message = NULL;
     fc->answered_by = number + 1;
     fc->latency_us = (fo_now_ns() - fc->started_ns) / FO_NS_PER_US;
+    if (fc->tries[number].hedge)
+        agg_hedge_won(fc->target->wins);
     cancel_attempts(fc);
     report(fc);
 }

@@ -80,6 +80,7 @@ typedef struct agg_attempt {
     fo_client_call *cc; /* NULL once it ended */
     int64_t started_ns;
     int resends; /* times a GOAWAY refused it and it went again */
+    bool hedge;  /* started by the hedge timer */
 } agg_attempt;
 
 struct agg_feature_call {

@@ -81,6 +81,7 @@ fo_error *agg_generation_create(const agg_config *cfg, agg_auth *auth, bool borr
                               .get_usage = g->links[i]->get_usage[w],
                               .breaker = b->cfg.enabled ? b : NULL,
                               .latency = &g->links[i]->latencies[w],
+                              .wins = &g->links[i]->wins[w],
                               .budget = extra ? &g->budgets[i] : NULL,
                               .retry_on = cfg->retry_on};
         }

@@ -63,3 +63,28 @@ int64_t agg_hedge_delay_us(const agg_hedge_cfg *cfg, const agg_latency *h)
         return hi;
     return q < lo ? lo : q;
 }
+
+void agg_hedge_sent(agg_hedge_wins *w)
+{
+    if (++w->sent < AGG_HEDGE_WINS_DECAY_AT)
+        return;
+    w->sent /= 2;
+    w->won /= 2;
+}
+
+void agg_hedge_won(agg_hedge_wins *w)
+{
+    if (w->won < w->sent)
+        w->won++;
+}
+
+bool agg_hedge_pays(const agg_hedge_cfg *cfg, agg_hedge_wins *w)
+{
+    if (cfg->mode != AGG_HEDGE_ADAPTIVE || w->sent < AGG_HEDGE_WINS_MIN_SENT ||
+        w->won * AGG_HEDGE_MIN_WIN_RATIO >= w->sent)
+        return true;
+    if (++w->held < AGG_HEDGE_PROBE_EVERY)
+        return false;
+    w->held = 0;
+    return true;
+}

@@ -21,6 +21,7 @@ static void link_free(agg_link *l)
     free(l->channels);
     free(l->get_usage);
     free(l->latencies);
+    free(l->wins);
     free(l->made_from.target);
     free(l->made_from.tls.ca);
     free(l->made_from.tls.cert);
@@ -37,6 +38,7 @@ fo_error *agg_link_create(const agg_feature_config *f, const agg_config *cfg, in
     l->channels = fo_xcalloc((size_t)workers, sizeof *l->channels);
     l->get_usage = fo_xcalloc((size_t)workers, sizeof *l->get_usage);
     l->latencies = fo_xcalloc((size_t)workers, sizeof *l->latencies);
+    l->wins = fo_xcalloc((size_t)workers, sizeof *l->wins);
     l->made_from = (agg_feature_config){
         .target = fo_xstrdup(f->target),
         .lb = f->lb,

@@ -3,8 +3,9 @@
  * reload on SIGHUP neither reconnects nor resets a feature it leaves alone:
  *
  *   - agg_link: the feature's connections, one channel per worker, each with
- *     connections of its own, and each worker's record of its latency. Kept by a new generation when the feature's
- *     target, load balancing, TLS files and the message limit are the same.
+ *     connections of its own, and each worker's record of its latency and
+ *     its hedges. Kept by a new generation when the feature's target, load
+ *     balancing, TLS files and the message limit are the same.
  *   - agg_link_breaker: the feature's circuit breaker, shared by every
  *     worker. Kept when the feature's name and breaker settings are the same.
  *
@@ -28,9 +29,10 @@ typedef struct agg_link {
     int workers;
     fo_channel **channels; /* one per worker */
     void **get_usage;      /* the method registered on each channel */
-    /* Each worker's recent latency of the feature, for adaptive hedges (agg_hedge.h): it describes
-     * the backend, so it lives as long as the connections do. */
+    /* Each worker's recent latency of the feature and how its hedges fared, for adaptive hedges
+     * (agg_hedge.h): they describe the backend, so they live as long as the connections do. */
     agg_latency *latencies;
+    agg_hedge_wins *wins;
     /* What it was made from, to tell whether a new config can keep it. */
     agg_feature_config made_from; /* target, lb and tls only (owned copies) */
     int max_message_bytes;

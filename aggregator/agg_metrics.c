@@ -50,6 +50,7 @@ typedef struct feature_series {
     fo_metric_series calls[N_KINDS];
     fo_metric_series latency;
     fo_metric_series extra[N_ATTEMPTS];
+    fo_metric_series held;
 } feature_series;
 
 typedef struct agg_metrics {
@@ -61,7 +62,7 @@ typedef struct agg_metrics {
     const fo_metric_family *request_latency;
     fo_metric_series request_latency_of[N_METHODS];
     fo_metric_series refused[N_REASONS];
-    fo_metric_family *feature_calls, *feature_latency, *feature_extra;
+    fo_metric_family *feature_calls, *feature_latency, *feature_extra, *feature_held;
     feature_series *per_feature; /* n_features + SPARE_FEATURES rows */
     atomic_size_t n_rows;        /* rows named so far; grows as reloads claim spare ones */
     char *claimed_names[SPARE_FEATURES];
@@ -113,9 +114,13 @@ static void declare_features(agg_metrics *am)
     fo_metric_family *extra =
         fo_metrics_counter(am->reg, "fanout_feature_extra_attempts_total",
                            "Attempts beyond the first of a feature call: hedges and retries.", label_feature_reason);
+    fo_metric_family *held = fo_metrics_counter(
+        am->reg, "fanout_feature_hedges_held_total",
+        "Hedges held back because the feature's recent hedges did not win (adaptive hedges).", label_feature);
     am->feature_calls = calls;
     am->feature_latency = latency;
     am->feature_extra = extra;
+    am->feature_held = held;
     am->per_feature = fo_xcalloc(am->n_features + SPARE_FEATURES, sizeof *am->per_feature);
     for (size_t i = 0; i < am->n_features + SPARE_FEATURES; i++) {
         /* A spare row's series are reserved (NULL labels) until agg_metrics_features names them. */
@@ -130,6 +135,7 @@ static void declare_features(agg_metrics *am)
         for (int a = 0; a < N_ATTEMPTS; a++)
             fs->extra[a] = name ? fo_metrics_series(extra, (const char *const[]){name, attempts[a]})
                                 : fo_metrics_series_reserve(extra);
+        fs->held = name ? fo_metrics_series(held, (const char *const[]){name}) : fo_metrics_series_reserve(held);
     }
     atomic_init(&am->n_rows, am->n_features);
 }
@@ -279,6 +285,7 @@ static bool claim_row(agg_metrics *am, const char *name)
     fo_metrics_series_name(am->feature_latency, fs->latency, (const char *const[]){own});
     for (int a = 0; a < N_ATTEMPTS; a++)
         fo_metrics_series_name(am->feature_extra, fs->extra[a], (const char *const[]){own, attempts[a]});
+    fo_metrics_series_name(am->feature_held, fs->held, (const char *const[]){own});
     atomic_store_explicit(&fs->name, own, memory_order_relaxed);
     atomic_store_explicit(&am->n_rows, n + 1, memory_order_release);
     return true;
@@ -323,4 +330,14 @@ void agg_metrics_extra_attempt(const agg_feature_config *f, agg_metrics_attempt 
     const feature_series *fs = series_of(am, f);
     if (fs != NULL)
         fo_metrics_add(am->reg, fs->extra[why], 1);
+}
+
+void agg_metrics_hedge_held(const agg_feature_config *f)
+{
+    agg_metrics *am = the_metrics;
+    if (am == NULL)
+        return;
+    const feature_series *fs = series_of(am, f);
+    if (fs != NULL)
+        fo_metrics_add(am->reg, fs->held, 1);
 }

@@ -8,6 +8,7 @@
  *   fanout_feature_calls_total{feature,kind}           feature results by outcome kind
  *   fanout_feature_call_duration_seconds{feature}      calls actually made
  *   fanout_feature_extra_attempts_total{feature,reason} hedges and retries
+ *   fanout_feature_hedges_held_total{feature}          hedges held back: they were not winning
  *   fanout_unknown_feature_requests_total              names not in the config
  * Read at scrape: fanout_requests_in_flight, fanout_max_in_flight,
  * fanout_workers and fanout_feature_breaker_state{feature,state}, plus the
@@ -59,5 +60,7 @@ typedef enum agg_metrics_attempt {
 } agg_metrics_attempt;
 /* An attempt beyond a feature call's first one. */
 void agg_metrics_extra_attempt(const agg_feature_config *f, agg_metrics_attempt why);
+/* A hedge whose delay was over, held back because the feature's hedges were not winning. */
+void agg_metrics_hedge_held(const agg_feature_config *f);
 
 #endif

@@ -30,8 +30,9 @@ typedef struct agg_target {
     void *get_usage; /* the method registered on channel */
     /* The feature's breaker, shared by every worker; NULL: off. */
     agg_breaker *breaker;
-    /* This worker's recent latency of the feature, for adaptive hedges (agg_hedge.h). */
+    /* This worker's recent latency of the feature and how its hedges fared (agg_hedge.h). */
     agg_latency *latency;
+    agg_hedge_wins *wins;
     /* The feature's extra-attempt budget, shared by every worker; NULL: no hedge, no retry. */
     agg_budget *budget;
     agg_code_set retry_on; /* the codes an attempt is retried on */

@@ -24,6 +24,7 @@ from fanout_stack import FEATURES, Stack, http_get, key, scrape  # noqa: E402
 
 COUNTED = {"fanout_requests_total", "fanout_requests_refused_total", "fanout_feature_calls_total",
            "fanout_unknown_feature_requests_total", "fanout_feature_extra_attempts_total",
+           "fanout_feature_hedges_held_total",
            "fanout_request_duration_seconds_count", "fanout_feature_call_duration_seconds_count",
            "fanout_mock_calls_total", "fanout_mock_faults_total"}
 failures = 0

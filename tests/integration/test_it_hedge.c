@@ -14,6 +14,9 @@
  *    the replies and at the mock;
  *  - a hedge the budget refuses asks again after another delay, and goes
  *    out once the budget's window has room;
+ *  - adaptive hedges that never win (every call of the feature equally
+ *    slow) are held back after AGG_HEDGE_WINS_MIN_SENT of them, but for one
+ *    in AGG_HEDGE_PROBE_EVERY;
  *  - a hedge whose timer fires late, because the aggregator was held up
  *    (stopped here with SIGSTOP), waits as long again, and the first
  *    attempt's answer, coming meanwhile, wins without it;
@@ -35,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agg_hedge.h"
 #include "fo_rpc.h"
 #include "test_it_reliability.h"
 #include "tool_rpc.h"
@@ -171,6 +175,24 @@ static void test_retries(void **state)
 
 #define SLOW_REQUESTS 100
 
+/* calls calls asking for tours alone, each with fault; the extra attempts their results counted. */
+static int extra_attempts_for_tours(const rel_fixture *f, int calls, const char *fault)
+{
+    const char *tours_only[] = {"tours", NULL};
+    int extra = 0;
+    for (int i = 0; i < calls; i++) {
+        tool_rpc_result r;
+        tool_rpc_analytics(rel_address(f), REL_CUSTOMER, tours_only, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL,
+                           REL_CALL_DEADLINE_MS, fault, &r);
+        assert_int_equal(r.status, FO_STATUS_OK);
+        const Fanout__V1__FeatureResult *tours = rel_result_of(tool_rpc_analytics_reply(&r), "tours");
+        assert_int_equal(tours->outcome_case, FANOUT__V1__FEATURE_RESULT__OUTCOME_USAGE);
+        extra += tours->attempts - 1;
+        tool_rpc_result_release(&r);
+    }
+    return extra;
+}
+
 static void test_budget_bounds_a_slow_feature(void **state)
 {
     (void)state;
@@ -179,18 +201,7 @@ static void test_budget_bounds_a_slow_feature(void **state)
                                      "{\"hedge\": {\"after_ms\": 5}, \"extra_attempts_budget\": {\"percent\": 5, "
                                      "\"per_second\": 0}}");
     assert_non_null(f);
-    const char *tours_only[] = {"tours", NULL};
-    int extra = 0;
-    for (int i = 0; i < SLOW_REQUESTS; i++) {
-        tool_rpc_result r;
-        tool_rpc_analytics(rel_address(f), REL_CUSTOMER, tours_only, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL,
-                           REL_CALL_DEADLINE_MS, "tours=delay:50ms", &r);
-        assert_int_equal(r.status, FO_STATUS_OK);
-        const Fanout__V1__FeatureResult *tours = rel_result_of(tool_rpc_analytics_reply(&r), "tours");
-        assert_int_equal(tours->outcome_case, FANOUT__V1__FEATURE_RESULT__OUTCOME_USAGE);
-        extra += tours->attempts - 1;
-        tool_rpc_result_release(&r);
-    }
+    int extra = extra_attempts_for_tours(f, SLOW_REQUESTS, "tours=delay:50ms");
     print_message("slow feature: %d extra attempts for %d first attempts\n", extra, SLOW_REQUESTS);
     assert_in_range(extra, 1, SLOW_REQUESTS * 5 / 100);
     assert_true(rel_stop_fleet(f));
@@ -238,6 +249,31 @@ static void test_refused_hedge_asks_again(void **state)
     print_message("refused hedge: answered by attempt %d after %lld ms\n", answered_by, (long long)elapsed);
     assert_int_equal(answered_by, 2);
     assert_in_range(elapsed, 900, REFUSED_DELAY_MS - 1000);
+    assert_int_equal(rel_stop(f), 0);
+}
+
+#define LOSING_CALLS 100
+
+static void test_losing_hedges_held_back(void **state)
+{
+    (void)state;
+    /*
+     * tours takes 20 ms on every call, its hedge too; the adaptive delay is
+     * clamped to 5 ms, so every call's hedge goes out and loses to the first
+     * attempt. The budget (5% + 10 a second over 10 s) would allow all 100.
+     * One worker: each learns on its own.
+     */
+    rel_fixture *f = rel_start_fleet(NULL, 5000,
+                                     "{\"workers\": 1, \"hedge\": {\"quantile\": 0.5, \"min_ms\": 1, \"max_ms\": 5, "
+                                     "\"max_attempts\": 2}}");
+    assert_non_null(f);
+    int hedges = extra_attempts_for_tours(f, LOSING_CALLS, "tours=delay:20ms");
+    print_message("losing hedges: %d for %d calls\n", hedges, LOSING_CALLS);
+    /* 16 to learn that they lose, then one in 8 of the other 84 calls: 26, give or take a late timer. */
+    int expected = AGG_HEDGE_WINS_MIN_SENT + (LOSING_CALLS - AGG_HEDGE_WINS_MIN_SENT) / AGG_HEDGE_PROBE_EVERY;
+    assert_in_range(hedges, AGG_HEDGE_WINS_MIN_SENT, expected + 4);
+    assert_true(rel_stop_fleet(f));
+    assert_int_equal(by_attempt(f->fleet, "tours", "calls_by_attempt", 1), hedges);
     assert_int_equal(rel_stop(f), 0);
 }
 
@@ -353,6 +389,7 @@ int main(void)
         cmocka_unit_test(test_retries),
         cmocka_unit_test(test_budget_bounds_a_slow_feature),
         cmocka_unit_test(test_refused_hedge_asks_again),
+        cmocka_unit_test(test_losing_hedges_held_back),
         cmocka_unit_test(test_late_hedge_waits_for_the_loop),
         cmocka_unit_test(test_feature_down_for_good),
     };

@@ -91,6 +91,65 @@ static void test_delay_policy(void **state)
     assert_int_equal(agg_hedge_delay_us(&adaptive, &slow), 30000);
 }
 
+/* Asks n hedges of w under cfg; how many may go. */
+static int hedges_that_go(const agg_hedge_cfg *cfg, agg_hedge_wins *w, int n)
+{
+    int go = 0;
+    for (int i = 0; i < n; i++)
+        go += agg_hedge_pays(cfg, w);
+    return go;
+}
+
+static void test_hedges_held_back_while_they_lose(void **state)
+{
+    (void)state;
+    agg_hedge_cfg adaptive = {.mode = AGG_HEDGE_ADAPTIVE, .quantile = 0.93, .min_ms = 10, .max_ms = 500};
+    agg_hedge_cfg fixed = {.mode = AGG_HEDGE_FIXED, .after_ms = 10, .max_attempts = 2};
+    agg_hedge_wins w = {0};
+    /* Until AGG_HEDGE_WINS_MIN_SENT hedges have gone, every one goes, winning or not. */
+    for (int i = 0; i < AGG_HEDGE_WINS_MIN_SENT - 1; i++)
+        agg_hedge_sent(&w);
+    assert_int_equal(hedges_that_go(&adaptive, &w, 10), 10);
+    agg_hedge_sent(&w);
+    /* None of them won: held back, but for one in AGG_HEDGE_PROBE_EVERY. */
+    assert_int_equal(hedges_that_go(&adaptive, &w, 10 * AGG_HEDGE_PROBE_EVERY), 10);
+    /* A fixed delay is the operator's: it always goes. */
+    assert_int_equal(hedges_that_go(&fixed, &w, 10), 10);
+    /* Two more went, one won: 1 in 18 is too few; 2 in 18, one in ten, and every hedge goes again. */
+    agg_hedge_sent(&w);
+    agg_hedge_sent(&w);
+    agg_hedge_won(&w);
+    assert_int_equal(w.sent, AGG_HEDGE_WINS_MIN_SENT + 2);
+    assert_int_equal(hedges_that_go(&adaptive, &w, AGG_HEDGE_PROBE_EVERY), 1);
+    agg_hedge_won(&w);
+    assert_int_equal(hedges_that_go(&adaptive, &w, 10), 10);
+}
+
+static void test_hedge_wins_decay(void **state)
+{
+    (void)state;
+    agg_hedge_cfg adaptive = {.mode = AGG_HEDGE_ADAPTIVE, .quantile = 0.93, .min_ms = 10, .max_ms = 500};
+    agg_hedge_wins w = {0};
+    /* Hedges that always won... */
+    for (int i = 0; i < 1000; i++) {
+        agg_hedge_sent(&w);
+        agg_hedge_won(&w);
+    }
+    assert_true(w.sent < AGG_HEDGE_WINS_DECAY_AT);
+    assert_true(w.won <= w.sent);
+    /* ... then never: within a couple of hundred losing hedges they are held back. */
+    int lost = 0;
+    while (agg_hedge_pays(&adaptive, &w) && lost < 1000) {
+        agg_hedge_sent(&w);
+        lost++;
+    }
+    assert_in_range(lost, AGG_HEDGE_WINS_DECAY_AT, 4 * AGG_HEDGE_WINS_DECAY_AT);
+    /* A won hedge is never counted beyond those sent. */
+    agg_hedge_wins z = {0};
+    agg_hedge_won(&z);
+    assert_int_equal(z.won, 0);
+}
+
 /* --- the budget ----------------------------------------------------------------------- */
 
 static agg_budget_cfg budget_cfg(double percent, double per_second)
@@ -312,6 +371,8 @@ int main(void)
         cmocka_unit_test(test_quantile_of_a_tail),
         cmocka_unit_test(test_histogram_decays),
         cmocka_unit_test(test_delay_policy),
+        cmocka_unit_test(test_hedges_held_back_while_they_lose),
+        cmocka_unit_test(test_hedge_wins_decay),
         cmocka_unit_test(test_budget_share),
         cmocka_unit_test(test_budget_window_slides),
         cmocka_unit_test(test_budget_floor),
