@@ -20,10 +20,11 @@
  *   (budget)       ▼  │ backoff over: a retry
  *                 BACKOFF (the last attempt failed with a retryable code)
  *
- * A hedge starts when no attempt has answered after the hedge delay
- * (agg_hedge.h), a retry after a jittered backoff when the last attempt in
- * flight failed retryably (agg_retry.h); both need the feature's budget
- * (agg_budget.h) and room before the deadline. A failure while another
+ * A hedge starts when no attempt has answered after the hedge delay and
+ * the feature's hedges have been winning (agg_hedge.h), a retry after a
+ * jittered backoff when the last attempt in flight failed retryably
+ * (agg_retry.h); both need the feature's budget (agg_budget.h) and room
+ * before the deadline. A failure while another
  * attempt is in flight waits for that one: the result fails only when its
  * last attempt does. Every attempt after the first carries
  * grpc-previous-rpc-attempts (gRFC A6). An attempt that a feature server's
