@@ -278,8 +278,8 @@ static void test_losing_hedges_held_back(void **state)
 }
 
 /* Holds the aggregator up: stopped from HOLD_FROM_MS after the call starts, for HOLD_FOR_MS. */
-#define HOLD_FROM_MS 50
-#define HOLD_FOR_MS 800
+#define HOLD_FROM_MS 100
+#define HOLD_FOR_MS 1000
 
 static void sleep_ms(int ms)
 {
@@ -301,12 +301,13 @@ static void test_late_hedge_waits_for_the_loop(void **state)
 {
     (void)state;
     /*
-     * tours answers after 1,000 ms, hedged after 200 ms; the aggregator is
-     * stopped from 50 to 850 ms. Its hedge timer fires 650 ms late and waits
-     * as long again (to about 1,500 ms), so the first attempt's answer at
-     * 1,000 ms wins alone. Firing at once, the hedge would have gone out.
+     * tours answers after 1,500 ms, hedged after 300 ms; the aggregator is
+     * stopped from 100 to 1,100 ms. Its hedge timer fires 800 ms late and
+     * waits as long again (to about 1,900 ms), so the first attempt's answer
+     * at 1,500 ms wins alone. Firing at once, the hedge would have gone out.
+     * Each step has 100 ms or more to spare on a slow machine.
      */
-    rel_fixture *f = rel_start_fleet(NULL, 5000, "{\"hedge\": {\"after_ms\": 200}}");
+    rel_fixture *f = rel_start_fleet(NULL, 5000, "{\"hedge\": {\"after_ms\": 300}}");
     assert_non_null(f);
     rel_assert_serves(f);
     pthread_t holder;
@@ -314,7 +315,7 @@ static void test_late_hedge_waits_for_the_loop(void **state)
     const char *tours_only[] = {"tours", NULL};
     tool_rpc_result r;
     tool_rpc_analytics(rel_address(f), REL_CUSTOMER, tours_only, FANOUT__V1__FAILURE_POLICY__ALLOW_PARTIAL,
-                       REL_CALL_DEADLINE_MS, "tours=delay:1000ms", &r);
+                       REL_CALL_DEADLINE_MS, "tours=delay:1500ms", &r);
     pthread_join(holder, NULL);
     assert_int_equal(r.status, FO_STATUS_OK);
     const Fanout__V1__FeatureResult *tours = rel_result_of(tool_rpc_analytics_reply(&r), "tours");
