@@ -340,6 +340,31 @@ def run_fleet_of_processes(build):
             stack.close()
 
 
+def run_hedges_held(build):
+    """Adaptive hedges that never win are held back, and fanout_feature_hedges_held_total counts them."""
+    calls = 40
+    with tempfile.TemporaryDirectory() as tmp:
+        stack = Stack(build, tmp)
+        try:
+            stack.start_mocks()
+            # One worker (each learns on its own); tours takes 20 ms and is hedged after 5 ms: every hedge loses.
+            agg = stack.start_aggregator({"workers": 1, "hedge": {"quantile": 0.5, "min_ms": 1, "max_ms": 5,
+                                                                  "max_attempts": 2}})
+            for _ in range(calls):
+                stack.cli("--features", "tours", metadata="tours=delay:20ms", check=0)
+            s = scrape(agg["admin"])
+            hedges = s.get(key("fanout_feature_extra_attempts_total", feature="tours", reason="hedge"), 0)
+            held = s.get(key("fanout_feature_hedges_held_total", feature="tours"), 0)
+            # 16 hedges to learn that they lose, then 7 held back for each probe that goes.
+            check(16 <= hedges <= 16 + (calls - 16) // 8 + 1 and held >= 14,
+                  "hedges that never win: %d sent, %d held back (fanout_feature_hedges_held_total)" % (hedges, held))
+            check(key("fanout_feature_hedges_held_total", feature="listings") in s and
+                  s[key("fanout_feature_hedges_held_total", feature="listings")] == 0,
+                  "a feature whose hedges were never held back has its series at 0")
+        finally:
+            stack.close()
+
+
 def main():
     build = os.path.abspath(sys.argv[1])
     with tempfile.TemporaryDirectory() as tmp:
@@ -354,6 +379,7 @@ def main():
     run_auth(build)
     run_reload(build)
     run_fleet_of_processes(build)
+    run_hedges_held(build)
     print("%d failure(s)" % failures)
     return 1 if failures else 0
 
