@@ -8,8 +8,9 @@ services (one process each, no delay) on the next ones, and fanout-bench load
 generators, one per CPU, on the last ones. Every case runs against the same
 fleet; cases are interleaved over --reps repetitions. For each: aggregates/s
 (the load generators together), p50 and p99 (the median of their p50s and the
-worst of their p99s), the aggregator's CPU per aggregate and CPUs busy, and
-the speed-up and CPU ratio against one worker of the same binary and engine.
+worst of their p99s), the aggregator's CPU per aggregate and CPUs busy, how
+often its threads went to sleep per aggregate (each sleep a wait for work
+another thread hands over), and the speed-up and CPU ratio against one worker of the same binary and engine.
 
   scripts/bench-scale.py [--bin DIR | --bin LABEL=DIR ...] [--workers 1,2,4,8]
                          [--processes 4] [--engines epoll1[,poll]] [-c 128]
@@ -171,6 +172,20 @@ def cpu_seconds(pids):
     return total / TICK
 
 
+def voluntary_switches(pids):
+    """How often the processes' threads went to sleep (summed over their threads): each is a
+    wait for work, so per aggregate it counts the hand-overs between threads."""
+    total = 0
+    for pid in pids:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{task}/status") as f:
+                    total += next(int(l.split()[1]) for l in f if l.startswith("voluntary_ctxt_switches"))
+            except OSError:
+                pass  # a thread that ended between listing and reading
+    return total
+
+
 def start_fleet(procs, bindir, cpus):
     targets = {}
     for name in FEATURES:
@@ -216,9 +231,9 @@ def measure(procs, a, bins0, bindir, targets, workers, nprocs, engine, layout_cp
     pids = [p.pid for p, _ in aggs]
     gens = run_load(procs, a, bins0, [addr for _, addr in aggs], load_cpus)
     time.sleep(a.warmup)
-    cpu0, t0 = cpu_seconds(pids), time.monotonic()
+    cpu0, sw0, t0 = cpu_seconds(pids), voluntary_switches(pids), time.monotonic()
     time.sleep(a.duration)
-    cpu1, t1 = cpu_seconds(pids), time.monotonic()
+    cpu1, sw1, t1 = cpu_seconds(pids), voluntary_switches(pids), time.monotonic()
     results = []
     for g in gens:
         out, _ = g.communicate(timeout=a.warmup + a.duration + 60)
@@ -234,6 +249,7 @@ def measure(procs, a, bins0, bindir, targets, workers, nprocs, engine, layout_cp
         "failed": failed, "p50_ms": round(statistics.median(r["latency_us"]["p50"] for r in results) / 1000, 3),
         "p99_ms": round(max(r["latency_us"]["p99"] for r in results) / 1000, 3),
         "cpu_us_per_aggregate": round(busy * 1e6 / rps, 1) if rps else None, "cpus_busy": round(busy, 2),
+        "sleeps_per_aggregate": round((sw1 - sw0) / (rps * (t1 - t0)), 2) if rps else None,
         "cpus": cpu_list(cpus),
     }
 
@@ -279,7 +295,7 @@ def print_table(rows):
     for r in rows:
         groups.setdefault(key(r), []).append(r)
     print(f"\n{'binary':<10} {'engine':<7} {'case':<14} {'agg/s':>16} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'us/agg':>14} {'busy':>5} {'x one':>6} {'cpu x':>6}")
+          f"{'us/agg':>14} {'busy':>5} {'sleeps':>6} {'x one':>6} {'cpu x':>6}")
     for k, rs in groups.items():
         base = groups.get((k[0], k[1], 1, 1))
         rps = [r["aggregates_per_s"] for r in rs]
@@ -292,7 +308,7 @@ def print_table(rows):
         print(f"{k[0]:<10} {k[1]:<7} {case:<14} {min(rps):>7.0f}-{max(rps):<8.0f} "
               f"{statistics.median(r['p50_ms'] for r in rs):>8.2f} {max(r['p99_ms'] for r in rs):>8.2f} "
               f"{min(cpu):>6.0f}-{max(cpu):<7.0f} {statistics.median(r['cpus_busy'] for r in rs):>5.2f} "
-              f"{speed:>6} {cost:>6}")
+              f"{statistics.median(r['sleeps_per_aggregate'] for r in rs):>6.1f} {speed:>6} {cost:>6}")
 
 
 if __name__ == "__main__":
