@@ -140,11 +140,11 @@ static void log_request(const agg_request *rq, fo_status code, int succeeded, in
         retries += rq->calls[i].retries;
     }
     const char *policy = rq->plan.policy == FANOUT__V1__FAILURE_POLICY__FAIL_FAST ? "FAIL_FAST" : "ALLOW_PARTIAL";
-    /* With the face, the trace, and the hedges and the retries of its feature calls (agg_fanout.h). */
-    const char *format = "{s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:o, s:I, s:I}";
+    /* With the face, the worker, the trace, and the hedges and the retries of its feature calls (agg_fanout.h). */
+    const char *format = "{s:s, s:s, s:i, s:s, s:s, s:s, s:s?, s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:o, s:I, s:I}";
     fo_log(FO_LOG_INFO,
-           json_pack(format, "event", "request", "face", rq->face->ops->name, "request_id", rq->request_id, "trace_id",
-                     rq->trace.trace_id, "span_id", rq->trace.span_id, "parent_span_id",
+           json_pack(format, "event", "request", "face", rq->face->ops->name, "worker", rq->worker, "request_id",
+                     rq->request_id, "trace_id", rq->trace.trace_id, "span_id", rq->trace.span_id, "parent_span_id",
                      agg_trace_continued(&rq->trace) ? rq->trace.parent_id : NULL, "customer",
                      rq->msg ? rq->msg->customer_id : "", "method",
                      rq->streaming ? "StreamCustomerAnalytics" : "GetCustomerAnalytics", "policy",

@@ -22,9 +22,16 @@
 
 #define SERVER_MAX_ARGS (4 + FO_SERVER_LIMITS_ARGS)
 
-/* Requests kept posted per method and worker: enough to absorb a burst of
- * new calls between two turns of the loop. */
-#define SLOTS_PER_METHOD 16
+/*
+ * Requests kept posted per method and worker. A call that finds none posted
+ * on its connection's queue is handed to another worker's (gRPC's request
+ * matcher tries every queue), so its connection and its completions then
+ * cross threads. One worker needs only enough to absorb a burst between two
+ * turns of its loop; several keep as many as one connection may open streams
+ * at once, so that a connection's whole burst stays on its own worker.
+ */
+#define SLOTS_PER_METHOD_MIN 16
+#define SLOTS_PER_METHOD_MAX 1024
 #define HEALTH_PREFIX "/grpc.health.v1.Health/"
 
 static bool slot_post(fo_slot *slot);
@@ -216,17 +223,26 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+static size_t slots_per_method(const fo_server *s)
+{
+    if (s->nworkers == 1 || s->limits.max_concurrent_streams <= SLOTS_PER_METHOD_MIN)
+        return SLOTS_PER_METHOD_MIN;
+    return s->limits.max_concurrent_streams < SLOTS_PER_METHOD_MAX ? (size_t)s->limits.max_concurrent_streams
+                                                                   : SLOTS_PER_METHOD_MAX;
+}
+
 static void worker_post_slots(fo_worker *w)
 {
     fo_server *s = w->server;
+    size_t per_method = slots_per_method(s);
     /* One catch-all slot answers unregistered methods; calls to them are rare. */
-    w->nslots = (size_t)s->nmethods * SLOTS_PER_METHOD + 1;
+    w->nslots = (size_t)s->nmethods * per_method + 1;
     w->slots = fo_xcalloc(w->nslots, sizeof *w->slots);
     for (size_t i = 0; i < w->nslots; i++) {
         fo_slot *slot = &w->slots[i];
         slot->tag.fn = slot_arrived;
         slot->worker = w;
-        slot->method = i + 1 < w->nslots ? &s->methods[i / SLOTS_PER_METHOD] : NULL;
+        slot->method = i + 1 < w->nslots ? &s->methods[i / per_method] : NULL;
         grpc_metadata_array_init(&slot->md);
         grpc_call_details_init(&slot->details);
         /* Counted first: on a running borrowed loop it may come back before slot_post returns. */

@@ -2,10 +2,11 @@
  * Integration tests of an aggregator with several workers that share
  * nothing on the hot path: client connections go to the workers in turn,
  * and each worker has its own channel (connection) to every feature. Calls
- * on one connection and on many are all answered; as many connections as
- * workers reach every worker, so the aggregator holds one connection per
- * worker to a feature; every worker's channel reconnects after the feature
- * restarts; and the drain finishes the calls in flight on every worker.
+ * on one connection are all answered, all by one worker, bursts included;
+ * as many connections as workers reach every worker, so the aggregator
+ * holds one connection per worker to a feature; every worker's channel
+ * reconnects after the feature restarts; and the drain finishes the calls
+ * in flight on every worker.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <dirent.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +32,9 @@
 #define CUSTOMER "cust-9"
 #define N_FEATURES 12
 #define CALL_DEADLINE_MS 10000
+/* Calls on one connection, this many in flight: bursts of new calls larger than 16 (a lone worker's posted requests). */
+#define ONE_CONNECTION_CALLS 640
+#define ONE_CONNECTION_BURST 64
 /* Connections go to the workers in turn: this many reach every worker. */
 #define SPREAD_CONNECTIONS WORKERS
 /* Calls in flight, each on its own connection, when the drain begins: a few per worker. */
@@ -132,16 +137,57 @@ static int port_of(const char *address)
 
 /* --- one connection, many connections ----------------------------------------------- */
 
-static void test_one_connection(void **state)
+/*
+ * How many requests each worker answered, from the aggregator's request log
+ * lines (every answered call writes one, just after its answer); returns
+ * their sum.
+ */
+static int requests_by_worker(const fixture *f, int counts[WORKERS])
+{
+    memset(counts, 0, WORKERS * sizeof *counts);
+    json_t *lines = testproc_events(f->agg, "request");
+    size_t i;
+    json_t *line;
+    json_array_foreach(lines, i, line)
+    {
+        json_int_t w = json_integer_value(json_object_get(line, "worker"));
+        assert_in_range(w, 0, WORKERS - 1);
+        counts[w]++;
+    }
+    int sum = (int)json_array_size(lines);
+    json_decref(lines);
+    return sum;
+}
+
+/*
+ * Calls on one connection are all answered by its worker, even when they
+ * come in bursts larger than the few requests a worker would need posted
+ * for its loop's turns: gRPC hands a call that finds none posted on its
+ * connection's queue to another worker's.
+ */
+static void test_one_connection_one_worker(void **state)
 {
     const fixture *f = *state;
-    testload o = {.target = agg_address(f), .requests = 400, .concurrency = 16, .deadline_ms = CALL_DEADLINE_MS};
+    testload o = {.target = agg_address(f),
+                  .requests = ONE_CONNECTION_CALLS,
+                  .concurrency = ONE_CONNECTION_BURST,
+                  .deadline_ms = CALL_DEADLINE_MS};
     testload_tally t = {0};
     testload_run(&o, &t);
-    assert_int_equal(t.replies, 400);
-    assert_int_equal(t.by_status[FO_STATUS_OK], 400);
-    assert_int_equal(t.succeeded, 400 * N_FEATURES);
+    assert_int_equal(t.replies, ONE_CONNECTION_CALLS);
+    assert_int_equal(t.by_status[FO_STATUS_OK], ONE_CONNECTION_CALLS);
+    assert_int_equal(t.succeeded, ONE_CONNECTION_CALLS * N_FEATURES);
     assert_int_equal(t.partial, 0);
+    int counts[WORKERS], busy = 0;
+    int64_t until = fo_now_ns() + 5000 * FO_NS_PER_MS;
+    while (requests_by_worker(f, counts) < ONE_CONNECTION_CALLS && fo_now_ns() < until)
+        sleep_ms(20);
+    for (int w = 0; w < WORKERS; w++) {
+        busy += counts[w] > 0;
+        print_message("worker %d answered %d calls\n", w, counts[w]);
+    }
+    assert_int_equal(requests_by_worker(f, counts), ONE_CONNECTION_CALLS);
+    assert_int_equal(busy, 1);
 }
 
 /*
@@ -357,7 +403,7 @@ int main(void)
 {
     fo_rpc_init();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_one_connection, setup_fast, teardown),
+        cmocka_unit_test_setup_teardown(test_one_connection_one_worker, setup_fast, teardown),
         cmocka_unit_test_setup_teardown(test_many_connections_reach_every_worker, setup_fast, teardown),
         cmocka_unit_test_setup_teardown(test_channels_reconnect_after_restart, setup_restarting, teardown),
         cmocka_unit_test_setup_teardown(test_drain_finishes_calls_on_every_worker, setup_fast, teardown),
