@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -21,14 +22,16 @@
 #define FEATURES_PATH "/v1/features"
 #define JSON_TYPE "application/json"
 /* What a browser may send and read across origins (CORS). */
-#define CORS_ALLOW_HEADERS "authorization, content-type, grpc-timeout, x-request-id, x-timeout-ms"
+#define CORS_ALLOW_HEADERS                                                                                             \
+    "authorization, content-type, grpc-timeout, traceparent, tracestate, x-request-id, x-timeout-ms"
 #define CORS_EXPOSE_HEADERS "x-request-id, fanout-failed-feature"
 /* Idle connections (no request, or a client that stopped sending) are closed after this long. */
 #define IDLE_TIMEOUT_S 10
 /* At most this many HTTP connections, and never more than half the descriptors: the rest are the gRPC face's. */
 #define MAX_CONNECTIONS 4096
-/* Request headers the request path may read, besides the config's forward_metadata. */
-static const char *const own_headers[] = {"x-request-id", "authorization", "grpc-timeout", "x-timeout-ms"};
+/* Request headers the request path reads, besides the config's forward_metadata. */
+static const char *const own_headers[] = {"x-request-id", "authorization", "grpc-timeout",
+                                          "x-timeout-ms", "traceparent",   "tracestate"};
 #define N_OWN_HEADERS (sizeof own_headers / sizeof *own_headers)
 
 /*
@@ -140,33 +143,86 @@ static enum MHD_Result respond_preflight(agg_http *h, struct MHD_Connection *con
 
 static char *copy_or_null(const char *s) { return s != NULL ? fo_xstrdup(s) : NULL; }
 
-/* Copies a request header the request path may read; a value gRPC could not carry is a bad request. */
-static void copy_header(agg_http_exchange *x, const char *key)
+/* The size of the request's headers, for copy_headers: how many, and their bytes. */
+typedef struct header_sizes {
+    size_t n, bytes;
+} header_sizes;
+
+static enum MHD_Result measure_header(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_len,
+                                      const char *value, size_t value_len)
 {
-    const char *value = NULL;
-    size_t len = 0;
-    if (MHD_lookup_connection_value_n(x->conn, MHD_HEADER_KIND, key, strlen(key), &value, &len) != MHD_YES)
-        return;
-    for (size_t i = 0; i < len && x->parse_error == NULL; i++) {
-        if (value[i] < 0x20 || value[i] > 0x7e)
-            x->parse_error = FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "header %s: not printable ASCII", key);
-    }
-    x->headers[x->nheaders++] = (xchg_header){key, fo_xstrndup(value, len), len};
+    (void)kind;
+    (void)key;
+    (void)value;
+    header_sizes *sizes = cls;
+    sizes->n++;
+    sizes->bytes += key_len + value_len + 2;
+    return MHD_YES;
 }
 
+static bool printable(const char *value, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (value[i] < 0x20 || value[i] > 0x7e)
+            return false;
+    }
+    return true;
+}
+
+static char *copy_bytes(char **to, const char *from, size_t len)
+{
+    char *start = *to;
+    memcpy(start, from, len);
+    start[len] = '\0';
+    *to += len + 1;
+    return start;
+}
+
+/* Headers the request path reads or sends on whatever the config says. */
+static bool read_by_request_path(const char *key)
+{
+    for (size_t i = 0; i < N_OWN_HEADERS; i++) {
+        if (strcasecmp(key, own_headers[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Where store_header puts the next header. */
+typedef struct header_copy {
+    agg_http_exchange *x;
+    char *bytes;
+} header_copy;
+
+/* Copies one header into the room copy_headers made. */
+static enum MHD_Result store_header(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_len,
+                                    const char *value, size_t value_len)
+{
+    (void)kind;
+    header_copy *c = cls;
+    agg_http_exchange *x = c->x;
+    xchg_header *h = &x->headers[x->nheaders++];
+    h->key = copy_bytes(&c->bytes, key, key_len);
+    h->value = copy_bytes(&c->bytes, value, value_len);
+    h->len = value_len;
+    h->printable = printable(value, value_len);
+    if (!h->printable && x->parse_error == NULL && read_by_request_path(h->key))
+        x->parse_error = FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "header %s: not printable ASCII", h->key);
+    return MHD_YES;
+}
+
+/*
+ * Copies every request header, in one allocation: the worker's config, which
+ * a reload may have changed since this thread last looked, picks those that
+ * go on to the features (agg_http_exchange_begin checks them).
+ */
 static void copy_headers(agg_http_exchange *x)
 {
-    const agg_config *cfg = x->http->svc->started;
-    x->headers = fo_xcalloc(N_OWN_HEADERS + cfg->n_forward_metadata, sizeof *x->headers);
-    for (size_t i = 0; i < N_OWN_HEADERS; i++)
-        copy_header(x, own_headers[i]);
-    for (size_t i = 0; i < cfg->n_forward_metadata; i++) {
-        bool own = false;
-        for (size_t j = 0; j < N_OWN_HEADERS; j++)
-            own = own || strcmp(cfg->forward_metadata[i], own_headers[j]) == 0;
-        if (!own)
-            copy_header(x, cfg->forward_metadata[i]);
-    }
+    header_sizes sizes = {0, 0};
+    MHD_get_connection_values_n(x->conn, MHD_HEADER_KIND, measure_header, &sizes);
+    x->headers = fo_xmalloc(sizes.n * sizeof *x->headers + sizes.bytes + 1);
+    header_copy c = {x, (char *)(x->headers + sizes.n)};
+    MHD_get_connection_values_n(x->conn, MHD_HEADER_KIND, store_header, &c);
 }
 
 /* The shortest of timeout_ms and the timeout headers; the deadline counts from arrival. */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "agg_generation.h"
 #include "agg_http.h"
 #include "agg_http_status.h"
 #include "agg_request.h"
@@ -24,8 +25,6 @@ void agg_http_exchange_unref(agg_http_exchange *x)
 {
     if (atomic_fetch_sub(&x->refs, 1) != 1)
         return;
-    for (size_t i = 0; i < x->nheaders; i++)
-        free(x->headers[i].value);
     free(x->headers);
     if (x->msg != NULL)
         fanout__v1__analytics_request__free_unpacked(x->msg, NULL);
@@ -109,9 +108,29 @@ static void live_remove(agg_http_exchange *x)
     x->prev = x->next = NULL;
 }
 
+/*
+ * On the worker, whose config (reloads included) names the headers that go
+ * on to the features: one gRPC could not carry is a bad request.
+ */
+static void check_forwarded(agg_http_exchange *x)
+{
+    const agg_config *cfg = x->http->svc->current[x->worker]->cfg;
+    for (size_t i = 0; i < x->nheaders && x->parse_error == NULL; i++) {
+        for (size_t j = 0; !x->headers[i].printable && j < cfg->n_forward_metadata; j++) {
+            if (strcasecmp(x->headers[i].key, cfg->forward_metadata[j]) == 0) {
+                x->parse_error =
+                    FO_ERROR(FO_STATUS_INVALID_ARGUMENT, "header %s: not printable ASCII", cfg->forward_metadata[j]);
+                break;
+            }
+        }
+    }
+}
+
 void agg_http_exchange_begin(void *arg)
 {
     agg_http_exchange *x = arg;
+    if (x->parse_error == NULL)
+        check_forwarded(x);
     live_add(x);
     /* The worker runs until the request is answered, also through a drain. */
     fo_loop_hold(x->loop);

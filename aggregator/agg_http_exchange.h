@@ -51,11 +51,16 @@ typedef enum xchg_cancel {
     XC_DRAIN,
 } xchg_cancel;
 
-/* A request header the request path may ask for (agg_face's metadata). */
+/*
+ * A request header, copied for the request path (agg_face's metadata): all
+ * of them, as the config a reload brings may forward any. Keys and values
+ * live in the same allocation as the array.
+ */
 typedef struct xchg_header {
-    const char *key; /* lowercase, static or the config's */
-    char *value;
+    const char *key; /* as the client sent it: looked up ignoring case */
+    const char *value;
     size_t len;
+    bool printable; /* only printable ASCII, which gRPC metadata can carry */
 } xchg_header;
 
 typedef struct agg_http_exchange agg_http_exchange;
@@ -84,7 +89,7 @@ struct agg_http_exchange {
     bool upload_too_large;
     Fanout__V1__AnalyticsRequest *msg; /* handed to the request path */
     fo_error *parse_error;
-    xchg_header *headers;
+    xchg_header *headers; /* one allocation with their bytes */
     size_t nheaders;
     char *origin; /* the allowed CORS origin to answer to, or NULL */
     int64_t deadline_ns;

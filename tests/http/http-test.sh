@@ -2,8 +2,9 @@
 # The HTTP/JSON face from real clients (curl, then node's fetch in tests/http/http.test.js):
 # every route, each error mapping, bad and oversized bodies, unknown paths and methods, SSE
 # order and its final event, cancellation when the client goes away (seen at the mocks), the
-# deadline, the in-flight limit, auth, request ids, CORS and TLS; the JSON of GET is compared
-# byte for byte with what `fanout-cli query` prints (latencies masked).
+# deadline, the in-flight limit, auth, request ids, CORS, trace context, the forwarded headers
+# after a reload, and TLS; the JSON of GET is compared byte for byte with what `fanout-cli query`
+# prints (latencies masked).
 #
 #   tests/http/http-test.sh BUILD_DIR       (registered in ctest as it_http)
 set -euo pipefail
@@ -156,6 +157,35 @@ r=$(curl -sS -i -X OPTIONS -H 'origin: https://evil.example' "$base/v1/analytics
 check "CORS preflight, other origin: 403" "$(status_of "$r")" 403
 r=$(curl -sS -i -H 'origin: https://app.example' "http://$limited_http/v1/features")
 check "CORS: off by default" "$(header_of "$r" access-control-allow-origin)" ""
+r=$(curl -sS -i -X OPTIONS -H 'origin: https://app.example' -H 'access-control-request-method: GET' "$base/v1/features")
+contains "CORS preflight: a page may send its trace context" "$(header_of "$r" access-control-allow-headers)" \
+  "traceparent, tracestate"
+
+# --- trace context: the caller's traceparent is honoured, as on the gRPC face ------------------
+r=$(curl -sS -i -H 'x-request-id: http-trace' -H 'traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' \
+  "$base/v1/customers/c-42/analytics?features=tours")
+check "traceparent: 200" "$(status_of "$r")" 200
+check "traceparent: the request keeps the caller's trace, its span the parent" \
+  "$(grep '"request_id":"http-trace"' "$work/plain.log" | jq -r '[.trace_id, .parent_span_id] | join(" ")')" \
+  "0af7651916cd43dd8448eb211c80319c b7ad6b7169203331"
+
+# --- reload: the headers that go on to the features are the newest config's --------------------
+start_agg reload '{"http_listen": "127.0.0.1:0", "forward_metadata": []}'
+reload_pid=$last_pid
+reload_url="http://$reload_http/v1/customers/c-42/analytics?features=tours"
+r=$(curl -sS -i -H 'x-mock-fault: tours=error:PERMISSION_DENIED' "$reload_url")
+check "reload: before, x-mock-fault is not forwarded" "$(body_of "$r" | jq -c '[.succeeded // 0, .failed // 0]')" '[1,0]'
+fleet_agg_config 2000 '{"http_listen": "127.0.0.1:0"}' <<<"$fleet" >"$work/reload.json"
+kill -HUP "$reload_pid"
+for _ in $(seq 50); do grep -q '"event":"config_reloaded"' "$work/reload.log" && break; sleep 0.1; done
+sleep 0.2 # the workers switch on their next turn
+r=$(curl -sS -i -H 'x-mock-fault: tours=error:PERMISSION_DENIED' "$reload_url")
+check "reload: after, x-mock-fault is forwarded" "$(body_of "$r" | jq -c '[.succeeded // 0, .failed // 0]')" '[0,1]'
+r=$(curl -sS -i -H $'x-mock-fault: caf\xc3\xa9' "$reload_url")
+check "reload: a forwarded header gRPC cannot carry: 400" "$(status_of "$r")" 400
+check "reload: ... naming it" "$(body_of "$r" | jq -r .message)" "header x-mock-fault: not printable ASCII"
+r=$(curl -sS -i -H $'x-other: caf\xc3\xa9' "$reload_url")
+check "reload: such a header not forwarded is no matter" "$(status_of "$r")" 200
 
 # --- Server-Sent Events ---------------------------------------------------------------------
 r=$(curl -sS -i -N "$base/v1/customers/c-42/analytics:stream?features=$features&$window")
