@@ -3,8 +3,8 @@
 # figures of so short a run mean nothing): scripts/bench.sh with every option
 # prints a row for every case with no failed call, the memory lines and the tail case's;
 # scripts/bench-callgrind.sh prints instructions per aggregate;
-# scripts/bench-scale.py, on shared CPUs, measures every case with no failed
-# call; scripts/tail-model.py prints a line per hedge; none leaves a process running.
+# scripts/bench-scale.py, packed by scripts/bench-scale-pack.sh and run on shared CPUs through
+# the packed loader, measures every case with no failed call; scripts/tail-model.py prints a line per hedge; none leaves a process running.
 #
 #   scripts/bench-smoke.sh
 set -euo pipefail
@@ -60,14 +60,17 @@ cat "$out"
 grep -Eq "^  per aggregate, \(A - B\) / 20: [0-9,]+ Ir$" "$out" || fail "bench-callgrind printed no instructions per aggregate"
 [[ $(grep -c "aggregates (errors 0, partial 0)$" "$out") -eq 2 ]] || fail "bench-callgrind's runs had failed calls"
 [[ -z "$(leftovers)" ]] || fail "scripts/bench-callgrind.sh left processes running: $(leftovers)"
-scripts/bench-scale.py --bin build-bench --shared-cpus --workers 1,2 --processes 2 --reps 1 --duration 0.5 \
+# As on a lent machine: the binaries, their libraries and the loader packed in a folder of their own.
+scripts/bench-scale-pack.sh "$out.pack" build-bench >/dev/null || fail "scripts/bench-scale-pack.sh failed"
+"$out.pack/run.sh" --shared-cpus --workers 1,2 --processes 2 --reps 1 --duration 0.5 \
   --warmup 0.2 -c 8 --connections 4 --json "$out.scale" >"$out" 2>&1 || fail "scripts/bench-scale.py failed: $(cat "$out")"
 cat "$out"
-# workers=1, workers=2 and 2 processes of one worker, each with aggregates and no failure.
-jq -se 'length == 3 and all(.aggregates_per_s > 0 and .failed == 0 and .cpu_us_per_aggregate > 0)
+# workers=1, workers=2 and 2 processes of one worker, each with aggregates, sleeps and no failure.
+jq -se 'length == 3 and all(.aggregates_per_s > 0 and .failed == 0 and .cpu_us_per_aggregate > 0
+                            and .sleeps_per_aggregate >= 0)
         and ([.[] | [.workers, .processes]] | sort == [[1, 1], [1, 2], [2, 1]])' "$out.scale" >/dev/null ||
   fail "bench-scale's cases are not all there with aggregates and no failure: $(cat "$out.scale")"
-rm -f "$out.scale"
+rm -rf "$out.scale" "$out.pack"
 [[ -z "$(leftovers)" ]] || fail "scripts/bench-scale.py left processes running: $(leftovers)"
 python3 scripts/tail-model.py --aggregates 2000 --hedges 0.95:2:2,0.93:10:3 >"$out" 2>&1 ||
   fail "scripts/tail-model.py failed: $(cat "$out")"
