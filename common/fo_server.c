@@ -27,11 +27,12 @@
  * on its connection's queue is handed to another worker's (gRPC's request
  * matcher tries every queue), so its connection and its completions then
  * cross threads. One worker needs only enough to absorb a burst between two
- * turns of its loop; several keep as many as one connection may open streams
- * at once, so that a connection's whole burst stays on its own worker.
+ * turns of its loop; several keep, for the methods that come in bursts (all
+ * but bidirectional streams: reflection), as many as one connection may open
+ * streams at once, so that a connection's whole burst stays on its worker.
  */
 #define SLOTS_PER_METHOD_MIN 16
-#define SLOTS_PER_METHOD_MAX 1024
+#define SLOTS_PER_METHOD_MAX 256
 #define HEALTH_PREFIX "/grpc.health.v1.Health/"
 
 static bool slot_post(fo_slot *slot);
@@ -223,33 +224,41 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static size_t slots_per_method(const fo_server *s)
+static size_t slots_for(const fo_server *s, const fo_method *m)
 {
-    if (s->nworkers == 1 || s->limits.max_concurrent_streams <= SLOTS_PER_METHOD_MIN)
+    int64_t burst = s->limits.max_concurrent_streams;
+    if (s->nworkers == 1 || m->kind == FO_RPC_BIDI_STREAM || burst <= SLOTS_PER_METHOD_MIN)
         return SLOTS_PER_METHOD_MIN;
-    return s->limits.max_concurrent_streams < SLOTS_PER_METHOD_MAX ? (size_t)s->limits.max_concurrent_streams
-                                                                   : SLOTS_PER_METHOD_MAX;
+    return burst < SLOTS_PER_METHOD_MAX ? (size_t)burst : SLOTS_PER_METHOD_MAX;
+}
+
+static void slot_init_post(fo_worker *w, fo_slot *slot, const fo_method *method)
+{
+    slot->tag.fn = slot_arrived;
+    slot->worker = w;
+    slot->method = method;
+    grpc_metadata_array_init(&slot->md);
+    grpc_call_details_init(&slot->details);
+    /* Counted first: on a running borrowed loop it may come back before slot_post returns. */
+    atomic_fetch_add(&w->slots_out, 1);
+    if (!slot_post(slot))
+        atomic_fetch_sub(&w->slots_out, 1);
 }
 
 static void worker_post_slots(fo_worker *w)
 {
     fo_server *s = w->server;
-    size_t per_method = slots_per_method(s);
     /* One catch-all slot answers unregistered methods; calls to them are rare. */
-    w->nslots = (size_t)s->nmethods * per_method + 1;
+    w->nslots = 1;
+    for (int m = 0; m < s->nmethods; m++)
+        w->nslots += slots_for(s, &s->methods[m]);
     w->slots = fo_xcalloc(w->nslots, sizeof *w->slots);
-    for (size_t i = 0; i < w->nslots; i++) {
-        fo_slot *slot = &w->slots[i];
-        slot->tag.fn = slot_arrived;
-        slot->worker = w;
-        slot->method = i + 1 < w->nslots ? &s->methods[i / per_method] : NULL;
-        grpc_metadata_array_init(&slot->md);
-        grpc_call_details_init(&slot->details);
-        /* Counted first: on a running borrowed loop it may come back before slot_post returns. */
-        atomic_fetch_add(&w->slots_out, 1);
-        if (!slot_post(slot))
-            atomic_fetch_sub(&w->slots_out, 1);
+    size_t i = 0;
+    for (int m = 0; m < s->nmethods; m++) {
+        for (size_t n = slots_for(s, &s->methods[m]); n > 0; n--)
+            slot_init_post(w, &w->slots[i++], &s->methods[m]);
     }
+    slot_init_post(w, &w->slots[i], NULL);
 }
 
 void fo_server_start(fo_server *s)
