@@ -4,9 +4,10 @@
  * A server has a fixed number of workers; each worker is one thread running
  * one fo_loop whose completion queue is registered with the server. gRPC
  * hands each accepted connection to the workers' queues in turn, and each
- * call to its connection's queue, where every registered method keeps a few
- * requests posted (only a burst larger than that spills over to another
- * worker). So one client connection is served by one worker, and an
+ * call to its connection's queue, where every registered method keeps
+ * requests posted, with several workers as many as one connection may open
+ * streams (a call that found none would go to another worker's queue). So
+ * one client connection is served by one worker, and an
  * incoming call, and all the work it starts, stays on one thread: no lock
  * per request. Calls to methods nobody registered get UNIMPLEMENTED.
  *
