@@ -27,8 +27,12 @@ fleet=$first
 scripts/gen-certs.sh "$work/certs"
 
 # start_aggregator NAME TLS: an aggregator on the fleet, with the "tls" object TLS; its address in $NAME_addr.
+# The early answer comes 50 ms ahead of the client's deadline, not the default 5: the sanitized
+# build on a busy 2-core machine can be held up longer than 5 ms, and the answer would come late
+# (the early answer itself is what the test checks; scripts/bench-degrade.sh measures how often it
+# comes in time).
 start_aggregator() {
-  fleet_agg_config 1000 "$(jq -n --argjson tls "$2" 'if $tls == null then {} else {tls: $tls} end')" <<<"$fleet" |
+  fleet_agg_config 1000 "$(jq -n --argjson tls "$2" '{deadline_reserve_ms: 50} + if $tls == null then {} else {tls: $tls} end')" <<<"$fleet" |
     jq '.features |= sort_by(.name)' >"$work/$1.json"
   procs_start "$1" "$build/aggregator/aggregator" --config "$work/$1.json"
   printf -v "$1_addr" '%s' "$(jq -r .address <<<"$first")"
