@@ -178,7 +178,7 @@ check "reload: before, x-mock-fault is not forwarded" "$(body_of "$r" | jq -c '[
 fleet_agg_config 2000 '{"http_listen": "127.0.0.1:0"}' <<<"$fleet" >"$work/reload.json"
 kill -HUP "$reload_pid"
 for _ in $(seq 50); do grep -q '"event":"config_reloaded"' "$work/reload.log" && break; sleep 0.1; done
-sleep 0.2 # the workers switch on their next turn
+sleep 0.4 # the workers switch on their next turn (it_reload waits as long)
 r=$(curl -sS -i -H 'x-mock-fault: tours=error:PERMISSION_DENIED' "$reload_url")
 check "reload: after, x-mock-fault is forwarded" "$(body_of "$r" | jq -c '[.succeeded // 0, .failed // 0]')" '[0,1]'
 r=$(curl -sS -i -H $'x-mock-fault: caf\xc3\xa9' "$reload_url")
