@@ -161,8 +161,9 @@ static int serve(const options *o, agg_config *cfg, agg_auth *auth)
         if (err == NULL) {
             agg_service_connect(&svc);
             fo_admin_set_ready(admin, true);
-            json_t *line = json_pack("{s:s, s:s, s:i, s:s?}", "event", "listening", "address", address, "pid",
-                                     (int)getpid(), "http_address", http != NULL ? http_address : NULL);
+            json_t *line = json_pack("{s:s, s:s, s:i, s:s?, s:i, s:s?}", "event", "listening", "address", address,
+                                     "pid", (int)getpid(), "http_address", http != NULL ? http_address : NULL,
+                                     "workers", cfg->workers, "poll_engine", fo_rpc_poll_engine());
             if (admin != NULL) /* tools find a port 0 asked for here */
                 json_object_set_new(line, "admin_port", json_integer(fo_admin_port(admin)));
             fo_log_event(line);

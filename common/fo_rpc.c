@@ -57,6 +57,15 @@ void fo_rpc_init(void)
         channels_quota = grpc_resource_quota_create("fo_channels");
 }
 
+/* gRPC's own answer; C++ only, under a plain mangled name (no namespace), so looked up like abseil's switch. */
+#define GRPC_POLL_STRATEGY_NAME "_Z27grpc_get_poll_strategy_namev"
+
+const char *fo_rpc_poll_engine(void)
+{
+    const char *(*name)(void) = (const char *(*)(void))dlsym(RTLD_DEFAULT, GRPC_POLL_STRATEGY_NAME);
+    return name != NULL ? name() : NULL;
+}
+
 void fo_rpc_shutdown(void)
 {
     if (channels_quota != NULL)

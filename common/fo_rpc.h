@@ -26,6 +26,11 @@
 /* Process-wide set-up and tear-down of the gRPC library. */
 void fo_rpc_init(void);
 void fo_rpc_shutdown(void);
+/*
+ * The polling engine gRPC runs on, once initialised: "epoll1" (its default on
+ * Linux) or what GRPC_POLL_STRATEGY chose; NULL if it cannot tell.
+ */
+const char *fo_rpc_poll_engine(void);
 /* Sizes the gRPC resource quota every client channel shares (a server's memory budget sets it). */
 void fo_rpc_channels_budget(int64_t bytes);
 

@@ -12,6 +12,7 @@
 #include <grpc/grpc_security.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -272,6 +273,10 @@ void fo_server_start(fo_server *s)
     for (int i = 0; i < s->nworkers; i++) {
         if (pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i]) != 0)
             abort();
+        /* For top -H, perf and /proc/PID/task/TID/comm (15 characters at most). */
+        char name[16];
+        snprintf(name, sizeof name, "worker-%hu", (unsigned short)i);
+        pthread_setname_np(s->workers[i].thread, name);
     }
 }
 
