@@ -6,7 +6,7 @@
 #   scripts/bench-scale-pack.sh OUT_DIR [BUILD_DIR]     (BUILD_DIR: build, a Release build)
 #
 # There, from OUT_DIR's parent:
-#   OUT_DIR/run.sh [bench-scale.py options]     e.g. OUT_DIR/run.sh --workers 1,4,8 --engines epoll1,poll
+#   OUT_DIR/run.sh [bench-scale.py options]     e.g. OUT_DIR/run.sh --workers 1,4,8 --engines default,poll
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$1

@@ -13,7 +13,7 @@ often its threads went to sleep per aggregate (each sleep a wait for work
 another thread hands over), and the speed-up and CPU ratio against one worker of the same binary and engine.
 
   scripts/bench-scale.py [--bin DIR | --bin LABEL=DIR ...] [--workers 1,2,4,8]
-                         [--processes 4] [--engines epoll1[,poll]] [-c 128]
+                         [--processes 4] [--engines default[,poll]] [-c 128]
                          [--connections 64] [--duration 4] [--warmup 1] [--reps 2]
                          [--loader LD_SO --libs DIR] [--json FILE] [--shared-cpus]
 
@@ -23,7 +23,8 @@ another thread hands over), and the speed-up and CPU ratio against one worker of
 --processes  also N aggregator processes of one worker each on the same CPUs, each
              with its own port and its share of the load generators: the shared-nothing
              reference
---engines    values of GRPC_POLL_STRATEGY to run each case under
+--engines    values of GRPC_POLL_STRATEGY to run each case under; "default" leaves it
+             unset (gRPC's epoll1); the table shows the engine each case ran on
 --shared-cpus  every process on every CPU, for a smoke run on a small machine (its
              figures say nothing about scaling)
 --loader     run every binary through this dynamic loader with --library-path --libs
@@ -57,7 +58,7 @@ def parse_args():
     p.add_argument("--bin", action="append", default=[])
     p.add_argument("--workers", default="1,2,4,8")
     p.add_argument("--processes", type=int, default=0)
-    p.add_argument("--engines", default="epoll1")
+    p.add_argument("--engines", default="default")
     p.add_argument("-c", dest="concurrency", type=int, default=128)
     p.add_argument("--connections", type=int, default=64)
     p.add_argument("--duration", type=float, default=4.0)
@@ -201,11 +202,13 @@ def start_aggregators(procs, a, bindir, targets, workers, nprocs, cpus, engine, 
     path = os.path.join(tmp, f"agg-{workers}.json")
     with open(path, "w") as f:
         json.dump(config, f)
-    env = dict(os.environ, GRPC_POLL_STRATEGY=engine)
+    env = {k: v for k, v in os.environ.items() if k != "GRPC_POLL_STRATEGY"}
+    if engine != "default":
+        env["GRPC_POLL_STRATEGY"] = engine
     aggs = []
     for _ in range(nprocs):
         p = procs.start(cpus, binary(bindir, "aggregator"), ["--config", path], env=env)
-        aggs.append((p, procs.first_line(p)["address"]))
+        aggs.append((p, procs.first_line(p)))
     return aggs
 
 
@@ -229,7 +232,7 @@ def measure(procs, a, bins0, bindir, targets, workers, nprocs, engine, layout_cp
     cpus = agg_cpus[: max(4, workers * nprocs)]
     aggs = start_aggregators(procs, a, bindir, targets, workers, nprocs, cpus, engine, tmp)
     pids = [p.pid for p, _ in aggs]
-    gens = run_load(procs, a, bins0, [addr for _, addr in aggs], load_cpus)
+    gens = run_load(procs, a, bins0, [line["address"] for _, line in aggs], load_cpus)
     time.sleep(a.warmup)
     cpu0, sw0, t0 = cpu_seconds(pids), voluntary_switches(pids), time.monotonic()
     time.sleep(a.duration)
@@ -250,7 +253,7 @@ def measure(procs, a, bins0, bindir, targets, workers, nprocs, engine, layout_cp
         "p99_ms": round(max(r["latency_us"]["p99"] for r in results) / 1000, 3),
         "cpu_us_per_aggregate": round(busy * 1e6 / rps, 1) if rps else None, "cpus_busy": round(busy, 2),
         "sleeps_per_aggregate": round((sw1 - sw0) / (rps * (t1 - t0)), 2) if rps else None,
-        "cpus": cpu_list(cpus),
+        "cpus": cpu_list(cpus), "poll_engine": aggs[0][1].get("poll_engine"),
     }
 
 
@@ -294,7 +297,7 @@ def print_table(rows):
     groups = {}
     for r in rows:
         groups.setdefault(key(r), []).append(r)
-    print(f"\n{'binary':<10} {'engine':<7} {'case':<14} {'agg/s':>16} {'p50 ms':>8} {'p99 ms':>8} "
+    print(f"\n{'binary':<10} {'engine':<14} {'case':<14} {'agg/s':>16} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'us/agg':>14} {'busy':>5} {'sleeps':>6} {'x one':>6} {'cpu x':>6}")
     for k, rs in groups.items():
         base = groups.get((k[0], k[1], 1, 1))
@@ -305,7 +308,8 @@ def print_table(rows):
             speed = f"{statistics.median(rps) / statistics.median(b['aggregates_per_s'] for b in base):.2f}"
             cost = f"{statistics.median(cpu) / statistics.median(b['cpu_us_per_aggregate'] for b in base):.2f}"
         case = f"{k[2]} procs x 1" if k[2] > 1 else f"workers={k[3]}"
-        print(f"{k[0]:<10} {k[1]:<7} {case:<14} {min(rps):>7.0f}-{max(rps):<8.0f} "
+        engine = k[1] if k[1] != "default" else f"default:{rs[0]['poll_engine']}"
+        print(f"{k[0]:<10} {engine:<14} {case:<14} {min(rps):>7.0f}-{max(rps):<8.0f} "
               f"{statistics.median(r['p50_ms'] for r in rs):>8.2f} {max(r['p99_ms'] for r in rs):>8.2f} "
               f"{min(cpu):>6.0f}-{max(cpu):<7.0f} {statistics.median(r['cpus_busy'] for r in rs):>5.2f} "
               f"{statistics.median(r['sleeps_per_aggregate'] for r in rs):>6.1f} {speed:>6} {cost:>6}")

@@ -62,13 +62,17 @@ grep -Eq "^  per aggregate, \(A - B\) / 20: [0-9,]+ Ir$" "$out" || fail "bench-c
 [[ -z "$(leftovers)" ]] || fail "scripts/bench-callgrind.sh left processes running: $(leftovers)"
 # As on a lent machine: the binaries, their libraries and the loader packed in a folder of their own.
 scripts/bench-scale-pack.sh "$out.pack" build-bench >/dev/null || fail "scripts/bench-scale-pack.sh failed"
-"$out.pack/run.sh" --shared-cpus --workers 1,2 --processes 2 --reps 1 --duration 0.5 \
+"$out.pack/run.sh" --shared-cpus --workers 1,2 --processes 2 --engines default,poll --reps 1 --duration 0.5 \
   --warmup 0.2 -c 8 --connections 4 --json "$out.scale" >"$out" 2>&1 || fail "scripts/bench-scale.py failed: $(cat "$out")"
 cat "$out"
-# workers=1, workers=2 and 2 processes of one worker, each with aggregates, sleeps and no failure.
-jq -se 'length == 3 and all(.aggregates_per_s > 0 and .failed == 0 and .cpu_us_per_aggregate > 0
+# workers=1, workers=2 and 2 processes of one worker, each with aggregates, sleeps and no failure;
+# the aggregator says which engine ran it: gRPC's default, epoll1, or the poll that --engines asked for.
+jq -se 'length == 6 and all(.aggregates_per_s > 0 and .failed == 0 and .cpu_us_per_aggregate > 0
                             and .sleeps_per_aggregate >= 0)
-        and ([.[] | [.workers, .processes]] | sort == [[1, 1], [1, 2], [2, 1]])' "$out.scale" >/dev/null ||
+        and ([.[] | [.engine, .workers, .processes]] | sort ==
+             [["default", 1, 1], ["default", 1, 2], ["default", 2, 1], ["poll", 1, 1], ["poll", 1, 2], ["poll", 2, 1]])
+        and all(.poll_engine == (if .engine == "default" then "epoll1" else .engine end))' \
+  "$out.scale" >/dev/null ||
   fail "bench-scale's cases are not all there with aggregates and no failure: $(cat "$out.scale")"
 rm -rf "$out.scale" "$out.pack"
 [[ -z "$(leftovers)" ]] || fail "scripts/bench-scale.py left processes running: $(leftovers)"
