@@ -78,13 +78,20 @@ static bool all_usages(const tool_rpc_result *r)
     return resp->n_results == N_FEATURES && resp->succeeded == N_FEATURES && resp->failed == 0;
 }
 
+/* Opens /proc/PID/SUB, whose path is left in dir. */
+static DIR *proc_dir(pid_t pid, const char *sub, char *dir, size_t len)
+{
+    snprintf(dir, len, "/proc/%d/%s", (int)pid, sub);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    return d;
+}
+
 /* The inodes of pid's sockets, from /proc/PID/fd; returns how many (at most cap). */
 static size_t socket_inodes(pid_t pid, unsigned long *inodes, size_t cap)
 {
     char dir[64], link[384], target[128];
-    snprintf(dir, sizeof dir, "/proc/%d/fd", (int)pid);
-    DIR *d = opendir(dir);
-    assert_non_null(d);
+    DIR *d = proc_dir(pid, "fd", dir, sizeof dir);
     size_t n = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL && n < cap) {
@@ -143,9 +150,7 @@ static int port_of(const char *address)
 static void worker_sleeps(pid_t pid, long sleeps[WORKERS])
 {
     char dir[64], path[384], text[256];
-    snprintf(dir, sizeof dir, "/proc/%d/task", (int)pid);
-    DIR *d = opendir(dir);
-    assert_non_null(d);
+    DIR *d = proc_dir(pid, "task", dir, sizeof dir);
     int found = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
