@@ -470,15 +470,12 @@ static int start(void **state, const char *path, char *owned_path, const char *e
         return -1;
     char extra[128];
     snprintf(extra, sizeof extra, "{\"workers\": %d, \"shutdown_grace_ms\": 5000}", WORKERS);
-    if (engine == NULL) {
-        f->agg = testproc_aggregator_for(f->fleet, 2000, extra);
-        return f->agg != NULL ? 0 : -1;
-    }
     char *config = testproc_write_agg_config(f->fleet, 2000, extra);
     char strategy[64];
-    snprintf(strategy, sizeof strategy, "GRPC_POLL_STRATEGY=%s", engine);
-    char *argv[] = {"/usr/bin/env", strategy, AGGREGATOR_BIN, "--config", config, "--listen", "127.0.0.1:0", NULL};
-    f->agg = tool_proc_start(argv, 15000);
+    snprintf(strategy, sizeof strategy, "GRPC_POLL_STRATEGY=%s", engine != NULL ? engine : "");
+    char *with_engine[] = {"/usr/bin/env", strategy,   AGGREGATOR_BIN, "--config",
+                           config,         "--listen", "127.0.0.1:0",  NULL};
+    f->agg = engine != NULL ? tool_proc_start(with_engine, 15000) : testproc_aggregator(config);
     unlink(config);
     free(config);
     return f->agg != NULL ? 0 : -1;
